@@ -1,0 +1,21 @@
+"""The IMDB review classifier of Deep Learning with Python (3.4) as a Luigi pipeline.
+
+Run the whole chain (from the project folder, so luigi.cfg is read)::
+
+    luigi --module pipeline RunAll --local-scheduler
+    luigi --module pipeline RunAll --local-scheduler --DownloadDataset-url /path/to/aclImdb_v1.tar.gz
+    luigi --module pipeline RunAll --local-scheduler --epochs 10 --final-epochs 4
+
+Importing this package is cheap: it loads Luigi and the task classes only;
+numpy, pandas, TensorFlow and matplotlib are imported by the tasks that need them.
+"""
+from .tasks import (  # noqa: F401
+    DownloadDataset,
+    EvaluateTest,
+    PlotHistory,
+    RunAll,
+    SplitValidation,
+    TrainModel,
+    Vectorize,
+)
+from .errors import PipelineError  # noqa: F401

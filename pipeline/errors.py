@@ -1,0 +1,35 @@
+"""One exception type for problems the user can fix, shown without a traceback.
+
+Luigi logs every failure through ``logger.exception``, which prints a traceback.
+For a :class:`PipelineError` (a bad parameter, a missing or corrupt archive, no
+network) the traceback is noise: the message already says what is wrong and how to
+fix it. :func:`install_log_filter` rewrites those log records into the message
+alone; any other exception keeps its full traceback.
+"""
+import logging
+
+
+class PipelineError(ValueError):
+    """A problem with the user's input, with a message that names what is wrong."""
+
+
+class _CleanPipelineErrors(logging.Filter):
+    def filter(self, record):
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, PipelineError):
+            record.msg = f"{record.getMessage()}\n{exc}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+_FILTER = _CleanPipelineErrors()
+
+
+def install_log_filter():
+    """Attach the filter to the loggers Luigi reports failures on (idempotent)."""
+    for name in ("luigi-interface", "luigi"):
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)

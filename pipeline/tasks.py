@@ -1,0 +1,417 @@
+"""The Luigi tasks: thin wiring of parameters, inputs and outputs.
+
+    DownloadDataset -> Vectorize -> SplitValidation -> TrainModel -> EvaluateTest -> PlotHistory
+                                                                                         |
+                                                                                      RunAll
+
+Each task carries the parameters of everything upstream of it (the ``*Params``
+mixins below), so a parameter given to RunAll reaches the task that uses it, and
+writes its files into ``<data_dir>/<TaskName>/<task_id>/``: one folder per
+configuration, renamed into place only once complete. Heavy libraries (numpy,
+pandas, TensorFlow, matplotlib) are imported inside ``run()``, so scheduling, a
+no-op rerun and ``--help`` stay fast.
+"""
+import json
+import logging
+from pathlib import Path
+
+import luigi
+
+from . import storage
+from .config import experiment_default, pipeline
+from .dataset import OFFICIAL_SHA256, OFFICIAL_URL
+from .errors import PipelineError, install_log_filter
+from .models import check_model_params
+
+logger = logging.getLogger("luigi-interface")
+install_log_filter()
+
+
+# --------------------------------------------------------------------------- parameters
+
+class DataParams:
+    num_words = experiment_default(
+        luigi.IntParameter, "num_words", 10000,
+        description="Size of the index space, as Keras's num_words: the num_words - 4 most "
+                    "frequent training words are kept (0 pad, 1 start, 2 unknown, 3 unused)")
+
+    def check_params(self):
+        if self.num_words < 1:
+            raise PipelineError(f"num_words must be a positive integer, got {self.num_words}")
+
+
+class SplitParams(DataParams):
+    validation_size = experiment_default(
+        luigi.IntParameter, "validation_size", 10000,
+        description="Training reviews held out for validation")
+    seed = experiment_default(
+        luigi.IntParameter, "seed", 42,
+        description="Seed of the validation shuffle, weight initialisation and batch order")
+
+    def check_params(self):
+        super().check_params()
+        if self.validation_size < 1:
+            raise PipelineError(
+                f"validation_size must be a positive integer, got {self.validation_size}")
+        if self.seed < 0:
+            raise PipelineError(f"seed must be >= 0, got {self.seed}")
+
+
+class ModelParams(SplitParams):
+    layers = experiment_default(luigi.IntParameter, "layers", 2,
+                                description="Number of hidden Dense layers")
+    units = experiment_default(luigi.IntParameter, "units", 16,
+                               description="Units of each hidden layer")
+    activation = experiment_default(luigi.Parameter, "activation", "relu",
+                                    description="Activation of the hidden layers")
+    dropout = experiment_default(luigi.FloatParameter, "dropout", 0.0,
+                                 description="Dropout rate after each hidden layer (0 = none)")
+    l1 = experiment_default(luigi.FloatParameter, "l1", 0.0,
+                            description="L1 weight penalty on the hidden layers")
+    l2 = experiment_default(luigi.FloatParameter, "l2", 0.0,
+                            description="L2 weight penalty on the hidden layers")
+    optimizer = experiment_default(luigi.Parameter, "optimizer", "rmsprop",
+                                   description="Keras optimizer name")
+    learning_rate = experiment_default(luigi.FloatParameter, "learning_rate", 0.001,
+                                       description="Learning rate of the optimizer")
+    loss = experiment_default(luigi.Parameter, "loss", "binary_crossentropy",
+                              description="Keras loss name")
+    epochs = experiment_default(luigi.IntParameter, "epochs", 20,
+                                description="Epochs of the training run with validation")
+    batch_size = experiment_default(luigi.IntParameter, "batch_size", 512,
+                                    description="Mini-batch size")
+
+    def check_params(self):
+        super().check_params()
+        check_model_params(**self.model_kwargs())
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise PipelineError(
+                    f"{name} must be a positive integer, got {getattr(self, name)}")
+
+    def model_kwargs(self):
+        return {name: getattr(self, name) for name in (
+            "num_words", "layers", "units", "activation", "dropout", "l1", "l2",
+            "optimizer", "learning_rate", "loss")}
+
+
+class FinalParams(ModelParams):
+    final_epochs = experiment_default(
+        luigi.Parameter, "final_epochs", "auto",
+        description="Epochs of the final model trained on all training reviews: 'auto' = "
+                    "the epoch with the lowest validation loss, or a positive integer")
+
+    def check_params(self):
+        super().check_params()
+        if self.final_epochs != "auto" and not (
+                self.final_epochs.isdigit() and int(self.final_epochs) >= 1):
+            raise PipelineError(
+                f"final_epochs must be 'auto' or a positive integer, got {self.final_epochs!r}")
+
+
+# ------------------------------------------------------------------------------ base
+
+class PipelineTask(luigi.Task):
+    """A task whose outputs are the files of one folder, written all at once."""
+
+    #: output name -> file name inside the task's folder
+    files = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if hasattr(self, "check_params"):
+            self.check_params()
+
+    @property
+    def output_dir(self):
+        return Path(pipeline().data_dir) / self.get_task_family() / self.task_id
+
+    def output(self):
+        return {name: luigi.LocalTarget(self.output_dir / file)
+                for name, file in self.files.items()}
+
+    def staged(self):
+        """Context manager yielding the staging folder; records the task's parameters."""
+        return _StagedOutput(self)
+
+    def on_failure(self, exception):
+        if isinstance(exception, PipelineError):
+            return str(exception)
+        return super().on_failure(exception)
+
+    def report(self, message, percentage=None):
+        self.set_status_message(message)
+        if percentage is not None:
+            self.set_progress_percentage(round(percentage))
+        logger.info("%s: %s", self.get_task_family(), message)
+
+
+class _StagedOutput:
+    def __init__(self, task):
+        self.task = task
+        self._context = storage.staged_dir(task.output_dir)
+
+    def __enter__(self):
+        folder = self._context.__enter__()
+        storage.write_json(folder / "task.json", {
+            "task_family": self.task.get_task_family(),
+            "task_id": self.task.task_id,
+            "parameters": self.task.to_str_params(only_significant=True),
+        })
+        return folder
+
+    def __exit__(self, *exc):
+        return self._context.__exit__(*exc)
+
+
+# ----------------------------------------------------------------------------- tasks
+
+class DownloadDataset(PipelineTask):
+    """The aclImdb archive: downloaded and verified, or copied from a local path."""
+
+    url = luigi.Parameter(
+        default=OFFICIAL_URL, significant=False,
+        description="Where the archive comes from: http(s) URL, file:// URL or local path")
+    sha256 = luigi.Parameter(
+        default="", significant=False,
+        description="Expected SHA-256 (default: the official one for the official URL; "
+                    "local copies are checked by their layout)")
+    files = {"archive": "aclImdb_v1.tar.gz", "manifest": "manifest.json"}
+
+    @property
+    def output_dir(self):
+        # One archive per data directory, whichever address it was fetched from.
+        return Path(pipeline().data_dir) / self.get_task_family()
+
+    def run(self):
+        from .dataset import fetch_archive, validate_archive
+
+        expected = self.sha256 or (OFFICIAL_SHA256 if self.url == OFFICIAL_URL else None)
+        self.report(f"fetching {self.url}")
+        with self.staged() as folder:
+            archive = folder / self.files["archive"]
+            digest = fetch_archive(self.url, archive, sha256=expected)
+            self.report("checking the archive layout", 50)
+            counts = validate_archive(archive)
+            storage.write_json(folder / self.files["manifest"], {
+                "source": self.url, "sha256": digest, "reviews": counts})
+        self.report(f"archive ready: {sum(counts.values())} reviews", 100)
+
+
+class Vectorize(DataParams, PipelineTask):
+    """Reviews -> Keras-style sequences -> multi-hot vectors, plus the vocabulary."""
+
+    files = {"vectors": "vectors.npz", "vocabulary": "vocabulary.json"}
+
+    def requires(self):
+        return DownloadDataset()
+
+    def run(self):
+        from .dataset import build_vocabulary, encode_split, tokenize_archive
+        from .features import multi_hot
+
+        archive = self.input()["archive"].path
+        self.report("reading and tokenizing reviews", 5)
+        tokenized = tokenize_archive(archive)
+        self.report("building the vocabulary from the training reviews", 60)
+        vocabulary, counts = build_vocabulary(tokenized["train"], self.num_words)
+        arrays = {}
+        for split, data in tokenized.items():
+            values, offsets = encode_split(data, vocabulary)
+            arrays.update(multi_hot(values, offsets, data.labels, self.num_words)
+                          .to_arrays(split))
+            arrays.update({f"{split}_sequence_values": values,
+                           f"{split}_sequence_offsets": offsets,
+                           f"{split}_files": data.files})
+        self.report("writing vectors", 90)
+        with self.staged() as folder:
+            storage.save_arrays(folder / self.files["vectors"], num_words=self.num_words,
+                                **arrays)
+            storage.write_json(folder / self.files["vocabulary"], {
+                "num_words": self.num_words, "index_from": 3,
+                "reserved": {"0": "<pad>", "1": "<start>", "2": "<unknown>", "3": "<unused>"},
+                "words": vocabulary, "training_counts": counts,
+                "source_sha256": storage.read_json(self.input()["manifest"].path)["sha256"]})
+        self.report(f"vectorized {len(tokenized['train'].labels)} training and "
+                    f"{len(tokenized['test'].labels)} test reviews", 100)
+
+
+class SplitValidation(SplitParams, PipelineTask):
+    """Seeded shuffle of the training reviews, first ``validation_size`` held out."""
+
+    files = {"split": "split.npz"}
+
+    def requires(self):
+        return self.clone(Vectorize)
+
+    def run(self):
+        from .features import MultiHot, split_rows
+
+        arrays = storage.load_arrays(self.input()["vectors"].path)
+        train = MultiHot.from_arrays(arrays, "train", self.num_words)
+        if self.validation_size >= train.rows:
+            raise PipelineError(
+                f"validation_size must be smaller than the number of training reviews "
+                f"({train.rows}), got {self.validation_size}")
+        train_rows, val_rows = split_rows(train.rows, self.validation_size, self.seed)
+        with self.staged() as folder:
+            storage.save_arrays(folder / self.files["split"], num_words=self.num_words,
+                                train_rows=train_rows, val_rows=val_rows,
+                                **train.take(train_rows).to_arrays("train"),
+                                **train.take(val_rows).to_arrays("val"))
+
+
+class _Fitting:
+    """Progress reports from Keras to the scheduler, shared by the fitting tasks."""
+
+    resources = {"training": 1}
+
+    def epoch_report(self, epoch, epochs, logs):
+        parts = [f"epoch {epoch}/{epochs}"]
+        parts += [f"{key} {logs[key]:.4g}" for key in ("loss", "val_loss", "val_accuracy")
+                  if key in logs]
+        self.report(" · ".join(parts), 100 * epoch / epochs)
+
+
+class TrainModel(_Fitting, ModelParams, PipelineTask):
+    """The model trained on the training part, validated each epoch on the held-out part."""
+
+    files = {"model": "model.keras", "history": "history.csv", "training": "training.json"}
+
+    def requires(self):
+        return self.clone(SplitValidation)
+
+    def run(self):
+        from .features import MultiHot
+        from .models import build_model
+        from .training import fit, seed_everything
+
+        arrays = storage.load_arrays(self.input()["split"].path)
+        train = MultiHot.from_arrays(arrays, "train", self.num_words)
+        validation = MultiHot.from_arrays(arrays, "val", self.num_words)
+        seed_everything(self.seed)
+        model = build_model(**self.model_kwargs())
+        history, seconds = fit(model, train, validation=validation, epochs=self.epochs,
+                               batch_size=self.batch_size, seed=self.seed,
+                               on_epoch=self.epoch_report)
+        with self.staged() as folder:
+            model.save(folder / self.files["model"])
+            history.to_csv(folder / self.files["history"], index=False)
+            storage.write_json(folder / self.files["training"], {
+                "seconds": round(seconds, 3),
+                "trainable_parameters": int(sum(w.numpy().size
+                                                for w in model.trainable_weights)),
+                "training_reviews": train.rows, "validation_reviews": validation.rows})
+
+
+class EvaluateTest(_Fitting, FinalParams, PipelineTask):
+    """As the book does: a fresh model on all training reviews, evaluated on the test set."""
+
+    files = {"model": "model.keras", "metrics": "metrics.json",
+             "predictions": "predictions.npz"}
+
+    def requires(self):
+        return {"train": self.clone(TrainModel), "vectors": self.clone(Vectorize)}
+
+    def chosen_epochs(self):
+        import pandas as pd
+
+        from .training import best_epoch
+
+        if self.final_epochs != "auto":
+            return int(self.final_epochs)
+        return best_epoch(pd.read_csv(self.input()["train"]["history"].path))
+
+    def run(self):
+        from .features import MultiHot
+        from .models import build_model
+        from .training import evaluate, fit, seed_everything
+
+        epochs = self.chosen_epochs()
+        arrays = storage.load_arrays(self.input()["vectors"]["vectors"].path)
+        train = MultiHot.from_arrays(arrays, "train", self.num_words)
+        test = MultiHot.from_arrays(arrays, "test", self.num_words)
+        seed_everything(self.seed)
+        model = build_model(**self.model_kwargs())
+        _, seconds = fit(model, train, epochs=epochs, batch_size=self.batch_size,
+                         seed=self.seed, on_epoch=self.epoch_report)
+        self.report("evaluating on the test reviews", 100)
+        metrics, probabilities = evaluate(model, test)
+        metrics.update({"final_epochs": epochs, "final_epochs_parameter": self.final_epochs,
+                        "training_reviews": train.rows, "training_seconds": round(seconds, 3)})
+        with self.staged() as folder:
+            model.save(folder / self.files["model"])
+            storage.write_json(folder / self.files["metrics"], metrics)
+            storage.save_arrays(folder / self.files["predictions"],
+                                probabilities=probabilities, labels=test.labels)
+
+
+class PlotHistory(FinalParams, PipelineTask):
+    """Training vs validation loss and accuracy per epoch, chosen epoch marked."""
+
+    files = {"plot": "history.png"}
+
+    def requires(self):
+        return {"train": self.clone(TrainModel), "evaluate": self.clone(EvaluateTest)}
+
+    def run(self):
+        import pandas as pd
+
+        from .plots import plot_history
+
+        history = pd.read_csv(self.input()["train"]["history"].path)
+        metrics = storage.read_json(self.input()["evaluate"]["metrics"].path)
+        with self.staged() as folder:
+            plot_history(history, folder / self.files["plot"],
+                         chosen_epoch=metrics["final_epochs"],
+                         test_accuracy=metrics["accuracy"],
+                         title=f"IMDB {self.layers}x{self.units} {self.activation}, "
+                               f"{self.optimizer} lr {self.learning_rate:g}")
+
+
+class RunAll(FinalParams, PipelineTask):
+    """The whole chain; writes summary.json and prints where everything is."""
+
+    files = {"summary": "summary.json"}
+
+    def requires(self):
+        return {"train": self.clone(TrainModel), "evaluate": self.clone(EvaluateTest),
+                "plot": self.clone(PlotHistory)}
+
+    def run(self):
+        inputs = self.input()
+        metrics = storage.read_json(inputs["evaluate"]["metrics"].path)
+        summary = {
+            "test_loss": metrics["loss"], "test_accuracy": metrics["accuracy"],
+            "chosen_epoch": metrics["final_epochs"],
+            "model": inputs["evaluate"]["model"].path,
+            "history": inputs["train"]["history"].path,
+            "validation_model": inputs["train"]["model"].path,
+            "metrics": inputs["evaluate"]["metrics"].path,
+            "plot": inputs["plot"]["plot"].path,
+            "parameters": self.to_str_params(only_significant=True),
+        }
+        with self.staged() as folder:
+            storage.write_json(folder / self.files["summary"], summary)
+        print(describe(summary, self.output()["summary"].path), flush=True)
+
+
+def describe(summary, path):
+    """A short human summary of a finished run."""
+    return (f"\nIMDB classifier: test accuracy {summary['test_accuracy']:.4f}, "
+            f"test loss {summary['test_loss']:.4f} "
+            f"(final model trained {summary['chosen_epoch']} epochs)\n"
+            f"  summary: {path}\n  model:   {summary['model']}\n"
+            f"  plot:    {summary['plot']}\n")
+
+
+@RunAll.event_handler(luigi.Event.DEPENDENCY_PRESENT)
+def _already_complete(task):
+    """A rerun of a finished RunAll does nothing: say so, and where the results are."""
+    path = task.output()["summary"].path
+    try:
+        summary = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    print(f"\nNothing to do: this configuration is already complete.{describe(summary, path)}",
+          flush=True)

@@ -1,0 +1,95 @@
+"""Shared fixtures: tiny aclImdb-layout archives, a data folder per test, the real archive."""
+import io
+import os
+import random
+import tarfile
+from pathlib import Path
+
+import luigi
+import pytest
+from luigi.configuration import get_config
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_ARCHIVE = ROOT.parent / "shared" / "data" / "aclImdb_v1_labelled.tar.gz"
+
+POSITIVE = ["great", "brilliant", "wonderful", "loved", "superb", "moving", "best", "fun"]
+NEGATIVE = ["awful", "boring", "worst", "waste", "terrible", "dull", "poor", "mess"]
+NEUTRAL = ["the", "movie", "film", "a", "and", "plot", "actors", "it", "was", "this",
+           "of", "story", "scene", "i", "director", "music"]
+
+
+def review_text(rng, positive):
+    """A short review: neutral filler plus words of its class, with <br /> and punctuation."""
+    words = rng.choices(NEUTRAL, k=12) + rng.choices(POSITIVE if positive else NEGATIVE, k=4)
+    rng.shuffle(words)
+    half = len(words) // 2
+    return (" ".join(words[:half]).capitalize() + ", isn't it?<br /><br />"
+            + " ".join(words[half:]) + "!")
+
+
+def make_archive(path, per_class=(20, 10), seed=0, extra_members=(), skip_folders=()):
+    """Write a .tar.gz in the aclImdb layout: ``per_class`` = (train, test) reviews per class.
+
+    ``extra_members`` is a list of ``(name, bytes)`` added as is; folders in
+    ``skip_folders`` (e.g. ``"test/neg"``) get no reviews.
+    """
+    rng = random.Random(seed)
+    with tarfile.open(path, "w:gz") as tar:
+        def add(name, data):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+        add("aclImdb/README", b"tiny test archive\n")
+        for split, count in zip(("train", "test"), per_class):
+            for label in ("pos", "neg"):  # positives first, as in the real archive
+                if f"{split}/{label}" in skip_folders:
+                    continue
+                for i in range(count):
+                    rating = rng.choice([7, 8, 9, 10] if label == "pos" else [1, 2, 3, 4])
+                    text = review_text(rng, label == "pos")
+                    add(f"aclImdb/{split}/{label}/{i}_{rating}.txt", text.encode("utf-8"))
+        for name, data in extra_members:
+            add(name, data)
+    return Path(path)
+
+
+@pytest.fixture
+def tiny_archive(tmp_path):
+    return make_archive(tmp_path / "aclImdb_tiny.tar.gz")
+
+
+@pytest.fixture
+def data_dir(tmp_path, tiny_archive):
+    """Point the pipeline at a fresh data folder and the tiny archive, restore afterwards."""
+    config = get_config()
+    saved = {(section, key): config.get(section, key, None)
+             for section, key in (("pipeline", "data_dir"), ("DownloadDataset", "url"))}
+    folder = tmp_path / "data"
+    config.set("pipeline", "data_dir", str(folder))
+    config.set("DownloadDataset", "url", str(tiny_archive))
+    yield folder
+    for (section, key), value in saved.items():
+        if value is None:
+            config.remove_option(section, key)
+        else:
+            config.set(section, key, value)
+
+
+# Small, fast settings for task tests on the tiny archive.
+TINY = dict(num_words=40, validation_size=10, epochs=3, batch_size=8, units=8)
+
+
+def build(tasks, **kwargs):
+    """Run tasks with the local scheduler; returns luigi's LuigiRunResult."""
+    return luigi.build(tasks, local_scheduler=True, detailed_summary=True,
+                       log_level="WARNING", **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_tensorflow(monkeypatch):
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def pytest_configure(config):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
