@@ -57,12 +57,24 @@ def multi_hot(values, offsets, labels, num_words):
     """
     rows = len(offsets) - 1
     row_ids = np.repeat(np.arange(rows, dtype=np.int64), np.diff(offsets))
-    cells = np.unique(row_ids * num_words + values.astype(np.int64))
+    cells = _sorted_unique(row_ids * num_words + values.astype(np.int64))
     counts = np.bincount(cells // num_words, minlength=rows)
     indptr = np.zeros(rows + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     return MultiHot(indptr, (cells % num_words).astype(np.int32),
                     np.asarray(labels, dtype=np.float32), num_words)
+
+
+def _sorted_unique(values):
+    """``np.unique`` for a 1-D integer array, by sort and mask.
+
+    Same result, but numpy 2.4's ``np.unique`` takes 8 s on the 6 million cells of a
+    split where this takes 0.1 s.
+    """
+    values = np.sort(values)
+    keep = np.ones(len(values), dtype=bool)
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
 
 
 def split_rows(num_rows, validation_size, seed):

@@ -4,6 +4,9 @@
 def plot_history(history, path, *, chosen_epoch=None, test_accuracy=None, title=None):
     """Two panels, loss and accuracy per epoch, training (dots) vs validation (line).
 
+    ``history`` maps column names (epoch, loss, accuracy, val_loss, val_accuracy) to
+    sequences: a pandas DataFrame or :func:`pipeline.storage.read_csv_columns`.
+
     ``chosen_epoch`` is marked with a vertical line on both panels; the test accuracy
     goes in the title. Writes a PNG to ``path``.
     """
@@ -11,6 +14,7 @@ def plot_history(history, path, *, chosen_epoch=None, test_accuracy=None, title=
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(11, 4.5), layout="constrained")
     epochs = history["epoch"]
@@ -23,6 +27,7 @@ def plot_history(history, path, *, chosen_epoch=None, test_accuracy=None, title=
         if chosen_epoch is not None:
             axes.axvline(chosen_epoch, color="gray", linestyle="--",
                          label=f"Chosen epoch ({chosen_epoch})")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_xlabel("Epoch")
         axes.set_ylabel(label)
         axes.set_title(f"Training and validation {label.lower()}")

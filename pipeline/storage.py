@@ -7,6 +7,7 @@ downloaded archive) go through a temporary name with the same suffix and
 ``os.replace``.
 """
 import contextlib
+import csv
 import json
 import os
 import shutil
@@ -110,6 +111,15 @@ def write_json(path, obj):
 
 def read_json(path):
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def read_csv_columns(path):
+    """A small numeric CSV as ``{column: [float, ...]}`` (no pandas import needed)."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        return {}
+    return {column: [float(row[column]) for row in rows] for column in rows[0]}
 
 
 def save_arrays(path, **arrays):

@@ -355,11 +355,9 @@ class PlotHistory(FinalParams, PipelineTask):
         return {"train": self.clone(TrainModel), "evaluate": self.clone(EvaluateTest)}
 
     def run(self):
-        import pandas as pd
-
         from .plots import plot_history
 
-        history = pd.read_csv(self.input()["train"]["history"].path)
+        history = storage.read_csv_columns(self.input()["train"]["history"].path)
         metrics = storage.read_json(self.input()["evaluate"]["metrics"].path)
         with self.staged() as folder:
             plot_history(history, folder / self.files["plot"],

@@ -66,7 +66,8 @@ def fit(model, train: MultiHot, *, epochs, batch_size, seed, validation: MultiHo
     history = model.fit(
         sparse_batches(train, batch_size, shuffle_seed=seed),
         validation_data=None if validation is None else sparse_batches(validation, batch_size),
-        epochs=epochs, callbacks=callbacks, verbose=verbose)
+        epochs=epochs, callbacks=callbacks, verbose=verbose,
+        shuffle=False)  # the dataset reshuffles itself each epoch
     seconds = time.perf_counter() - started
     frame = pd.DataFrame(history.history)
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))

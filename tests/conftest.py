@@ -93,3 +93,96 @@ def _quiet_tensorflow(monkeypatch):
 
 def pytest_configure(config):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+# --------------------------------------------------------------- shared helpers (tasks, CLI)
+
+import contextlib  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+LUIGI = Path(sys.executable).with_name("luigi")
+TASK_FAMILIES = ("DownloadDataset", "Vectorize", "SplitValidation", "TrainModel",
+                 "EvaluateTest", "PlotHistory", "RunAll")
+
+
+@contextlib.contextmanager
+def pipeline_config(folder, url):
+    """Like the ``data_dir`` fixture, for any scope: data folder and archive url set."""
+    config = get_config()
+    keys = (("pipeline", "data_dir"), ("DownloadDataset", "url"))
+    saved = {key: config.get(*key, None) for key in keys}
+    config.set("pipeline", "data_dir", str(folder))
+    config.set("DownloadDataset", "url", str(url))
+    try:
+        yield Path(folder)
+    finally:
+        for (section, key), value in saved.items():
+            if value is None:
+                config.remove_option(section, key)
+            else:
+                config.set(section, key, value)
+
+
+def ran_families(result):
+    """Families of the tasks a ``build`` actually ran (not the already complete ones)."""
+    from luigi.execution_summary import _summary_dict
+
+    return sorted(task.get_task_family() for task in _summary_dict(result.worker)["completed"])
+
+
+def output_folders(data, family):
+    """The complete (visible, non-staging) output folders of a task family."""
+    root = Path(data) / family
+    if family == "DownloadDataset":
+        return [root] if root.is_dir() else []
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) \
+        if root.is_dir() else []
+
+
+def only_folder(data, family):
+    folders = output_folders(data, family)
+    assert len(folders) == 1, f"expected one {family} folder, found {folders}"
+    return folders[0]
+
+
+def mtimes(folder):
+    """``relative path -> st_mtime_ns`` of every file under ``folder``."""
+    folder = Path(folder)
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def hidden_leftovers(data):
+    """Hidden staging/temporary entries anywhere under the data folder."""
+    return sorted(str(p) for p in Path(data).rglob(".*"))
+
+
+@pytest.fixture
+def cli_dir(tmp_path):
+    """A working folder for the ``luigi`` command with a copy of the project's luigi.cfg."""
+    folder = tmp_path / "cwd"
+    folder.mkdir()
+    shutil.copy(ROOT / "luigi.cfg", folder / "luigi.cfg")
+    return folder
+
+
+def run_luigi(args, cwd, timeout=600, **kwargs):
+    """Run ``luigi --module pipeline <args> --local-scheduler``; returns CompletedProcess
+    with stdout and stderr merged in ``.stdout``."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("LUIGI_CONFIG_PATH", None)
+    return subprocess.run([str(LUIGI), "--module", "pipeline", *map(str, args),
+                           "--local-scheduler"],
+                          cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=timeout, **kwargs)
+
+
+def tiny_cli_args(**overrides):
+    """TINY as command-line options (``--num-words 40 ...``)."""
+    params = dict(TINY, **overrides)
+    args = []
+    for name, value in params.items():
+        args += [f"--{name.replace('_', '-')}", str(value)]
+    return args

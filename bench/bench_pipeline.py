@@ -1,0 +1,145 @@
+"""Side-by-side benchmark: the Luigi pipeline against the classic notebook script.
+
+Run from the project folder (so luigi.cfg is read), on a quiet machine::
+
+    python bench/bench_pipeline.py
+    python bench/bench_pipeline.py --archive /path/to/aclImdb_v1.tar.gz --skip-notebook
+
+It runs, one after the other, ``../shared/bench/seed_notebook.py`` and then
+``luigi --module pipeline RunAll --local-scheduler`` from an empty data folder,
+a no-op rerun, and PlotHistory alone after deleting its PNG. Wall time and the
+peak resident memory of each whole process tree (sampled every 50 ms, children
+included) are printed with the ratios to the notebook and the targets of the
+core pipeline issue.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+LUIGI = str(Path(sys.executable).with_name("luigi"))
+
+
+def _tree_rss_kb(pid):
+    """Sum of VmRSS over ``pid`` and all its descendants (Linux /proc)."""
+    children = {}
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(status.parent.name))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(children.get(current, []))
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def measure(cmd, **kwargs):
+    """Run ``cmd``; return (wall seconds, peak tree RSS in MB, stdout, return code)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, **kwargs)
+    peak = 0
+    output = []
+    reader = threading.Thread(target=lambda: output.append(process.stdout.read()))
+    reader.start()
+    while process.poll() is None:
+        peak = max(peak, _tree_rss_kb(process.pid))
+        time.sleep(0.05)
+    reader.join()
+    wall = time.perf_counter() - started
+    return wall, peak / 1024, "".join(output), process.returncode
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--archive", default=str(SHARED / "data" / "aclImdb_v1_labelled.tar.gz"))
+    parser.add_argument("--skip-notebook", action="store_true",
+                        help="only measure the pipeline (no ratios)")
+    parser.add_argument("--keep", action="store_true", help="keep the data folder")
+    args = parser.parse_args()
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    results = {}
+
+    if not args.skip_notebook:
+        wall, rss, out, code = measure(
+            [sys.executable, str(SHARED / "bench" / "seed_notebook.py"), args.archive], env=env)
+        if code:
+            sys.exit(f"notebook failed ({code}):\n{out[-2000:]}")
+        notebook = json.loads(out.strip().splitlines()[-1])
+        results["notebook"] = {"wall_s": round(wall, 2), "peak_rss_mb": round(rss),
+                               "test_accuracy": notebook["test_accuracy"]}
+
+    data = Path(tempfile.mkdtemp(prefix="imdb-bench-"))
+    base = [LUIGI, "--module", "pipeline", "--local-scheduler",
+            "--DownloadDataset-url", args.archive, "--pipeline-data-dir", str(data)]
+    try:
+        wall, rss, out, code = measure(base[:3] + ["RunAll"] + base[3:], cwd=ROOT, env=env)
+        if code:
+            sys.exit(f"RunAll failed ({code}):\n{out[-3000:]}")
+        summary = json.loads(next(data.glob("RunAll/*/summary.json")).read_text())
+        results["pipeline"] = {"wall_s": round(wall, 2), "peak_rss_mb": round(rss),
+                               "test_accuracy": round(summary["test_accuracy"], 4),
+                               "chosen_epoch": summary["chosen_epoch"]}
+        wall, _, out, code = measure(base[:3] + ["RunAll"] + base[3:], cwd=ROOT, env=env)
+        results["noop_rerun_s"] = round(wall, 2)
+        results["noop_rerun_said_nothing_to_do"] = "Nothing to do" in out and code == 0
+        Path(summary["plot"]).unlink()
+        wall, _, out, code = measure(base[:3] + ["PlotHistory"] + base[3:], cwd=ROOT, env=env)
+        results["plot_rerun_s"] = round(wall, 2)
+        results["plot_rerun_ok"] = code == 0 and Path(summary["plot"]).exists()
+    finally:
+        if not args.keep:
+            shutil.rmtree(data, ignore_errors=True)
+
+    report(results)
+
+
+def report(results):
+    pipeline = results["pipeline"]
+    checks = [
+        ("test accuracy >= 0.88", pipeline["test_accuracy"] >= 0.88),
+        ("peak RSS <= 2 GB", pipeline["peak_rss_mb"] <= 2048),
+        ("no-op rerun <= 1 s", results["noop_rerun_s"] <= 1.0),
+        ("PlotHistory rerun <= 2 s", results["plot_rerun_s"] <= 2.0),
+    ]
+    if "notebook" in results:
+        notebook = results["notebook"]
+        results["ratios"] = {
+            "wall": round(pipeline["wall_s"] / notebook["wall_s"], 3),
+            "peak_rss": round(pipeline["peak_rss_mb"] / notebook["peak_rss_mb"], 3)}
+        checks.insert(0, ("wall <= 0.7 x notebook", results["ratios"]["wall"] <= 0.7))
+        print(f"{'':24}{'notebook':>12}{'pipeline':>12}{'ratio':>8}")
+        for key, label in (("wall_s", "wall (s)"), ("peak_rss_mb", "peak RSS (MB)")):
+            ratio = pipeline[key] / notebook[key]
+            print(f"{label:24}{notebook[key]:>12}{pipeline[key]:>12}{ratio:>8.3f}")
+        print(f"{'test accuracy':24}{notebook['test_accuracy']:>12}"
+              f"{pipeline['test_accuracy']:>12}")
+    else:
+        print(f"pipeline: {pipeline['wall_s']} s, {pipeline['peak_rss_mb']} MB, "
+              f"test accuracy {pipeline['test_accuracy']}")
+    print(f"no-op rerun: {results['noop_rerun_s']} s; PlotHistory alone: "
+          f"{results['plot_rerun_s']} s")
+    for label, ok in checks:
+        print(f"  [{'ok' if ok else 'MISS'}] {label}")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Force a task to recompute: delete its outputs and those of every task downstream.
+
+Luigi reruns only what is incomplete, and a task whose outputs exist is complete.
+To recompute one stage, its outputs and the outputs of everything that depends on
+it must go; this command finds them in the task graph of a configuration::
+
+    python -m pipeline.forget TrainModel                  # default configuration
+    python -m pipeline.forget TrainModel --epochs 10      # parameters as given to RunAll
+    python -m pipeline.forget Vectorize --dry-run         # only list what would go
+    luigi --module pipeline RunAll --local-scheduler      # then rerun
+
+Only the given configuration's folders are deleted; other configurations stay.
+"""
+import shutil
+import sys
+
+import luigi
+from luigi.cmdline_parser import CmdlineParser
+from luigi.task import flatten
+
+from .errors import PipelineError
+
+
+def affected_tasks(root, family):
+    """Tasks in ``root``'s graph that are ``family`` or depend on one, root last."""
+    found, seen = [], {}
+
+    def visit(task):
+        if task.task_id not in seen:
+            hit = task.get_task_family() == family
+            for upstream in flatten(task.requires()):
+                hit = visit(upstream) or hit
+            seen[task.task_id] = hit
+            if hit:
+                found.append(task)
+        return seen[task.task_id]
+
+    visit(root)
+    return found
+
+
+def forget(root, family, dry_run=False):
+    """Delete the output folders of the affected tasks; returns the folders."""
+    tasks = affected_tasks(root, family)
+    if not tasks:
+        raise PipelineError(f"no {family} task in the graph of {root.get_task_family()}")
+    folders = [task.output_dir for task in tasks]
+    if not dry_run:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+    return folders
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    dry_run = "--dry-run" in argv
+    argv = [arg for arg in argv if arg != "--dry-run"]
+    if not argv or argv[0].startswith("-"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    family, params = argv[0], argv[1:]
+    import pipeline  # noqa: F401  (registers the task classes)
+
+    try:
+        with CmdlineParser.global_instance(["RunAll", *params]) as parser:
+            root = parser.get_task_obj()
+        folders = forget(root, family, dry_run=dry_run)
+    except (PipelineError, luigi.parameter.ParameterException) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    verb = "would delete" if dry_run else "deleted"
+    for folder in folders:
+        print(f"{verb} {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Atomic outputs: pipeline/storage.py."""
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pipeline import storage
+
+
+def entries(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+class TestStagedDir:
+    def test_success_renames_into_place(self, tmp_path):
+        final = tmp_path / "out" / "Task_abc"
+        with storage.staged_dir(final) as staging:
+            assert staging.is_dir() and staging.parent == final.parent
+            assert staging.name.startswith(".") and "staging" in staging.name
+            assert not final.exists()  # nothing visible while writing
+            (staging / "a.txt").write_text("a")
+            (staging / "sub").mkdir()
+            (staging / "sub" / "b.txt").write_text("b")
+        assert (final / "a.txt").read_text() == "a"
+        assert (final / "sub" / "b.txt").read_text() == "b"
+        assert not staging.exists()
+        assert entries(final.parent) == ["Task_abc"]  # no hidden leftovers
+
+    def test_exception_leaves_nothing(self, tmp_path):
+        final = tmp_path / "Task_abc"
+        with pytest.raises(RuntimeError, match="boom"):
+            with storage.staged_dir(final) as staging:
+                (staging / "half.txt").write_text("half written")
+                raise RuntimeError("boom")
+        assert not final.exists()
+        assert entries(tmp_path) == []
+
+    def test_keyboard_interrupt_leaves_nothing(self, tmp_path):
+        final = tmp_path / "Task_abc"
+        with pytest.raises(KeyboardInterrupt):
+            with storage.staged_dir(final) as staging:
+                (staging / "half.txt").write_text("half written")
+                raise KeyboardInterrupt
+        assert entries(tmp_path) == []
+
+    def test_exception_keeps_the_previous_output(self, tmp_path):
+        final = tmp_path / "Task_abc"
+        final.mkdir()
+        (final / "old.txt").write_text("old")
+        with pytest.raises(ValueError):
+            with storage.staged_dir(final) as staging:
+                (staging / "new.txt").write_text("new")
+                raise ValueError
+        assert entries(final) == ["old.txt"]
+        assert entries(tmp_path) == ["Task_abc"]
+
+    def test_replaces_an_existing_output_completely(self, tmp_path):
+        final = tmp_path / "Task_abc"
+        final.mkdir()
+        (final / "old.txt").write_text("old")
+        (final / "same.txt").write_text("old version")
+        with storage.staged_dir(final) as staging:
+            (staging / "same.txt").write_text("new version")
+            (staging / "new.txt").write_text("new")
+            assert (final / "old.txt").exists()  # the old output stays until the end
+        assert entries(final) == ["new.txt", "same.txt"]
+        assert (final / "same.txt").read_text() == "new version"
+        assert entries(tmp_path) == ["Task_abc"]  # no ".old" or staging folder left
+
+    def test_leftover_of_a_dead_process_is_removed(self, tmp_path):
+        final = tmp_path / "Task_abc"
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        try:
+            host = socket.gethostname()
+            stale = tmp_path / f".Task_abc.staging-{host}-{dead.pid}.x1y2z3"
+            busy = tmp_path / f".Task_abc.staging-{host}-{alive.pid}.a1b2c3"
+            other = tmp_path / f".Other_abc.staging-{host}-{dead.pid}.q1w2e3"
+            for folder in (stale, busy, other):
+                folder.mkdir()
+                (folder / "model.keras").write_bytes(b"half")
+            with storage.staged_dir(final) as staging:
+                (staging / "done.txt").write_text("done")
+            assert not stale.exists(), "staging folder of a dead process was not cleaned"
+            assert busy.exists(), "staging folder of a live process must be left alone"
+            assert other.exists(), "another task's staging folder must be left alone"
+            assert entries(final) == ["done.txt"]
+        finally:
+            alive.kill()
+            alive.wait()
+
+
+class TestAtomicPath:
+    @pytest.mark.parametrize("name", ["aclImdb_v1.tar.gz", "vectors.npz", "history.png"])
+    def test_keeps_suffix_and_replaces_on_success(self, tmp_path, name):
+        final = tmp_path / "sub" / name
+        with storage.atomic_path(final) as tmp:
+            assert tmp.parent == final.parent and tmp != final
+            assert tmp.suffix == final.suffix
+            assert tmp.name.startswith(".")
+            tmp.write_bytes(b"payload")
+            assert not final.exists()
+        assert final.read_bytes() == b"payload"
+        assert entries(final.parent) == [name]
+
+    def test_replaces_existing_file(self, tmp_path):
+        final = tmp_path / "x.json"
+        final.write_text("old")
+        with storage.atomic_path(final) as tmp:
+            tmp.write_text("new")
+        assert final.read_text() == "new"
+
+    def test_exception_keeps_old_file_and_removes_temporary(self, tmp_path):
+        final = tmp_path / "x.json"
+        final.write_text("old")
+        with pytest.raises(OSError):
+            with storage.atomic_path(final) as tmp:
+                tmp.write_text("half")
+                raise OSError("disk full")
+        assert final.read_text() == "old"
+        assert entries(tmp_path) == ["x.json"]
+
+
+class TestFiles:
+    def test_arrays_round_trip(self, tmp_path):
+        arrays = {"a": np.arange(10, dtype=np.int64), "b": np.array([0.5, 1.5], np.float32),
+                  "names": np.array(["0_9.txt", "12_1.txt"]), "n": np.int64(7)}
+        storage.save_arrays(tmp_path / "x.npz", **arrays)
+        back = storage.load_arrays(tmp_path / "x.npz")
+        assert set(back) == set(arrays)
+        for key, value in arrays.items():
+            np.testing.assert_array_equal(back[key], value)
+            assert back[key].dtype == np.asarray(value).dtype
+        assert (tmp_path / "x.npz").exists() and entries(tmp_path) == ["x.npz"]
+
+    def test_pickled_arrays_are_refused(self, tmp_path):
+        path = tmp_path / "evil.npz"
+        np.savez(path, objects=np.array([{"a": 1}, None], dtype=object))
+        with pytest.raises(ValueError, match="(?i)pickle"):
+            storage.load_arrays(path)
+
+    def test_json_round_trip(self, tmp_path):
+        obj = {"b": [1, 2.5, None], "a": {"é": "ü"}, "t": True}
+        storage.write_json(tmp_path / "x.json", obj)
+        assert storage.read_json(tmp_path / "x.json") == obj
+        text = (tmp_path / "x.json").read_text(encoding="utf-8")
+        assert text.endswith("\n") and text.index('"a"') < text.index('"b"')  # sorted keys
+
+
+def test_pid_is_not_this_process():
+    # the staging names carry the writer's pid: the cleanup must never take ours for dead
+    assert storage._pid_alive(os.getpid())
