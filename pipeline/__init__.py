@@ -13,6 +13,7 @@ from .tasks import (  # noqa: F401
     DownloadDataset,
     EvaluateTest,
     PlotHistory,
+    CompareModels,
     RunAll,
     SplitValidation,
     TrainModel,

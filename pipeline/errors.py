@@ -8,6 +8,8 @@ alone; any other exception keeps its full traceback.
 """
 import logging
 
+from .remote import SCHEDULER_FILTER  # luigid unreachable: one line, no traceback
+
 
 class PipelineError(ValueError):
     """A problem with the user's input, with a message that names what is wrong."""
@@ -28,8 +30,9 @@ _FILTER = _CleanPipelineErrors()
 
 
 def install_log_filter():
-    """Attach the filter to the loggers Luigi reports failures on (idempotent)."""
+    """Attach the filters to the loggers Luigi reports failures on (idempotent)."""
     for name in ("luigi-interface", "luigi"):
         logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
+        for log_filter in (_FILTER, SCHEDULER_FILTER):
+            if log_filter not in logger.filters:
+                logger.addFilter(log_filter)

@@ -1,4 +1,5 @@
-"""Training-history figures (matplotlib, Agg backend: no display needed)."""
+"""Figures (matplotlib, Agg backend: no display needed): one run's training history,
+and the comparison of a grid of variants."""
 
 
 def plot_history(history, path, *, chosen_epoch=None, test_accuracy=None, title=None):
@@ -10,13 +11,9 @@ def plot_history(history, path, *, chosen_epoch=None, test_accuracy=None, title=
     ``chosen_epoch`` is marked with a vertical line on both panels; the test accuracy
     goes in the title. Writes a PNG to ``path``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    figure = Figure(figsize=(11, 4.5), layout="constrained")
+    figure = _figure((11, 4.5))
     epochs = history["epoch"]
     for axes, metric, label in zip(figure.subplots(1, 2), ("loss", "accuracy"),
                                    ("Loss", "Accuracy")):
@@ -38,3 +35,42 @@ def plot_history(history, path, *, chosen_epoch=None, test_accuracy=None, title=
         heading += f" (test accuracy {test_accuracy:.4f})"
     figure.suptitle(heading)
     figure.savefig(path, format="png", dpi=100)
+
+
+def plot_curves(histories, metric, path, ylabel):
+    """``metric`` per epoch for every variant on one figure."""
+    figure = _figure((10, 6))
+    axes = figure.subplots()
+    for name, history in histories.items():
+        axes.plot(history["epoch"], history[metric], marker=".", label=name)
+    axes.set_xlabel("Epoch")
+    axes.set_ylabel(ylabel)
+    axes.set_title(f"{ylabel} per epoch, by variant")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small", ncol=2)
+    figure.savefig(path, format="png", dpi=100)
+
+
+def plot_test_accuracy(rows, path):
+    """Test accuracy of each variant's final model, as a sorted horizontal bar chart."""
+    ordered = sorted(rows, key=lambda row: row["test_accuracy"])
+    figure = _figure((9, 0.4 * len(ordered) + 1.5))
+    axes = figure.subplots()
+    values = [row["test_accuracy"] for row in ordered]
+    bars = axes.barh([row["variant"] for row in ordered], values, color="tab:blue")
+    axes.bar_label(bars, labels=[f"{v:.4f}" for v in values], padding=3, fontsize="small")
+    low = min(values)
+    axes.set_xlim(max(0.0, low - 0.05), min(1.0, max(values) + 0.03))
+    axes.set_xlabel("Test accuracy")
+    axes.set_title("Test accuracy of the final model, by variant")
+    axes.grid(axis="x", alpha=0.3)
+    figure.savefig(path, format="png", dpi=100)
+
+
+def _figure(size):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=size, layout="constrained")

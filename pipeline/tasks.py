@@ -17,11 +17,11 @@ from pathlib import Path
 
 import luigi
 
-from . import storage
+from . import remote, storage
 from .config import experiment_default, pipeline
 from .dataset import OFFICIAL_SHA256, OFFICIAL_URL
 from .errors import PipelineError, install_log_filter
-from .models import check_model_params
+from .models import BOOK_MODEL, check_model_params
 
 logger = logging.getLogger("luigi-interface")
 install_log_filter()
@@ -31,7 +31,7 @@ install_log_filter()
 
 class DataParams:
     num_words = experiment_default(
-        luigi.IntParameter, "num_words", 10000,
+        luigi.IntParameter, "num_words", BOOK_MODEL["num_words"],
         description="Size of the index space, as Keras's num_words: the num_words - 4 most "
                     "frequent training words are kept (0 pad, 1 start, 2 unknown, 3 unused)")
 
@@ -58,23 +58,25 @@ class SplitParams(DataParams):
 
 
 class ModelParams(SplitParams):
-    layers = experiment_default(luigi.IntParameter, "layers", 2,
+    layers = experiment_default(luigi.IntParameter, "layers", BOOK_MODEL["layers"],
                                 description="Number of hidden Dense layers")
-    units = experiment_default(luigi.IntParameter, "units", 16,
+    units = experiment_default(luigi.IntParameter, "units", BOOK_MODEL["units"],
                                description="Units of each hidden layer")
-    activation = experiment_default(luigi.Parameter, "activation", "relu",
+    activation = experiment_default(luigi.Parameter, "activation", BOOK_MODEL["activation"],
                                     description="Activation of the hidden layers")
-    dropout = experiment_default(luigi.FloatParameter, "dropout", 0.0,
+    dropout = experiment_default(luigi.FloatParameter, "dropout", BOOK_MODEL["dropout"],
                                  description="Dropout rate after each hidden layer (0 = none)")
-    l1 = experiment_default(luigi.FloatParameter, "l1", 0.0,
+    l1 = experiment_default(luigi.FloatParameter, "l1", BOOK_MODEL["l1"],
                             description="L1 weight penalty on the hidden layers")
-    l2 = experiment_default(luigi.FloatParameter, "l2", 0.0,
+    l2 = experiment_default(luigi.FloatParameter, "l2", BOOK_MODEL["l2"],
                             description="L2 weight penalty on the hidden layers")
-    optimizer = experiment_default(luigi.Parameter, "optimizer", "rmsprop",
+    regularize = experiment_default(luigi.Parameter, "regularize", BOOK_MODEL["regularize"],
+                                    description="Hidden layers that l1/l2 apply to: all, first")
+    optimizer = experiment_default(luigi.Parameter, "optimizer", BOOK_MODEL["optimizer"],
                                    description="Keras optimizer name")
-    learning_rate = experiment_default(luigi.FloatParameter, "learning_rate", 0.001,
+    learning_rate = experiment_default(luigi.FloatParameter, "learning_rate", BOOK_MODEL["learning_rate"],
                                        description="Learning rate of the optimizer")
-    loss = experiment_default(luigi.Parameter, "loss", "binary_crossentropy",
+    loss = experiment_default(luigi.Parameter, "loss", BOOK_MODEL["loss"],
                               description="Keras loss name")
     epochs = experiment_default(luigi.IntParameter, "epochs", 20,
                                 description="Epochs of the training run with validation")
@@ -92,7 +94,7 @@ class ModelParams(SplitParams):
     def model_kwargs(self):
         return {name: getattr(self, name) for name in (
             "num_words", "layers", "units", "activation", "dropout", "l1", "l2",
-            "optimizer", "learning_rate", "loss")}
+            "regularize", "optimizer", "learning_rate", "loss")}
 
 
 class FinalParams(ModelParams):
@@ -140,9 +142,7 @@ class PipelineTask(luigi.Task):
         return super().on_failure(exception)
 
     def report(self, message, percentage=None):
-        self.set_status_message(message)
-        if percentage is not None:
-            self.set_progress_percentage(round(percentage))
+        remote.send_progress(self, message, percentage)  # best effort: luigid may be away
         logger.info("%s: %s", self.get_task_family(), message)
 
 
@@ -413,3 +413,90 @@ def _already_complete(task):
         return
     print(f"\nNothing to do: this configuration is already complete.{describe(summary, path)}",
           flush=True)
+
+
+class CompareModels(FinalParams, PipelineTask):
+    """A grid of model variants trained and evaluated side by side.
+
+    Every variant runs through the ordinary TrainModel and EvaluateTest tasks with
+    its own parameters, so the vectors and the split are shared, a variant already
+    trained (by RunAll or an earlier grid) is reused, and ``--workers 2`` trains two
+    variants at once.
+    """
+
+    variants = luigi.Parameter(
+        default="", description="Comma-separated variant names (default: every variant "
+                                "of the variants file)")
+    variants_file = luigi.Parameter(
+        default="", description="TOML or JSON file of variants (default: the shipped "
+                                "pipeline/variants.toml)")
+    files = {"csv": "comparison.csv", "markdown": "comparison.md",
+             "val_loss": "val_loss.png", "val_accuracy": "val_accuracy.png",
+             "test_accuracy": "test_accuracy.png"}
+
+    def check_params(self):
+        from .compare import load_variants, select_variants
+
+        super().check_params()
+        self.selected = select_variants(load_variants(self.variants_file or None),
+                                        self.variants)
+        self.variant_params = {name: self._variant_params(name, spec)
+                               for name, spec in self.selected.items()}
+
+    def _variant_params(self, name, spec):
+        """The base parameters with the variant's overrides, checked and typed."""
+        base = {name: value for name, value in self.param_kwargs.items()
+                if name in dict(EvaluateTest.get_params())}
+        known = dict(EvaluateTest.get_params())
+        params = dict(base)
+        for field, value in spec.items():
+            if field == "description":
+                continue
+            if field not in known:
+                raise PipelineError(f"variant {name!r}: unknown field {field!r}; fields are "
+                                    f"{', '.join(sorted(known))}")
+            try:
+                params[field] = known[field].parse(str(value))
+            except ValueError:
+                raise PipelineError(f"variant {name!r}: field {field!r} has an invalid "
+                                    f"value {value!r}") from None
+        try:
+            EvaluateTest(**params)
+        except PipelineError as exc:
+            raise PipelineError(f"variant {name!r}: {exc}") from None
+        return params
+
+    @property
+    def output_dir(self):
+        from .compare import spec_digest
+
+        digest = spec_digest({name: {k: str(v) for k, v in params.items()}
+                              for name, params in self.variant_params.items()})
+        return Path(pipeline().data_dir) / self.get_task_family() / f"{self.task_id}_{digest}"
+
+    def requires(self):
+        return {name: {"train": TrainModel(**{k: v for k, v in params.items()
+                                              if k in dict(TrainModel.get_params())}),
+                       "evaluate": EvaluateTest(**params)}
+                for name, params in self.variant_params.items()}
+
+    def run(self):
+        from . import compare, plots
+
+        rows, histories = [], {}
+        for name, inputs in self.input().items():
+            history = storage.read_csv_columns(inputs["train"]["history"].path)
+            histories[name] = history
+            rows.append(compare.comparison_row(
+                name, self.selected[name], history,
+                storage.read_json(inputs["train"]["training"].path),
+                storage.read_json(inputs["evaluate"]["metrics"].path)))
+        with self.staged() as folder:
+            compare.write_csv(rows, folder / self.files["csv"])
+            compare.write_markdown(rows, folder / self.files["markdown"])
+            plots.plot_curves(histories, "val_loss", folder / self.files["val_loss"],
+                              "Validation loss")
+            plots.plot_curves(histories, "val_accuracy", folder / self.files["val_accuracy"],
+                              "Validation accuracy")
+            plots.plot_test_accuracy(rows, folder / self.files["test_accuracy"])
+        print(f"\nCompared {len(rows)} variants: {self.output()['markdown'].path}", flush=True)

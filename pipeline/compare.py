@@ -1,0 +1,128 @@
+"""Model variants as one grid: reading variant files, the comparison table and plots.
+
+A variant is a name and the parameters it changes from a base configuration (see
+``variants.toml`` beside this file). The CompareModels task trains and evaluates each
+one through the ordinary TrainModel/EvaluateTest tasks; the functions here turn their
+artifacts into ``comparison.csv`` and ``comparison.md`` (the figures are in plots.py).
+"""
+import hashlib
+import json
+import math
+import tomllib
+from pathlib import Path
+
+from .errors import PipelineError
+
+SHIPPED = Path(__file__).with_name("variants.toml")
+
+#: Columns of comparison.csv / comparison.md, in order.
+COLUMNS = ("variant", "parameters", "trainable_parameters", "best_epoch",
+           "min_val_loss", "val_accuracy_at_best", "last_val_loss", "val_loss_rise",
+           "test_loss", "test_accuracy", "final_epochs", "training_seconds",
+           "final_training_seconds")
+
+
+def load_variants(path=None):
+    """``{name: {parameter: value}}`` from a TOML or JSON file (default: the shipped one).
+
+    ``description`` entries are kept; the caller checks the parameters.
+    """
+    path = Path(path) if path else SHIPPED
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PipelineError(f"variants file {path}: cannot read it ({exc.strerror})") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise PipelineError(f"variants file {path}: malformed ({exc})") from None
+    if not isinstance(data, dict) or not data:
+        raise PipelineError(f"variants file {path}: expected a table of variants")
+    for name, spec in data.items():
+        if not isinstance(spec, dict):
+            raise PipelineError(f"variants file {path}: variant {name!r} must be a table "
+                                f"of parameters, got {type(spec).__name__}")
+        for field, value in spec.items():
+            if isinstance(value, (dict, list, bool)) or value is None:
+                raise PipelineError(f"variant {name!r}: field {field!r} must be a number "
+                                    f"or a string, got {value!r}")
+    return data
+
+
+def select_variants(variants, names):
+    """The variants named in the comma-separated ``names`` (all when empty), in order."""
+    wanted = [name.strip() for name in names.split(",") if name.strip()] if names else []
+    if not wanted:
+        return dict(variants)
+    unknown = [name for name in wanted if name not in variants]
+    if unknown:
+        raise PipelineError(f"unknown variant {unknown[0]!r}; known variants: "
+                            f"{', '.join(variants)}")
+    return {name: variants[name] for name in wanted}
+
+
+def spec_digest(variants):
+    """A short hash of the resolved variants: the comparison's folder depends on it."""
+    blob = json.dumps(variants, sort_keys=True).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()[:10]
+
+
+def describe_overrides(spec):
+    """``"l2=0.001, dropout=0.5"``, or ``"(base)"`` for a variant that changes nothing."""
+    items = [f"{key}={value}" for key, value in spec.items() if key != "description"]
+    return ", ".join(items) or "(base)"
+
+
+def comparison_row(name, spec, history, training, metrics):
+    """One row of the comparison from a variant's artifacts.
+
+    ``history``: columns of TrainModel's history.csv; ``training``: its
+    training.json; ``metrics``: EvaluateTest's metrics.json.
+    """
+    val_loss = [float(v) for v in history["val_loss"]]
+    finite = [i for i, v in enumerate(val_loss) if math.isfinite(v)]
+    best = min(finite, key=lambda i: val_loss[i]) if finite else None
+    return {
+        "variant": name,
+        "parameters": describe_overrides(spec),
+        "trainable_parameters": training["trainable_parameters"],
+        "best_epoch": None if best is None else int(history["epoch"][best]),
+        "min_val_loss": None if best is None else val_loss[best],
+        "val_accuracy_at_best": None if best is None else float(history["val_accuracy"][best]),
+        "last_val_loss": val_loss[-1],
+        "val_loss_rise": None if best is None else val_loss[-1] - val_loss[best],
+        "test_loss": metrics["loss"],
+        "test_accuracy": metrics["accuracy"],
+        "final_epochs": metrics["final_epochs"],
+        "training_seconds": training["seconds"],
+        "final_training_seconds": metrics.get("training_seconds"),
+    }
+
+
+def write_csv(rows, path):
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_markdown(rows, path, title="Model comparison"):
+    """A Markdown table, best test accuracy first, with a short reading guide."""
+    def cell(value):
+        if isinstance(value, float):
+            return f"{value:.4f}"
+        return "" if value is None else str(value).replace("|", "\\|")
+
+    ordered = sorted(rows, key=lambda row: -row["test_accuracy"])
+    lines = [f"# {title}", "",
+             "Validation figures come from TrainModel (trained with the held-out reviews); "
+             "test figures from the final model of EvaluateTest, trained on all training "
+             "reviews for `final_epochs` epochs. `val_loss_rise` is the last epoch's "
+             "validation loss minus the lowest one: how far the variant overfits after "
+             "its best epoch.", "",
+             "| " + " | ".join(COLUMNS) + " |",
+             "|" + "|".join("---" for _ in COLUMNS) + "|"]
+    lines += ["| " + " | ".join(cell(row[c]) for c in COLUMNS) + " |" for row in ordered]
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
