@@ -13,6 +13,7 @@ from .tasks import (  # noqa: F401
     DownloadDataset,
     EvaluateTest,
     PlotHistory,
+    PredictReviews,
     CompareModels,
     RunAll,
     SplitValidation,

@@ -147,6 +147,19 @@ def iter_reviews(path, split=None):
         archive.close()
 
 
+def read_review(path, split, label, file_name):
+    """The original text of one review (``label`` is the folder: pos or neg), or None."""
+    name = f"aclImdb/{split}/{label}/{file_name}"
+    archive = _open_archive(path)
+    try:
+        member = archive.getmember(name)
+        return archive.extractfile(member).read().decode("utf-8", errors="replace")
+    except KeyError:
+        return None
+    finally:
+        archive.close()
+
+
 def validate_archive(path):
     """Check the layout: reviews in all of train/test x pos/neg. Returns the counts."""
     counts = {(split, label): 0 for split in SPLITS for label in LABELS}

@@ -500,3 +500,53 @@ class CompareModels(FinalParams, PipelineTask):
                               "Validation accuracy")
             plots.plot_test_accuracy(rows, folder / self.files["test_accuracy"])
         print(f"\nCompared {len(rows)} variants: {self.output()['markdown'].path}", flush=True)
+
+
+class PredictReviews(FinalParams, PipelineTask):
+    """Scores new reviews with the final model of a configuration (default: RunAll's).
+
+    ``--input`` is a text file (one review per line), a folder of .txt files or a CSV
+    file with a ``text`` column. The output folder depends on the input's content,
+    so an edited input file is scored again.
+    """
+
+    input = luigi.Parameter(description="Reviews to score: .txt (one per line), a folder "
+                                        "of .txt files, or .csv with a 'text' column")
+    files = {"predictions": "predictions.csv"}
+
+    def check_params(self):
+        super().check_params()
+        if not Path(self.input).exists():
+            raise PipelineError(f"input {self.input}: no such file or folder")
+
+    @property
+    def output_dir(self):
+        import hashlib
+
+        source = Path(self.input)
+        digest = hashlib.sha256()
+        for file in sorted(source.glob("*.txt")) if source.is_dir() else [source]:
+            digest.update(file.name.encode() + b"\0" + file.read_bytes())
+        return (Path(pipeline().data_dir) / self.get_task_family()
+                / f"{self.task_id}_{digest.hexdigest()[:10]}")
+
+    def requires(self):
+        return {"evaluate": self.clone(EvaluateTest), "vectors": self.clone(Vectorize)}
+
+    def run(self):
+        from .predict import read_reviews, score, write_predictions
+
+        import keras
+
+        # The parameter `input` hides Task.input(); ask the requirements directly.
+        upstream = luigi.task.getpaths(self.requires())
+        reviews = read_reviews(self.input)
+        model = keras.models.load_model(upstream["evaluate"]["model"].path)
+        vocabulary = storage.read_json(upstream["vectors"]["vocabulary"].path)
+        probabilities = score(model, vocabulary["words"], vocabulary["num_words"], reviews)
+        with self.staged() as folder:
+            write_predictions(reviews, probabilities, folder / self.files["predictions"])
+        scored = sum(p is not None for p in probabilities)
+        self.report(f"scored {scored} of {len(reviews)} reviews", 100)
+        print(f"\nPredictions for {len(reviews)} reviews: {self.output()['predictions'].path}",
+              flush=True)
