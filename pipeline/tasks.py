@@ -55,6 +55,25 @@ class SplitParams(DataParams):
                 f"validation_size must be a positive integer, got {self.validation_size}")
         if self.seed < 0:
             raise PipelineError(f"seed must be >= 0, got {self.seed}")
+        available = known_training_reviews()
+        if available is not None and self.validation_size >= available:
+            raise PipelineError(
+                f"validation_size must be smaller than the number of training reviews "
+                f"({available}), got {self.validation_size}")
+
+
+def known_training_reviews():
+    """Training reviews in the fetched archive, from its manifest (None before fetching).
+
+    Lets ``validation_size`` be checked when the task is built, before any work;
+    SplitValidation checks again against the vectors.
+    """
+    manifest = Path(DownloadDataset().output()["manifest"].path)
+    try:
+        counts = json.loads(manifest.read_text(encoding="utf-8"))["reviews"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return sum(n for key, n in counts.items() if key.startswith("train/"))
 
 
 class ModelParams(SplitParams):
@@ -435,13 +454,20 @@ class CompareModels(FinalParams, PipelineTask):
              "test_accuracy": "test_accuracy.png"}
 
     def check_params(self):
+        super().check_params()
+        self.variant_params  # noqa: B018 - resolving checks every variant
+
+    # Luigi reuses task instances with equal parameters, so the variants are read from
+    # the file on each use rather than once: an edited file is never seen stale.
+    @property
+    def selected(self):
         from .compare import load_variants, select_variants
 
-        super().check_params()
-        self.selected = select_variants(load_variants(self.variants_file or None),
-                                        self.variants)
-        self.variant_params = {name: self._variant_params(name, spec)
-                               for name, spec in self.selected.items()}
+        return select_variants(load_variants(self.variants_file or None), self.variants)
+
+    @property
+    def variant_params(self):
+        return {name: self._variant_params(name, spec) for name, spec in self.selected.items()}
 
     def _variant_params(self, name, spec):
         """The base parameters with the variant's overrides, checked and typed."""
@@ -484,11 +510,12 @@ class CompareModels(FinalParams, PipelineTask):
         from . import compare, plots
 
         rows, histories = [], {}
+        selected = self.selected
         for name, inputs in self.input().items():
             history = storage.read_csv_columns(inputs["train"]["history"].path)
             histories[name] = history
             rows.append(compare.comparison_row(
-                name, self.selected[name], history,
+                name, selected[name], history,
                 storage.read_json(inputs["train"]["training"].path),
                 storage.read_json(inputs["evaluate"]["metrics"].path)))
         with self.staged() as folder:
