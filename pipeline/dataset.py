@@ -36,6 +36,9 @@ LABELS = {"neg": 0, "pos": 1}
 
 REVIEW_RE = re.compile(r"^aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 _BREAKS = ("<br />", "<br/>", "<br>")  # matched after lowercasing
+# Typographic apostrophes, acute accents and backticks used as apostrophes ("don’t",
+# "don´t", "don`t") count as "'"; 300 training reviews have them.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u00b4": "'", "`": "'"})
 # A word is a run of letters or digits; apostrophes are kept inside a word
 # ("don't", "rock'n'roll") and dropped elsewhere, like every other punctuation mark.
 _WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
@@ -88,6 +91,11 @@ def _download(url, destination, timeout):
             while chunk := response.read(_CHUNK):
                 hasher.update(chunk)
                 dst.write(chunk)
+    except urllib.error.HTTPError as exc:
+        raise PipelineError(
+            f"DownloadDataset: {url} answered HTTP {exc.code} ({exc.reason}): the address "
+            f"is wrong or the file moved. Give another address or a local copy with "
+            f"--DownloadDataset-url.") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise PipelineError(
@@ -186,7 +194,7 @@ def validate_archive(path):
 
 def tokenize(text):
     """Lowercase words of a review: ``<br />`` removed, punctuation dropped."""
-    text = text.lower()
+    text = text.lower().translate(_APOSTROPHES)
     for line_break in _BREAKS:
         text = text.replace(line_break, " ")
     return _WORD_RE.findall(text)

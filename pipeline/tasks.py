@@ -151,6 +151,18 @@ class PipelineTask(luigi.Task):
         return {name: luigi.LocalTarget(self.output_dir / file)
                 for name, file in self.files.items()}
 
+    def complete(self):
+        """Outputs present *and* everything upstream complete.
+
+        Luigi's default looks at a task's own outputs only, so deleting a middle
+        artifact (the split, say) would leave the stale downstream results in place.
+        Here that stage and everything after it rerun. The downloaded archive is the
+        exception: it is source data, and deleting it does not invalidate results.
+        """
+        return super().complete() and all(
+            isinstance(task, DownloadDataset) or task.complete()
+            for task in luigi.task.flatten(self.requires()))
+
     def staged(self):
         """Context manager yielding the staging folder; records the task's parameters."""
         return _StagedOutput(self)

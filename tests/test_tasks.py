@@ -261,30 +261,65 @@ def test_resume_after_an_interruption_before_split_validation(copy_of_base):
         {k: v for k, v in metrics.items() if k != "training_seconds"}
 
 
-def test_resume_after_deleting_split_validation(copy_of_base):
-    """Deleting an intermediate output and rebuilding recomputes it and everything
-    downstream of it; DownloadDataset and Vectorize stay untouched."""
+def test_forget_split_validation_then_rebuild(copy_of_base):
+    """README "force a recomputation": forget a stage, rebuild; only it and everything
+    downstream of it rerun, DownloadDataset and Vectorize stay untouched."""
+    from pipeline.forget import forget
+
     data = copy_of_base
     kept = folder_mtimes(data, ["DownloadDataset", "Vectorize"])
-    downstream = folder_mtimes(data, ["TrainModel", "EvaluateTest", "PlotHistory", "RunAll"])
-    shutil.rmtree(only_folder(data, "SplitValidation"))
+    downstream = ["SplitValidation", "TrainModel", "EvaluateTest", "PlotHistory", "RunAll"]
+    before = folder_mtimes(data, downstream)
+    expected = sorted(str(only_folder(data, family)) for family in downstream)
+    deleted = forget(RunAll(**TINY), "SplitValidation")
+    assert sorted(map(str, deleted)) == expected
+    for family in downstream:
+        assert output_folders(data, family) == [], family
 
     result = build([RunAll(**TINY)])
     assert result.status.name == "SUCCESS", result.summary_text
-    assert output_folders(data, "SplitValidation"), \
-        "SplitValidation was not recomputed: RunAll was considered complete"
+    assert ran_families(result) == sorted(downstream)
+    assert folder_mtimes(data, ["DownloadDataset", "Vectorize"]) == kept
+    after = folder_mtimes(data, downstream)
+    for family in downstream:
+        assert set(after[family]) == set(before[family])
+        assert all(after[family][f] > before[family][f] for f in after[family]), family
+
+
+def test_deleting_a_middle_artifact_reruns_it_and_what_is_downstream(copy_of_base):
+    """Delete only the SplitValidation folder: RunAll is no longer complete, and the
+    rebuild reruns exactly that stage and everything after it, with identical results;
+    DownloadDataset and Vectorize stay untouched."""
+    data = copy_of_base
+    folder = only_folder(data, "SplitValidation")
+    split = load_arrays(folder / "split.npz")
+    history = (only_folder(data, "TrainModel") / "history.csv").read_bytes()
+    kept = folder_mtimes(data, ["DownloadDataset", "Vectorize"])
+    shutil.rmtree(folder)
+    assert not RunAll(**TINY).complete()
+
+    result = build([RunAll(**TINY)])
+    assert result.status.name == "SUCCESS", result.summary_text
     assert ran_families(result) == ["EvaluateTest", "PlotHistory", "RunAll",
                                     "SplitValidation", "TrainModel"]
     assert folder_mtimes(data, ["DownloadDataset", "Vectorize"]) == kept
-    after = folder_mtimes(data, list(downstream))
-    for family in downstream:
-        assert all(after[family][name] > downstream[family][name]
-                   for name in downstream[family]), f"{family} was not rerun"
+    assert only_folder(data, "SplitValidation") == folder
+    for name, array in load_arrays(folder / "split.npz").items():
+        np.testing.assert_array_equal(array, split[name])
+    assert (only_folder(data, "TrainModel") / "history.csv").read_bytes() == history
+    assert hidden_leftovers(data) == []
+
+
+def test_deleting_the_downloaded_archive_invalidates_nothing(copy_of_base):
+    """The archive is source data: removing it (to save space) keeps every result."""
+    data = copy_of_base
+    shutil.rmtree(data / "DownloadDataset")
+    assert RunAll(**TINY).complete()
+    assert ran_families(build([RunAll(**TINY)])) == []
 
 
 def test_same_parameters_in_a_fresh_data_dir_give_identical_results(base, tmp_path):
-    archive = make_archive(tmp_path / "aclImdb_tiny.tar.gz")  # same reviews, new file
-    with pipeline_config(tmp_path / "data", archive) as data:
+    with pipeline_config(tmp_path / "data", base["archive"]) as data:
         result = build([RunAll(**TINY)])
     assert result.status.name == "SUCCESS", result.summary_text
     assert ran_families(result) == sorted(TASK_FAMILIES)

@@ -1,0 +1,177 @@
+"""Invalid parameters and bad archives: a clear message naming the problem, no
+traceback, a non-zero exit code, and nothing written."""
+import logging
+
+import pytest
+
+from conftest import (
+    TINY, build, hidden_leftovers, make_archive, output_folders, ran_families, run_luigi,
+    tiny_cli_args)
+from pipeline import (
+    EvaluateTest, PipelineError, PlotHistory, RunAll, SplitValidation, TrainModel, Vectorize)
+
+TASK_FAILED, UNHANDLED = 30, 40  # luigi.cfg [retcode]
+
+
+# ------------------------------------------------------------- at construction, in process
+
+@pytest.mark.parametrize("task_cls,params,name", [
+    (TrainModel, {"epochs": 0}, "epochs"),
+    (TrainModel, {"epochs": -3}, "epochs"),
+    (RunAll, {"epochs": 0}, "epochs"),
+    (Vectorize, {"num_words": 0}, "num_words"),
+    (RunAll, {"num_words": -1}, "num_words"),
+    (TrainModel, {"activation": "relux"}, "activation"),
+    (RunAll, {"optimizer": "adamm"}, "optimizer"),
+    (TrainModel, {"loss": "crossentropy"}, "loss"),
+    (TrainModel, {"batch_size": 0}, "batch_size"),
+    (TrainModel, {"units": 0}, "units"),
+    (TrainModel, {"layers": 0}, "layers"),
+    (TrainModel, {"dropout": 1.0}, "dropout"),
+    (TrainModel, {"learning_rate": 0.0}, "learning_rate"),
+    (TrainModel, {"l2": -0.1}, "l2"),
+    (SplitValidation, {"validation_size": 0}, "validation_size"),
+    (SplitValidation, {"seed": -1}, "seed"),
+    (EvaluateTest, {"final_epochs": "x"}, "final_epochs"),
+    (EvaluateTest, {"final_epochs": "0"}, "final_epochs"),
+    (EvaluateTest, {"final_epochs": "-1"}, "final_epochs"),
+    (RunAll, {"final_epochs": "2.5"}, "final_epochs"),
+    (PlotHistory, {"final_epochs": ""}, "final_epochs"),
+])
+def test_invalid_parameter_fails_at_construction(task_cls, params, name):
+    with pytest.raises(PipelineError, match=name) as error:
+        task_cls(**params)
+    assert isinstance(error.value, ValueError)
+    assert str(list(params.values())[0]) in str(error.value)
+
+
+@pytest.mark.parametrize("value", ["auto", "1", "4", "20"])
+def test_valid_final_epochs(value):
+    assert EvaluateTest(final_epochs=value).final_epochs == value
+
+
+def test_validation_size_not_smaller_than_training_reviews(data_dir, caplog):
+    caplog.set_level(logging.ERROR, logger="luigi-interface")
+    params = dict(TINY, validation_size=40)  # the tiny archive has 40 training reviews
+    result = build([TrainModel(**params)])
+    assert result.status.name == "FAILED", result.summary_text
+    assert ran_families(result) == ["DownloadDataset", "Vectorize"]
+    assert output_folders(data_dir, "SplitValidation") == []
+    assert output_folders(data_dir, "TrainModel") == []
+    assert hidden_leftovers(data_dir) == []
+    messages = "\n".join(record.getMessage() for record in caplog.records)
+    assert "validation_size must be smaller than the number of training reviews (40)" \
+        in messages
+    assert all(record.exc_info is None for record in caplog.records
+               if "validation_size" in record.getMessage())
+
+
+# ------------------------------------------------------------------------- on the CLI
+
+def assert_clean_failure(completed, code, *needles):
+    output = completed.stdout
+    assert completed.returncode == code, output
+    assert "Traceback" not in output, output
+    for needle in needles:
+        assert needle in output, output
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--epochs", "0"], "epochs must be a positive integer, got 0"),
+    (["--num-words", "0"], "num_words"),
+    (["--activation", "foo"], "activation"),
+    (["--optimizer", "nope"], "optimizer"),
+    (["--final-epochs", "two"], "final_epochs"),
+])
+def test_cli_invalid_parameter(cli_dir, tmp_path, args, needle):
+    data = tmp_path / "data"
+    completed = run_luigi(["RunAll", *args, "--pipeline-data-dir", data], cwd=cli_dir)
+    assert_clean_failure(completed, UNHANDLED, needle)
+    assert not data.exists()
+
+
+def test_cli_non_integer_parameter(cli_dir, tmp_path):
+    """A value that is not a number at all is bad input too: same clean failure."""
+    data = tmp_path / "data"
+    completed = run_luigi(["RunAll", "--epochs", "abc", "--pipeline-data-dir", data],
+                          cwd=cli_dir)
+    assert completed.returncode != 0
+    assert not data.exists()
+    assert_clean_failure(completed, completed.returncode, "epochs", "abc")
+
+
+def test_cli_validation_size_too_large(cli_dir, tmp_path, tiny_archive):
+    data = tmp_path / "data"
+    completed = run_luigi(["SplitValidation", "--num-words", "40", "--validation-size", "100",
+                           "--DownloadDataset-url", tiny_archive,
+                           "--pipeline-data-dir", data], cwd=cli_dir)
+    assert_clean_failure(completed, TASK_FAILED, "validation_size must be smaller than the "
+                                                 "number of training reviews (40), got 100")
+    assert output_folders(data, "Vectorize")  # the stages before it did their work
+    assert output_folders(data, "SplitValidation") == []
+    assert hidden_leftovers(data) == []
+
+
+def corrupt(path):
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 64] = bytes(64)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def truncated(path):
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+    return path
+
+
+def not_gzip(path):
+    path.write_bytes(b"<html>404 Not Found</html>\n" * 50)
+    return path
+
+
+@pytest.mark.parametrize("damage,needle", [
+    (corrupt, "truncated or corrupt"),
+    (truncated, "truncated or corrupt"),
+    (not_gzip, "not a readable"),
+    (lambda path: make_archive(path, per_class=(5, 5), skip_folders=("test/neg",)),
+     "not the aclImdb layout: no review files (<id>_<rating>.txt) in aclImdb/test/neg/"),
+    (lambda path: make_archive(path, per_class=(5, 5),
+                               extra_members=[("aclImdb/../../evil.txt", b"x")]),
+     "unsafe path in archive: 'aclImdb/../../evil.txt'"),
+])
+def test_cli_bad_archive(cli_dir, tmp_path, damage, needle):
+    archive = make_archive(tmp_path / "aclImdb_bad.tar.gz", per_class=(60, 30))
+    archive = damage(archive)
+    data = tmp_path / "data"
+    completed = run_luigi(["RunAll", *tiny_cli_args(), "--DownloadDataset-url", archive,
+                           "--pipeline-data-dir", data], cwd=cli_dir)
+    assert_clean_failure(completed, TASK_FAILED, needle, str(archive))
+    assert not (data / "DownloadDataset").exists()
+    assert hidden_leftovers(data) == [] if data.exists() else True
+    for family in ("Vectorize", "SplitValidation", "TrainModel"):
+        assert output_folders(data, family) == []
+
+
+def test_cli_missing_archive(cli_dir, tmp_path):
+    data = tmp_path / "data"
+    completed = run_luigi(["DownloadDataset", "--DownloadDataset-url", tmp_path / "nope.tar.gz",
+                           "--pipeline-data-dir", data], cwd=cli_dir)
+    assert_clean_failure(completed, TASK_FAILED, "--DownloadDataset-url", "nope.tar.gz")
+    assert not (data / "DownloadDataset").exists()
+
+
+def test_cli_offline(cli_dir, tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/aclImdb_v1.tar.gz"
+    data = tmp_path / "data"
+    completed = run_luigi(["RunAll", "--DownloadDataset-url", url,
+                           "--pipeline-data-dir", data], cwd=cli_dir)
+    assert_clean_failure(completed, TASK_FAILED, "--DownloadDataset-url", url)
+    assert not (data / "DownloadDataset").exists()
+    assert hidden_leftovers(data) == [] if data.exists() else True

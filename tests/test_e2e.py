@@ -1,0 +1,136 @@
+"""End to end on the real archive (50,000 labelled reviews), through the command line,
+with the default (the book's) parameters. One full run (about a minute) shared by
+every test of this module; skipped when ../shared/data has no archive."""
+import re
+import shutil
+import time
+
+import pandas as pd
+import pytest
+
+from conftest import REAL_ARCHIVE, ROOT, mtimes, only_folder, run_luigi
+from pipeline.storage import load_arrays, read_json
+from pipeline.training import best_epoch
+
+pytestmark = pytest.mark.skipif(not REAL_ARCHIVE.exists(),
+                                reason=f"real archive not found at {REAL_ARCHIVE}")
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    cwd = root / "cwd"
+    cwd.mkdir()
+    shutil.copy(ROOT / "luigi.cfg", cwd / "luigi.cfg")
+    data = root / "data"
+    args = ["--DownloadDataset-url", REAL_ARCHIVE, "--pipeline-data-dir", data]
+    started = time.monotonic()
+    completed = run_luigi(["RunAll", *args], cwd=cwd, timeout=900)
+    seconds = time.monotonic() - started
+    return {"cwd": cwd, "data": data, "args": args, "run": completed, "seconds": seconds}
+
+
+@pytest.fixture(scope="module")
+def second(first):
+    """The identical command again, right after the first run."""
+    before = mtimes(first["data"])
+    started = time.monotonic()
+    completed = run_luigi(["RunAll", *first["args"]], cwd=first["cwd"], timeout=300)
+    return {"run": completed, "seconds": time.monotonic() - started,
+            "before": before, "after": mtimes(first["data"])}
+
+
+@pytest.fixture(scope="module")
+def plot_again(second, first):
+    """The PNG deleted, then PlotHistory run on its own."""
+    data = first["data"]
+    png = only_folder(data, "PlotHistory") / "history.png"
+    png.unlink()
+    others = {family: mtimes(only_folder(data, family))
+              for family in ("DownloadDataset", "Vectorize", "SplitValidation", "TrainModel",
+                             "EvaluateTest", "RunAll")}
+    completed = run_luigi(["PlotHistory", *first["args"]], cwd=first["cwd"], timeout=300)
+    return {"run": completed, "png": png, "others": others}
+
+
+def test_first_run_succeeds(first):
+    run = first["run"]
+    assert run.returncode == 0, run.stdout[-5000:]
+    assert "Traceback" not in run.stdout
+    assert "7 ran successfully" in run.stdout
+
+
+def test_test_accuracy(first):
+    data = first["data"]
+    summary = read_json(only_folder(data, "RunAll") / "summary.json")
+    metrics = read_json(only_folder(data, "EvaluateTest") / "metrics.json")
+    assert summary["test_accuracy"] >= 0.87
+    assert metrics["accuracy"] == summary["test_accuracy"]
+    assert metrics["loss"] == summary["test_loss"]
+    assert f"test accuracy {summary['test_accuracy']:.4f}" in first["run"].stdout
+    assert 0.0 < metrics["loss"] < 0.6
+    assert metrics["roc_auc"] > metrics["accuracy"]  # ranking is easier than thresholding
+
+
+def test_25000_test_reviews_evaluated(first):
+    folder = only_folder(first["data"], "EvaluateTest")
+    metrics = read_json(folder / "metrics.json")
+    assert metrics["count"] == 25000
+    assert sum(map(sum, metrics["confusion_matrix"]["rows_true_columns_predicted"])) == 25000
+    assert metrics["training_reviews"] == 25000
+    predictions = load_arrays(folder / "predictions.npz")
+    assert predictions["probabilities"].shape == (25000,)
+    assert predictions["labels"].sum() == 12500
+
+
+def test_dataset_and_vocabulary(first):
+    data = first["data"]
+    manifest = read_json(only_folder(data, "DownloadDataset") / "manifest.json")
+    assert manifest["reviews"] == {f"{s}/{c}": 12500 for s in ("train", "test")
+                                   for c in ("pos", "neg")}
+    vocabulary = read_json(only_folder(data, "Vectorize") / "vocabulary.json")
+    words = vocabulary["words"]
+    assert len(words) == 9996 and len(set(words)) == 9996
+    assert words[:3] == ["the", "and", "a"]  # as in Keras's imdb word index
+    assert "br" not in words
+    counts = vocabulary["training_counts"]
+    assert counts == sorted(counts, reverse=True)
+
+
+def test_training_history_and_chosen_epoch(first):
+    data = first["data"]
+    history = pd.read_csv(only_folder(data, "TrainModel") / "history.csv")
+    assert len(history) == 20
+    # the book's curves: training loss keeps falling, validation loss turns up
+    assert history["loss"].iloc[-1] < history["loss"].iloc[:5].min() / 3
+    assert history["val_loss"].iloc[-1] > history["val_loss"].min()
+    assert history["accuracy"].iloc[-1] > 0.97
+    metrics = read_json(only_folder(data, "EvaluateTest") / "metrics.json")
+    assert metrics["final_epochs"] == best_epoch(history)
+    training = read_json(only_folder(data, "TrainModel") / "training.json")
+    assert (training["training_reviews"], training["validation_reviews"]) == (15000, 10000)
+    summary = read_json(only_folder(data, "RunAll") / "summary.json")
+    assert summary["chosen_epoch"] == metrics["final_epochs"]
+
+
+def test_second_identical_run_does_nothing_quickly(second):
+    run = second["run"]
+    assert run.returncode == 0, run.stdout
+    assert "Nothing to do" in run.stdout
+    assert "Did not run any tasks" in run.stdout
+    assert second["seconds"] < 5, f"no-op rerun took {second['seconds']:.1f} s"
+    assert second["after"] == second["before"]
+
+
+def test_plot_history_alone(plot_again):
+    run = plot_again["run"]
+    assert run.returncode == 0, run.stdout
+    assert re.search(r"running\s+PlotHistory\(", run.stdout)
+    assert re.findall(r"running\s+(\w+)\(", run.stdout) == ["PlotHistory"]
+    assert "1 ran successfully" in run.stdout
+    assert plot_again["png"].read_bytes()[:8] == PNG_SIGNATURE
+    data = plot_again["png"].parents[2]
+    assert {family: mtimes(only_folder(data, family))
+            for family in plot_again["others"]} == plot_again["others"]
