@@ -134,3 +134,66 @@ def test_plot_history_alone(plot_again):
     data = plot_again["png"].parents[2]
     assert {family: mtimes(only_folder(data, family))
             for family in plot_again["others"]} == plot_again["others"]
+
+
+@pytest.fixture(scope="module")
+def real_scores(first):
+    """The final default model re-scoring every real test review from its raw text."""
+    import keras
+
+    from pipeline.dataset import iter_reviews
+    from pipeline.predict import Review, score
+
+    data = first["data"]
+    vocabulary = read_json(only_folder(data, "Vectorize") / "vocabulary.json")
+    model = keras.models.load_model(only_folder(data, "EvaluateTest") / "model.keras")
+    reviews, labels, ratings = [], [], []
+    for _, label, name, text in iter_reviews(REAL_ARCHIVE, "test"):
+        reviews.append(Review(name, text))
+        labels.append(label)
+        ratings.append(int(name.split("_")[1].split(".")[0]))
+    probabilities = score(model, vocabulary["words"], vocabulary["num_words"], reviews)
+    return {"reviews": reviews, "labels": labels, "ratings": ratings,
+            "probabilities": probabilities, "data": data}
+
+
+def test_prediction_on_raw_text_equals_evaluate_test(real_scores):
+    import numpy as np
+
+    data = real_scores["data"]
+    metrics = read_json(only_folder(data, "EvaluateTest") / "metrics.json")
+    stored = load_arrays(only_folder(data, "EvaluateTest") / "predictions.npz")
+    probabilities = np.asarray(real_scores["probabilities"])
+    labels = np.asarray(real_scores["labels"])
+    np.testing.assert_array_equal(labels, stored["labels"])
+    np.testing.assert_allclose(probabilities, stored["probabilities"], atol=1e-6)
+    accuracy = float(np.mean((probabilities >= 0.5) == (labels == 1)))
+    assert accuracy == pytest.approx(metrics["accuracy"], abs=1e-12)
+
+
+def test_clearly_rated_real_reviews_are_scored_right(real_scores):
+    """The first five short test reviews rated 10/10 and 1/10 (archive order): at least
+    nine of the ten right. (The one the default model misses, 10066_1, is ironic: "If you
+    wanna have great fun, don't hesitate ... incredibly bad but is also the best".) And
+    the model is surer where the reviewer was: accuracy on all reviews rated 1 or 10 is
+    above 0.90 (0.917 measured with the defaults) and above that on the mild ratings
+    4 and 7."""
+    picked = {10: [], 1: []}
+    by_rating = {}
+    for review, label, rating, probability in zip(
+            real_scores["reviews"], real_scores["labels"], real_scores["ratings"],
+            real_scores["probabilities"]):
+        right = (probability >= 0.5) == (label == 1)
+        by_rating.setdefault(rating, []).append(right)
+        if rating in picked and len(review.text) < 400 and len(picked[rating]) < 5:
+            picked[rating].append(right)
+    assert len(picked[10]) == 5 and len(picked[1]) == 5
+    assert sum(picked[10]) + sum(picked[1]) >= 9, picked
+
+    def accuracy(ratings):
+        results = [r for rating in ratings for r in by_rating[rating]]
+        return sum(results) / len(results)
+
+    extreme, mild = accuracy((1, 10)), accuracy((4, 7))
+    assert extreme > 0.90, extreme
+    assert extreme > mild, (extreme, mild)
