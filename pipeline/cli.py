@@ -99,11 +99,12 @@ def decode_command(args):
     print(f"{prefix} review {args.index} ({file_name}, "
           f"{'positive' if label else 'negative'}), as the model sees it:")
     print(decode_sequence(sequence, words))
-    archive = Path(vectorize.input()["archive"].path)
-    original = read_review(archive, prefix, "pos" if label else "neg", file_name)
-    if original is not None:
-        print("\nOriginal text:")
-        print(original)
+    archive = vectorize.input().get("archive")  # source=keras has no original texts
+    original = None if archive is None or not Path(archive.path).exists() else \
+        read_review(archive.path, prefix, "pos" if label else "neg", file_name)
+    print("\nOriginal text:")
+    print(original if original is not None else
+          "(not available: the source has no original texts, or the archive was deleted)")
 
 
 def main(argv=None):

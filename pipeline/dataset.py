@@ -31,6 +31,7 @@ OFFICIAL_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d165
 
 PAD, START, OOV, UNUSED = 0, 1, 2, 3
 INDEX_FROM = 3
+ARCHIVE_NAME = "aclImdb_v1.tar.gz"
 SPLITS = ("train", "test")
 LABELS = {"neg": 0, "pos": 1}
 
@@ -188,6 +189,30 @@ def validate_archive(path):
             f"{path}: not the aclImdb layout: no review files (<id>_<rating>.txt) in "
             f"{', '.join(missing)}")
     return {f"{s}/{label}": n for (s, label), n in counts.items()}
+
+
+def fetch_source(folder, url, sha256=None):
+    """DownloadDataset for the aclImdb archive: fetch into ``folder``, check, manifest."""
+    url = url or OFFICIAL_URL
+    expected = sha256 or (OFFICIAL_SHA256 if url == OFFICIAL_URL else None)
+    archive = Path(folder) / ARCHIVE_NAME
+    digest = fetch_archive(url, archive, sha256=expected)
+    return {"source": url, "sha256": digest, "reviews": validate_archive(archive)}
+
+
+def sequences_from_source(folder, num_words):
+    """Vectorize for the aclImdb archive in ``folder``.
+
+    Returns ``(splits, vocabulary, counts)``: ``splits[split]`` is ``(values, offsets,
+    labels, files)``, the Keras-encoded sequences of the split.
+    """
+    tokenized = tokenize_archive(Path(folder) / ARCHIVE_NAME)
+    vocabulary, counts = build_vocabulary(tokenized["train"], num_words)
+    splits = {}
+    for split, data in tokenized.items():
+        values, offsets = encode_split(data, vocabulary)
+        splits[split] = (values, offsets, data.labels, data.files)
+    return splits, vocabulary, counts
 
 
 # ----------------------------------------------------------------------- tokenizing

@@ -19,7 +19,6 @@ import luigi
 
 from . import remote, storage
 from .config import experiment_default, pipeline
-from .dataset import OFFICIAL_SHA256, OFFICIAL_URL
 from .errors import PipelineError, install_log_filter
 from .models import BOOK_MODEL, check_model_params
 
@@ -29,13 +28,23 @@ install_log_filter()
 
 # --------------------------------------------------------------------------- parameters
 
+SOURCES = ("aclimdb", "keras")
+
+
 class DataParams:
+    source = experiment_default(
+        luigi.Parameter, "source", "aclimdb",
+        description="aclimdb: the raw review archive; keras: Keras's preprocessed "
+                    "imdb.npz and its word index (keras.datasets.imdb)")
     num_words = experiment_default(
         luigi.IntParameter, "num_words", BOOK_MODEL["num_words"],
         description="Size of the index space, as Keras's num_words: the num_words - 4 most "
                     "frequent training words are kept (0 pad, 1 start, 2 unknown, 3 unused)")
 
     def check_params(self):
+        if self.source not in SOURCES:
+            raise PipelineError(f"unknown source {self.source!r}; choose one of "
+                                f"{', '.join(SOURCES)}")
         if self.num_words < 1:
             raise PipelineError(f"num_words must be a positive integer, got {self.num_words}")
 
@@ -55,20 +64,22 @@ class SplitParams(DataParams):
                 f"validation_size must be a positive integer, got {self.validation_size}")
         if self.seed < 0:
             raise PipelineError(f"seed must be >= 0, got {self.seed}")
-        available = known_training_reviews()
+        available = known_training_reviews(self.source)
         if available is not None and self.validation_size >= available:
             raise PipelineError(
                 f"validation_size must be smaller than the number of training reviews "
                 f"({available}), got {self.validation_size}")
 
 
-def known_training_reviews():
+def known_training_reviews(source):
     """Training reviews in the fetched archive, from its manifest (None before fetching).
 
     Lets ``validation_size`` be checked when the task is built, before any work;
     SplitValidation checks again against the vectors.
     """
-    manifest = Path(DownloadDataset().output()["manifest"].path)
+    if source not in SOURCES:
+        return None
+    manifest = Path(DownloadDataset(source=source).output()["manifest"].path)
     try:
         counts = json.loads(manifest.read_text(encoding="utf-8"))["reviews"]
     except (OSError, ValueError, KeyError):
@@ -198,35 +209,52 @@ class _StagedOutput:
 # ----------------------------------------------------------------------------- tasks
 
 class DownloadDataset(PipelineTask):
-    """The aclImdb archive: downloaded and verified, or copied from a local path."""
+    """The raw data: downloaded and verified, or copied from a local path and checked.
 
+    ``source=aclimdb`` (default): the review archive aclImdb_v1.tar.gz.
+    ``source=keras``: Keras's imdb.npz and imdb_word_index.json.
+    """
+
+    source = luigi.Parameter(default="aclimdb", description="aclimdb or keras")
     url = luigi.Parameter(
-        default=OFFICIAL_URL, significant=False,
-        description="Where the archive comes from: http(s) URL, file:// URL or local path")
+        default="", significant=False,
+        description="Where the archive (or imdb.npz) comes from: http(s) URL, file:// URL "
+                    "or local path (default: the official address)")
+    word_index_url = luigi.Parameter(
+        default="", significant=False,
+        description="source=keras: where imdb_word_index.json comes from (default: official)")
     sha256 = luigi.Parameter(
         default="", significant=False,
         description="Expected SHA-256 (default: the official one for the official URL; "
                     "local copies are checked by their layout)")
-    files = {"archive": "aclImdb_v1.tar.gz", "manifest": "manifest.json"}
+
+    @property
+    def files(self):
+        if self.source == "keras":
+            return {"npz": "imdb.npz", "word_index": "imdb_word_index.json",
+                    "manifest": "manifest.json"}
+        return {"archive": "aclImdb_v1.tar.gz", "manifest": "manifest.json"}
 
     @property
     def output_dir(self):
-        # One archive per data directory, whichever address it was fetched from.
-        return Path(pipeline().data_dir) / self.get_task_family()
+        # One copy per source and data directory, whichever address it came from.
+        return Path(pipeline().data_dir) / self.get_task_family() / self.source
 
     def run(self):
-        from .dataset import fetch_archive, validate_archive
-
-        expected = self.sha256 or (OFFICIAL_SHA256 if self.url == OFFICIAL_URL else None)
-        self.report(f"fetching {self.url}")
+        if self.source not in SOURCES:
+            raise PipelineError(f"unknown source {self.source!r}")
+        self.report(f"fetching the {self.source} data from {self.url or 'the official address'}")
         with self.staged() as folder:
-            archive = folder / self.files["archive"]
-            digest = fetch_archive(self.url, archive, sha256=expected)
-            self.report("checking the archive layout", 50)
-            counts = validate_archive(archive)
-            storage.write_json(folder / self.files["manifest"], {
-                "source": self.url, "sha256": digest, "reviews": counts})
-        self.report(f"archive ready: {sum(counts.values())} reviews", 100)
+            if self.source == "keras":
+                from .keras_imdb import fetch_source
+
+                manifest = fetch_source(folder, self.url, self.sha256, self.word_index_url)
+            else:
+                from .dataset import fetch_source
+
+                manifest = fetch_source(folder, self.url, self.sha256)
+            storage.write_json(folder / self.files["manifest"], manifest)
+        self.report(f"data ready: {sum(manifest['reviews'].values())} reviews", 100)
 
 
 class Vectorize(DataParams, PipelineTask):
@@ -235,36 +263,36 @@ class Vectorize(DataParams, PipelineTask):
     files = {"vectors": "vectors.npz", "vocabulary": "vocabulary.json"}
 
     def requires(self):
-        return DownloadDataset()
+        return DownloadDataset(source=self.source)
 
     def run(self):
-        from .dataset import build_vocabulary, encode_split, tokenize_archive
         from .features import multi_hot
 
-        archive = self.input()["archive"].path
-        self.report("reading and tokenizing reviews", 5)
-        tokenized = tokenize_archive(archive)
-        self.report("building the vocabulary from the training reviews", 60)
-        vocabulary, counts = build_vocabulary(tokenized["train"], self.num_words)
+        if self.source == "keras":
+            from .keras_imdb import sequences_from_source
+        else:
+            from .dataset import sequences_from_source
+
+        self.report("reading and encoding reviews", 5)
+        source_folder = Path(self.input()["manifest"].path).parent
+        splits, vocabulary, counts = sequences_from_source(source_folder, self.num_words)
+        self.report("building multi-hot vectors", 70)
         arrays = {}
-        for split, data in tokenized.items():
-            values, offsets = encode_split(data, vocabulary)
-            arrays.update(multi_hot(values, offsets, data.labels, self.num_words)
-                          .to_arrays(split))
+        for split, (values, offsets, labels, files) in splits.items():
+            arrays.update(multi_hot(values, offsets, labels, self.num_words).to_arrays(split))
             arrays.update({f"{split}_sequence_values": values,
-                           f"{split}_sequence_offsets": offsets,
-                           f"{split}_files": data.files})
+                           f"{split}_sequence_offsets": offsets, f"{split}_files": files})
         self.report("writing vectors", 90)
         with self.staged() as folder:
             storage.save_arrays(folder / self.files["vectors"], num_words=self.num_words,
                                 **arrays)
             storage.write_json(folder / self.files["vocabulary"], {
-                "num_words": self.num_words, "index_from": 3,
+                "num_words": self.num_words, "index_from": 3, "source": self.source,
                 "reserved": {"0": "<pad>", "1": "<start>", "2": "<unknown>", "3": "<unused>"},
                 "words": vocabulary, "training_counts": counts,
                 "source_sha256": storage.read_json(self.input()["manifest"].path)["sha256"]})
-        self.report(f"vectorized {len(tokenized['train'].labels)} training and "
-                    f"{len(tokenized['test'].labels)} test reviews", 100)
+        self.report(f"vectorized {len(splits['train'][2])} training and "
+                    f"{len(splits['test'][2])} test reviews", 100)
 
 
 class SplitValidation(SplitParams, PipelineTask):

@@ -135,8 +135,6 @@ def ran_families(result):
 def output_folders(data, family):
     """The complete (visible, non-staging) output folders of a task family."""
     root = Path(data) / family
-    if family == "DownloadDataset":
-        return [root] if root.is_dir() else []
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) \
         if root.is_dir() else []
 

@@ -148,7 +148,7 @@ def test_cli_bad_archive(cli_dir, tmp_path, damage, needle):
     completed = run_luigi(["RunAll", *tiny_cli_args(), "--DownloadDataset-url", archive,
                            "--pipeline-data-dir", data], cwd=cli_dir)
     assert_clean_failure(completed, TASK_FAILED, needle, str(archive))
-    assert not (data / "DownloadDataset").exists()
+    assert output_folders(data, "DownloadDataset") == []
     assert hidden_leftovers(data) == [] if data.exists() else True
     for family in ("Vectorize", "SplitValidation", "TrainModel"):
         assert output_folders(data, family) == []
@@ -159,7 +159,7 @@ def test_cli_missing_archive(cli_dir, tmp_path):
     completed = run_luigi(["DownloadDataset", "--DownloadDataset-url", tmp_path / "nope.tar.gz",
                            "--pipeline-data-dir", data], cwd=cli_dir)
     assert_clean_failure(completed, TASK_FAILED, "--DownloadDataset-url", "nope.tar.gz")
-    assert not (data / "DownloadDataset").exists()
+    assert output_folders(data, "DownloadDataset") == []
 
 
 def test_cli_offline(cli_dir, tmp_path):
@@ -173,5 +173,5 @@ def test_cli_offline(cli_dir, tmp_path):
     completed = run_luigi(["RunAll", "--DownloadDataset-url", url,
                            "--pipeline-data-dir", data], cwd=cli_dir)
     assert_clean_failure(completed, TASK_FAILED, "--DownloadDataset-url", url)
-    assert not (data / "DownloadDataset").exists()
+    assert output_folders(data, "DownloadDataset") == []
     assert hidden_leftovers(data) == [] if data.exists() else True

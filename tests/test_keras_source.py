@@ -1,0 +1,90 @@
+"""--source keras through the whole pipeline, on small files in Keras's exact format.
+
+No real imdb.npz exists on these machines: the files are written here with numpy the
+way Keras's is (object arrays of lists of word ranks, int labels), and the results are
+compared with load_data's semantics (checked against Keras itself in test_keras_imdb).
+"""
+import json
+
+import numpy as np
+import pytest
+from luigi.configuration import get_config
+
+from conftest import build, output_folders, ran_families
+from pipeline import PipelineError, RunAll, Vectorize
+from pipeline.features import MultiHot
+from pipeline.keras_imdb import load_data, vocabulary_from_word_index
+from pipeline.storage import load_arrays, read_json
+from test_keras_imdb import write_npz
+
+WORDS = [f"w{rank}" for rank in range(1, 61)]
+SMALL = dict(source="keras", num_words=30, validation_size=10, epochs=2, batch_size=8,
+             units=4)
+
+
+@pytest.fixture
+def keras_files(tmp_path):
+    rng = np.random.default_rng(7)
+
+    def reviews(count):
+        return [[int(r) for r in rng.integers(1, 61, rng.integers(1, 25))]
+                for _ in range(count)]
+
+    npz = write_npz(tmp_path / "imdb.npz", {
+        "x_train": reviews(40), "y_train": rng.integers(0, 2, 40),
+        "x_test": reviews(20), "y_test": rng.integers(0, 2, 20)})
+    index = tmp_path / "imdb_word_index.json"
+    index.write_text(json.dumps({word: rank for rank, word in enumerate(WORDS, start=1)}))
+    return npz, index
+
+
+@pytest.fixture
+def keras_config(data_dir, keras_files):
+    config = get_config()
+    npz, index = keras_files
+    config.set("DownloadDataset", "url", str(npz))
+    config.set("DownloadDataset", "word_index_url", str(index))
+    yield data_dir
+    config.remove_option("DownloadDataset", "word_index_url")
+
+
+def test_keras_source_runs_the_whole_chain(keras_config, keras_files):
+    result = build([RunAll(**SMALL)])
+    assert result.status.name == "SUCCESS", result.summary_text
+    assert (keras_config / "DownloadDataset" / "keras" / "imdb.npz").exists()
+
+    vectorize = Vectorize(source="keras", num_words=30)
+    arrays = load_arrays(vectorize.output()["vectors"].path)
+    (x_train, y_train), (x_test, y_test) = load_data(keras_files[0], num_words=30)
+    for split, rows, labels in (("train", x_train, y_train), ("test", x_test, y_test)):
+        offsets = arrays[f"{split}_sequence_offsets"]
+        values = arrays[f"{split}_sequence_values"]
+        assert [list(values[a:b]) for a, b in zip(offsets[:-1], offsets[1:])] == rows
+        np.testing.assert_array_equal(arrays[f"{split}_labels"], labels)
+        dense = MultiHot.from_arrays(arrays, split, 30).to_dense()
+        expected = np.zeros((len(rows), 30))
+        for i, row in enumerate(rows):          # the book's vectorize_sequences
+            expected[i, row] = 1.0
+        np.testing.assert_array_equal(dense, expected)
+    vocabulary = read_json(vectorize.output()["vocabulary"].path)
+    index = json.loads(keras_files[1].read_text())
+    assert vocabulary["words"] == vocabulary_from_word_index(index, 30)
+    assert vocabulary["source"] == "keras"
+
+
+def test_sources_do_not_share_outputs(keras_config):
+    assert Vectorize(source="keras", num_words=30).task_id != \
+        Vectorize(source="aclimdb", num_words=30).task_id
+
+
+def test_unknown_source_fails_before_work(data_dir):
+    with pytest.raises(PipelineError, match="unknown source 'imdb2'"):
+        RunAll(source="imdb2")
+
+
+def test_malicious_or_corrupt_npz_fails_cleanly(keras_config, keras_files):
+    keras_files[0].write_bytes(b"PK\x03\x04 not really a zip")
+    result = build([RunAll(**SMALL)])
+    assert result.status.name == "FAILED"
+    assert output_folders(keras_config, "DownloadDataset") == []
+    assert ran_families(result) == []
