@@ -2,16 +2,20 @@
 
 Same options as ``luigi --module pipeline <Task> ...``, with one difference that
 matters when several processes (on one machine or many) work on the same tasks
-through one central scheduler: plain ``luigi`` exits as soon as it has nothing to do
-*right now*, with code ``[retcode] already_running`` (10), if another worker is
-running a task it needs, even though the pipeline will finish fine. This command
-instead checks again, with growing pauses (1 s up to 15 s), taking over whatever
-becomes runnable, until its task is complete (exit 0) or a pass ends for another
-reason (that pass's exit code: a failed task, a scheduling error, ...).
+through one central scheduler. Plain ``luigi`` exits as soon as it has nothing to do
+*right now*: with ``[retcode] already_running`` (10) if another worker is running a
+task it needs, or ``not_run`` (25) if another worker finished a task between this
+one's completeness check and its request for work, although the pipeline finishes
+fine. This command instead runs Luigi again after a pause (1 s, doubling up to 10 s),
+taking over whatever has become runnable, until its task is complete (exit 0) or a
+pass ends for another reason (that pass's exit code: a failed task, a scheduling
+error, ...). ``not_run`` can also mean luigid refuses this worker work for good (a
+disabled worker or task), so it is retried at most :data:`NOT_RUN_RETRIES` times in
+a row.
 
 A pass that found the same command already running on this machine (Luigi's pid
-lock) is treated the same way with a central scheduler, and every pass after the
-first runs with ``--no-lock`` (this process holds the lock). With
+lock, also code 10) is treated the same way with a central scheduler, and every pass
+after the first runs with ``--no-lock`` (this process holds the lock). With
 ``--local-scheduler`` nothing is shared, so the first pass's code is final.
 """
 import logging
@@ -27,7 +31,8 @@ import pipeline  # noqa: F401 - registers the tasks, as `luigi --module pipeline
 logger = logging.getLogger("luigi-interface")
 
 FIRST_PAUSE = 1.0
-LONGEST_PAUSE = 15.0
+LONGEST_PAUSE = 10.0
+NOT_RUN_RETRIES = 3
 
 
 def run_once(argv):
@@ -43,15 +48,17 @@ def run_once(argv):
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     with CmdlineParser.global_instance(argv):
-        others_running = retcode().already_running
+        codes = retcode()
         local = core().local_scheduler
-    pause = FIRST_PAUSE
+    pause, not_run_in_a_row = FIRST_PAUSE, 0
     while True:
         code = run_once(argv)
-        if local or code == 0 or code != others_running:
+        not_run_in_a_row = not_run_in_a_row + 1 if code == codes.not_run else 0
+        if local or code == 0 or code not in (codes.already_running, codes.not_run) \
+                or not_run_in_a_row > NOT_RUN_RETRIES:
             return code
-        logger.info("Other workers are running tasks this one needs; checking again in "
-                    "%g s", pause)
+        logger.info("Other workers are running or just ran tasks this one needs; "
+                    "checking again in %g s", pause)
         time.sleep(pause)
         pause = min(2 * pause, LONGEST_PAUSE)
         if "--no-lock" not in argv:

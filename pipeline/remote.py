@@ -123,6 +123,12 @@ class SchedulerErrorFilter(logging.Filter):
         self._reported = weakref.WeakSet()
 
     def filter(self, record):
+        if str(record.msg).startswith("Failed connecting to remote scheduler"):
+            # Luigi's retry log ([core] rpc_log_retries) passes exc_info=True outside
+            # an except clause, which prints a stray "NoneType: None" line.
+            if record.exc_info and record.exc_info[1] is None:
+                record.exc_info = None
+            return True
         exc = _rpc_error_of(record)
         if exc is None:
             return True
