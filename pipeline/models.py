@@ -57,16 +57,21 @@ def _choice(name, value, allowed):
         raise PipelineError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
 
 
-def build_model(**params):
+def build_model(fast=False, **params):
     """A compiled Keras MLP on sparse multi-hot input.
 
     Parameters are those of :data:`BOOK_MODEL`; the ones not given take the book's
     values, so ``build_model()`` is the book's model: Dense(16, relu) x 2 ->
     Dense(1, sigmoid), rmsprop(0.001), binary cross-entropy, accuracy. ``l1``/``l2``
     penalise the kernels of all hidden layers, or of the first one only
-    (``regularize="first"``). On sparse
-    input the first Dense layer is a sparse matmul (an embedding bag): the same
-    numbers as on the dense matrix, without materialising it.
+    (``regularize="first"``).
+
+    On sparse input the first Dense layer is a sparse matmul: the same numbers as
+    on the dense matrix, without materialising it. With ``fast=True`` (training)
+    that layer multiplies with ``tf.sparse.sparse_dense_matmul``, about twice as
+    fast per step as Keras's own sparse path (an embedding lookup whose gradient
+    is a list of rows); :func:`portable_model` copies such a model into plain Dense
+    layers, so the saved file loads in any Keras without this package.
     """
     import keras
 
@@ -79,8 +84,9 @@ def build_model(**params):
     x = inputs
     for i in range(layers):
         penalised = regularize == "all" or i == 0
-        x = keras.layers.Dense(units, activation=activation, name=f"hidden_{i + 1}",
-                               kernel_regularizer=regularizer if penalised else None)(x)
+        dense = _sparse_dense_class() if fast and i == 0 else keras.layers.Dense
+        x = dense(units, activation=activation, name=f"hidden_{i + 1}",
+                  kernel_regularizer=regularizer if penalised else None)(x)
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"dropout_{i + 1}")(x)
     outputs = keras.layers.Dense(1, activation="sigmoid", name="positive")(x)
@@ -89,3 +95,46 @@ def build_model(**params):
                                                    "config": {"learning_rate": learning_rate}}),
                   loss=loss, metrics=["accuracy"], steps_per_execution=8)
     return model
+
+
+def portable_model(model, **params):
+    """A copy of ``model`` (built by :func:`build_model` with ``params``) with plain layers.
+
+    The twin has standard Dense layers and receives the weights and the optimizer
+    state, so once saved it loads with ``keras.models.load_model`` alone and can go
+    on training where ``model`` stopped. Tasks evaluate the twin, so the metrics
+    they write describe exactly the file they save.
+    """
+    twin = build_model(**params)
+    twin.set_weights(model.get_weights())
+    if model.optimizer.built:
+        twin.optimizer.build(twin.trainable_variables)
+        for mine, theirs in zip(twin.optimizer.variables, model.optimizer.variables,
+                                strict=True):
+            mine.assign(theirs)
+    return twin
+
+
+_SPARSE_DENSE = []
+
+
+def _sparse_dense_class():
+    """``keras.layers.Dense`` whose SparseTensor input goes through a sparse matmul.
+
+    Defined on first use, so importing this module does not import TensorFlow.
+    """
+    if not _SPARSE_DENSE:
+        import keras
+        import tensorflow as tf
+
+        class SparseDense(keras.layers.Dense):
+            def call(self, inputs, training=None):
+                if not isinstance(inputs, tf.SparseTensor):
+                    return super().call(inputs, training=training)
+                outputs = tf.sparse.sparse_dense_matmul(inputs, self.kernel)
+                if self.bias is not None:
+                    outputs = tf.nn.bias_add(outputs, self.bias)
+                return self.activation(outputs)
+
+        _SPARSE_DENSE.append(SparseDense)
+    return _SPARSE_DENSE[0]

@@ -342,17 +342,18 @@ class TrainModel(_Fitting, ModelParams, PipelineTask):
 
     def run(self):
         from .features import MultiHot
-        from .models import build_model
+        from .models import build_model, portable_model
         from .training import fit, seed_everything
 
         arrays = storage.load_arrays(self.input()["split"].path)
         train = MultiHot.from_arrays(arrays, "train", self.num_words)
         validation = MultiHot.from_arrays(arrays, "val", self.num_words)
         seed_everything(self.seed)
-        model = build_model(**self.model_kwargs())
+        model = build_model(fast=True, **self.model_kwargs())
         history, seconds = fit(model, train, validation=validation, epochs=self.epochs,
                                batch_size=self.batch_size, seed=self.seed,
                                on_epoch=self.epoch_report)
+        model = portable_model(model, **self.model_kwargs())
         with self.staged() as folder:
             model.save(folder / self.files["model"])
             history.to_csv(folder / self.files["history"], index=False)
@@ -383,7 +384,7 @@ class EvaluateTest(_Fitting, FinalParams, PipelineTask):
 
     def run(self):
         from .features import MultiHot
-        from .models import build_model
+        from .models import build_model, portable_model
         from .training import evaluate, fit, seed_everything
 
         epochs = self.chosen_epochs()
@@ -391,9 +392,10 @@ class EvaluateTest(_Fitting, FinalParams, PipelineTask):
         train = MultiHot.from_arrays(arrays, "train", self.num_words)
         test = MultiHot.from_arrays(arrays, "test", self.num_words)
         seed_everything(self.seed)
-        model = build_model(**self.model_kwargs())
+        model = build_model(fast=True, **self.model_kwargs())
         _, seconds = fit(model, train, epochs=epochs, batch_size=self.batch_size,
                          seed=self.seed, on_epoch=self.epoch_report)
+        model = portable_model(model, **self.model_kwargs())
         self.report("evaluating on the test reviews", 100)
         metrics, probabilities = evaluate(model, test)
         metrics.update({"final_epochs": epochs, "final_epochs_parameter": self.final_epochs,

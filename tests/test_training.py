@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.errors import PipelineError
 from pipeline.features import multi_hot
-from pipeline.models import build_model, check_model_params
+from pipeline.models import build_model, check_model_params, portable_model
 from pipeline.training import (
     best_epoch, classification_metrics, evaluate, fit, predict, roc_auc, seed_everything,
     sparse_batches)
@@ -132,11 +132,12 @@ def random_data(seed, rows, num_words):
     return multi_hot(values, offsets, labels, num_words)
 
 
-def train_once(num_words=60, seed=3, epochs=3, batch_size=16, **overrides):
+def train_once(num_words=60, seed=3, epochs=3, batch_size=16, fast=True, **overrides):
+    """Fit as the tasks do (``fast`` first layer unless told otherwise)."""
     train = random_data(0, 96, num_words)
     validation = random_data(1, 32, num_words)
     seed_everything(seed)
-    model = build_model(num_words=num_words, **dict(BOOK, units=8, **overrides))
+    model = build_model(num_words=num_words, fast=fast, **dict(BOOK, units=8, **overrides))
     history, _ = fit(model, train, validation=validation, epochs=epochs,
                      batch_size=batch_size, seed=seed, verbose=0)
     return model, history, train, validation
@@ -211,6 +212,37 @@ def test_sparse_model_equals_the_books_dense_model(trained):
     for data in (train, validation):
         expected = dense.predict(data.to_dense(), verbose=0).reshape(-1)
         np.testing.assert_allclose(predict(model, data), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_fast_first_layer_trains_like_keras_own_sparse_path(trained):
+    fast_model, fast_history, _, _ = trained
+    assert type(fast_model.get_layer("hidden_1")).__name__ == "SparseDense"
+    plain_model, plain_history, _, _ = train_once(fast=False)
+    assert type(plain_model.get_layer("hidden_1")).__name__ == "Dense"
+    # the same arithmetic summed in another order: equal to float32 rounding
+    pd.testing.assert_frame_equal(fast_history, plain_history, rtol=1e-4, atol=1e-5)
+    for wa, wb in zip(fast_model.get_weights(), plain_model.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-3, atol=1e-5)
+
+
+def test_portable_model_loads_in_plain_keras_and_goes_on_training(trained, tmp_path):
+    import keras
+
+    model, _, train, validation = trained
+    twin = portable_model(model, num_words=train.num_words, **dict(BOOK, units=8))
+    twin.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+    assert [type(layer) for layer in loaded.layers[1:]] == [keras.layers.Dense] * 3
+    np.testing.assert_allclose(predict(loaded, validation), predict(model, validation),
+                               rtol=1e-5, atol=1e-6)
+    # the optimizer state came along: step count and RMSprop accumulators
+    assert len(loaded.optimizer.variables) == len(model.optimizer.variables)
+    for mine, theirs in zip(loaded.optimizer.variables, model.optimizer.variables):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    steps = int(loaded.optimizer.iterations.numpy())
+    assert steps == 3 * 6
+    fit(loaded, train, epochs=1, batch_size=16, seed=0, verbose=0)
+    assert int(loaded.optimizer.iterations.numpy()) == steps + 6
 
 
 def test_evaluate_loss_and_metrics_match_predictions(trained):
