@@ -79,7 +79,7 @@ def _read_csv(path):
 
 def check_model_matches(model, vocabulary, num_words):
     """The model's input width must be the vocabulary's index space."""
-    width = model.input_shape[-1]
+    width = model.num_inputs
     if width != num_words or len(vocabulary) > max(num_words - 4, 0):
         raise PipelineError(
             f"model and vocabulary do not belong together: the model takes {width} "
@@ -87,12 +87,14 @@ def check_model_matches(model, vocabulary, num_words):
             f"({len(vocabulary)} words)")
 
 
-def score(model, vocabulary, num_words, reviews, batch_size=2048):
-    """Probability of "positive" for each review (None for empty ones); adds notes."""
+def score(model, vocabulary, num_words, reviews):
+    """Probability of "positive" for each review (None for empty ones); adds notes.
+
+    ``model`` is a :class:`pipeline.inference.NumpyMLP`.
+    """
     import numpy as np
 
     from .features import multi_hot
-    from .training import predict
 
     check_model_matches(model, vocabulary, num_words)
     scored = []
@@ -114,7 +116,7 @@ def score(model, vocabulary, num_words, reviews, batch_size=2048):
     values = np.fromiter((index for sequence in sequences for index in sequence),
                          dtype=np.int32, count=int(offsets[-1]))
     data = multi_hot(values, offsets, np.zeros(len(sequences)), num_words)
-    for i, probability in zip(scored, predict(model, data, batch_size)):
+    for i, probability in zip(scored, model.predict(data)):
         probabilities[i] = float(probability)
     return probabilities
 

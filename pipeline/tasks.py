@@ -368,7 +368,7 @@ class EvaluateTest(_Fitting, FinalParams, PipelineTask):
     """As the book does: a fresh model on all training reviews, evaluated on the test set."""
 
     files = {"model": "model.keras", "metrics": "metrics.json",
-             "predictions": "predictions.npz"}
+             "predictions": "predictions.npz", "weights": "weights.npz"}
 
     def requires(self):
         return {"train": self.clone(TrainModel), "vectors": self.clone(Vectorize)}
@@ -384,6 +384,7 @@ class EvaluateTest(_Fitting, FinalParams, PipelineTask):
 
     def run(self):
         from .features import MultiHot
+        from .inference import export_weights
         from .models import build_model, portable_model
         from .training import evaluate, fit, seed_everything
 
@@ -405,6 +406,8 @@ class EvaluateTest(_Fitting, FinalParams, PipelineTask):
             storage.write_json(folder / self.files["metrics"], metrics)
             storage.save_arrays(folder / self.files["predictions"],
                                 probabilities=probabilities, labels=test.labels)
+            # for scoring new reviews without TensorFlow (pipeline/inference.py)
+            storage.save_arrays(folder / self.files["weights"], **export_weights(model))
 
 
 class PlotHistory(FinalParams, PipelineTask):
@@ -603,14 +606,13 @@ class PredictReviews(FinalParams, PipelineTask):
         return {"evaluate": self.clone(EvaluateTest), "vectors": self.clone(Vectorize)}
 
     def run(self):
+        from .inference import NumpyMLP
         from .predict import read_reviews, score, write_predictions
-
-        import keras
 
         # The parameter `input` hides Task.input(); ask the requirements directly.
         upstream = luigi.task.getpaths(self.requires())
         reviews = read_reviews(self.input)
-        model = keras.models.load_model(upstream["evaluate"]["model"].path)
+        model = NumpyMLP.load(upstream["evaluate"]["weights"].path)  # no TensorFlow
         vocabulary = storage.read_json(upstream["vectors"]["vocabulary"].path)
         probabilities = score(model, vocabulary["words"], vocabulary["num_words"], reviews)
         with self.staged() as folder:

@@ -139,14 +139,13 @@ def test_plot_history_alone(plot_again):
 @pytest.fixture(scope="module")
 def real_scores(first):
     """The final default model re-scoring every real test review from its raw text."""
-    import keras
-
     from pipeline.dataset import iter_reviews
+    from pipeline.inference import NumpyMLP
     from pipeline.predict import Review, score
 
     data = first["data"]
     vocabulary = read_json(only_folder(data, "Vectorize") / "vocabulary.json")
-    model = keras.models.load_model(only_folder(data, "EvaluateTest") / "model.keras")
+    model = NumpyMLP.load(only_folder(data, "EvaluateTest") / "weights.npz")
     reviews, labels, ratings = [], [], []
     for _, label, name, text in iter_reviews(REAL_ARCHIVE, "test"):
         reviews.append(Review(name, text))
@@ -166,7 +165,8 @@ def test_prediction_on_raw_text_equals_evaluate_test(real_scores):
     probabilities = np.asarray(real_scores["probabilities"])
     labels = np.asarray(real_scores["labels"])
     np.testing.assert_array_equal(labels, stored["labels"])
-    np.testing.assert_allclose(probabilities, stored["probabilities"], atol=1e-6)
+    # numpy's float64 forward pass against Keras's float32 one
+    np.testing.assert_allclose(probabilities, stored["probabilities"], atol=5e-6)
     accuracy = float(np.mean((probabilities >= 0.5) == (labels == 1)))
     assert accuracy == pytest.approx(metrics["accuracy"], abs=1e-12)
 

@@ -11,6 +11,7 @@ import pytest
 from conftest import TINY, build
 from pipeline import EvaluateTest, PipelineError, PredictReviews, Vectorize
 from pipeline.dataset import iter_reviews
+from pipeline.inference import NumpyMLP
 from pipeline.predict import Review, read_reviews, score
 from pipeline.storage import load_arrays, read_json
 
@@ -62,12 +63,9 @@ def trained(data_dir):
     """The tiny archive's final model and vocabulary (trained once per test)."""
     evaluate = EvaluateTest(**dict(TINY, epochs=8))
     assert build([evaluate]).scheduling_succeeded
-    import keras
-
     vectorize = evaluate.clone(Vectorize)
     vocabulary = read_json(vectorize.output()["vocabulary"].path)
-    return (keras.models.load_model(evaluate.output()["model"].path), vocabulary, evaluate,
-            vectorize)
+    return (NumpyMLP.load(evaluate.output()["weights"].path), vocabulary, evaluate, vectorize)
 
 
 def test_scoring_raw_text_equals_the_pipeline_s_own_predictions(trained, tiny_archive):
