@@ -11,6 +11,11 @@ a no-op rerun, and PlotHistory alone after deleting its PNG. Wall time and the
 peak resident memory of each whole process tree (sampled every 50 ms, children
 included) are printed with the ratios to the notebook and the targets of the
 core pipeline issue.
+
+With ``--grid`` it then times CompareModels (all shipped variants, or
+``--grid-variants a,b,c``) with 1 and with 2 workers, each from a copy of the same
+data folder in which the vectors and the split already exist, so both time the
+trainings alone.
 """
 import argparse
 import json
@@ -73,6 +78,9 @@ def main():
     parser.add_argument("--skip-notebook", action="store_true",
                         help="only measure the pipeline (no ratios)")
     parser.add_argument("--keep", action="store_true", help="keep the data folder")
+    parser.add_argument("--grid", action="store_true",
+                        help="also time CompareModels with 1 and 2 workers")
+    parser.add_argument("--grid-variants", help="comma-separated subset (default: all)")
     args = parser.parse_args()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     results = {}
@@ -104,11 +112,41 @@ def main():
         wall, _, out, code = measure(base[:3] + ["PlotHistory"] + base[3:], cwd=ROOT, env=env)
         results["plot_rerun_s"] = round(wall, 2)
         results["plot_rerun_ok"] = code == 0 and Path(summary["plot"]).exists()
+        if args.grid:
+            results["grid"] = time_grid(data, args, env)
     finally:
         if not args.keep:
             shutil.rmtree(data, ignore_errors=True)
 
     report(results)
+
+
+def time_grid(data, args, env):
+    """CompareModels' wall time with 1 and 2 workers, from the same prepared folder."""
+    prepared = data.parent / (data.name + "-grid")
+    prepared.mkdir()
+    for family in ("DownloadDataset", "Vectorize", "SplitValidation"):
+        shutil.copytree(data / family, prepared / family)
+    timings = {}
+    try:
+        for workers in (1, 2):
+            folder = prepared.with_name(f"{prepared.name}-{workers}")
+            shutil.copytree(prepared, folder)
+            cmd = [LUIGI, "--module", "pipeline", "CompareModels", "--local-scheduler",
+                   "--workers", str(workers), "--pipeline-data-dir", str(folder)]
+            if args.grid_variants:
+                cmd += ["--variants", args.grid_variants]
+            wall, rss, out, code = measure(cmd, cwd=ROOT, env=env)
+            if code:
+                sys.exit(f"CompareModels with {workers} workers failed ({code}):\n"
+                         f"{out[-3000:]}")
+            timings[f"workers_{workers}"] = {"wall_s": round(wall, 1),
+                                             "peak_rss_mb": round(rss)}
+            if not args.keep:
+                shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        shutil.rmtree(prepared, ignore_errors=True)
+    return timings
 
 
 def report(results):
@@ -136,6 +174,12 @@ def report(results):
               f"test accuracy {pipeline['test_accuracy']}")
     print(f"no-op rerun: {results['noop_rerun_s']} s; PlotHistory alone: "
           f"{results['plot_rerun_s']} s")
+    if "grid" in results:
+        grid = results["grid"]
+        one, two = grid["workers_1"]["wall_s"], grid["workers_2"]["wall_s"]
+        print(f"CompareModels grid: {one} s with 1 worker, {two} s with 2 workers "
+              f"(speed-up {one / two:.2f}x; peak RSS {grid['workers_1']['peak_rss_mb']} / "
+              f"{grid['workers_2']['peak_rss_mb']} MB)")
     for label, ok in checks:
         print(f"  [{'ok' if ok else 'MISS'}] {label}")
     print(json.dumps(results))
