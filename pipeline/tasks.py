@@ -321,9 +321,25 @@ class SplitValidation(SplitParams, PipelineTask):
 
 
 class _Fitting:
-    """Progress reports from Keras to the scheduler, shared by the fitting tasks."""
+    """Fitting as both training tasks do it, with progress reports to the scheduler."""
 
     resources = {"training": 1}
+
+    def fit_model(self, train, epochs, validation=None):
+        """Seed, build, fit; returns ``(portable model, history, seconds)``.
+
+        Training uses the fast sparse first layer; the returned model is its twin of
+        plain Dense layers, the one to evaluate and save (see ``portable_model``).
+        """
+        from .models import build_model, portable_model
+        from .training import fit, seed_everything
+
+        seed_everything(self.seed)
+        model = build_model(fast=True, **self.model_kwargs())
+        history, seconds = fit(model, train, validation=validation, epochs=epochs,
+                               batch_size=self.batch_size, seed=self.seed,
+                               on_epoch=self.epoch_report)
+        return portable_model(model, **self.model_kwargs()), history, seconds
 
     def epoch_report(self, epoch, epochs, logs):
         parts = [f"epoch {epoch}/{epochs}"]
@@ -342,18 +358,11 @@ class TrainModel(_Fitting, ModelParams, PipelineTask):
 
     def run(self):
         from .features import MultiHot
-        from .models import build_model, portable_model
-        from .training import fit, seed_everything
 
         arrays = storage.load_arrays(self.input()["split"].path)
         train = MultiHot.from_arrays(arrays, "train", self.num_words)
         validation = MultiHot.from_arrays(arrays, "val", self.num_words)
-        seed_everything(self.seed)
-        model = build_model(fast=True, **self.model_kwargs())
-        history, seconds = fit(model, train, validation=validation, epochs=self.epochs,
-                               batch_size=self.batch_size, seed=self.seed,
-                               on_epoch=self.epoch_report)
-        model = portable_model(model, **self.model_kwargs())
+        model, history, seconds = self.fit_model(train, self.epochs, validation)
         with self.staged() as folder:
             model.save(folder / self.files["model"])
             history.to_csv(folder / self.files["history"], index=False)
@@ -385,18 +394,13 @@ class EvaluateTest(_Fitting, FinalParams, PipelineTask):
     def run(self):
         from .features import MultiHot
         from .inference import export_weights
-        from .models import build_model, portable_model
-        from .training import evaluate, fit, seed_everything
+        from .training import evaluate
 
         epochs = self.chosen_epochs()
         arrays = storage.load_arrays(self.input()["vectors"]["vectors"].path)
         train = MultiHot.from_arrays(arrays, "train", self.num_words)
         test = MultiHot.from_arrays(arrays, "test", self.num_words)
-        seed_everything(self.seed)
-        model = build_model(fast=True, **self.model_kwargs())
-        _, seconds = fit(model, train, epochs=epochs, batch_size=self.batch_size,
-                         seed=self.seed, on_epoch=self.epoch_report)
-        model = portable_model(model, **self.model_kwargs())
+        model, _, seconds = self.fit_model(train, epochs)
         self.report("evaluating on the test reviews", 100)
         metrics, probabilities = evaluate(model, test)
         metrics.update({"final_epochs": epochs, "final_epochs_parameter": self.final_epochs,
