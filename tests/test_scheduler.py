@@ -357,20 +357,30 @@ def reference(tmp_path_factory, archive):
     return data
 
 
-# ------------------------------------------------------------------------------ tests
+def start_run_until_training(tmp_path, archive, reference, luigid, clients):
+    """A long RunAll on complete upstream folders, started and seen training in luigid.
 
-def test_progress_is_reported_and_a_killed_worker_is_recovered(
-        tmp_path, archive, reference, luigid_factory, clients):
-    luigid = luigid_factory(FAST_DISCONNECT)
+    Returns the data folder, the upstream folders' mtimes, the command, the running
+    process and TrainModel's task id.
+    """
     data = tmp_path / "data"
     copy_upstream(reference, data)
     before = mtimes(data, UPSTREAM)
     command = clients.command("RunAll", data=data, archive=archive, port=luigid.port, **LONG)
     first = clients.start(command, "first")
-
-    # While TrainModel runs, luigid shows its epoch and a percentage (as the web page does).
     task_id = wait_for(lambda: luigid.running("TrainModel"), 90,
                        what="TrainModel RUNNING in luigid")[0]
+    return data, before, command, first, task_id
+
+
+# ------------------------------------------------------------------------------ tests
+
+def test_progress_is_reported_and_a_killed_worker_is_recovered(
+        tmp_path, archive, reference, luigid_factory, clients):
+    luigid = luigid_factory(FAST_DISCONNECT)
+    # While TrainModel runs, luigid shows its epoch and a percentage (as the web page does).
+    data, before, command, first, task_id = start_run_until_training(
+        tmp_path, archive, reference, luigid, clients)
 
     def epoch_reported():
         message = luigid.api("get_task_status_message", task_id=task_id)["statusMessage"]
@@ -487,13 +497,8 @@ def test_three_processes_share_one_pipeline(tmp_path, archive, reference, luigid
 def test_restarted_scheduler_retrains_nothing(tmp_path, archive, reference, luigid_factory,
                                               clients):
     luigid = luigid_factory({"worker_disconnect_delay": 30})
-    data = tmp_path / "data"
-    copy_upstream(reference, data)
-    before = mtimes(data, UPSTREAM)
-    command = clients.command("RunAll", data=data, archive=archive, port=luigid.port, **LONG)
-    first = clients.start(command, "first")
-    task_id = wait_for(lambda: luigid.running("TrainModel"), 90,
-                       what="TrainModel RUNNING in luigid")[0]
+    data, before, command, first, task_id = start_run_until_training(
+        tmp_path, archive, reference, luigid, clients)
     wait_for(lambda: "epoch 2/" in (luigid.api("get_task_status_message", task_id=task_id)
                                     ["statusMessage"] or ""), 60, what="epoch 2")
 
