@@ -77,6 +77,21 @@ def measure(cmd, **kwargs):
     return wall, peak / 1024, "".join(output), process.returncode
 
 
+def measure_or_exit(cmd, what, **kwargs):
+    """:func:`measure` a command that must succeed; otherwise exit with its last output."""
+    wall, rss, out, code = measure(cmd, **kwargs)
+    if code:
+        sys.exit(f"{what} failed ({code}):\n{out[-3000:]}")
+    return wall, rss, out
+
+
+def _count(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archive", default=str(SHARED / "data" / "aclImdb_v1_labelled.tar.gz"))
@@ -86,17 +101,16 @@ def main():
     parser.add_argument("--grid", action="store_true",
                         help="also time CompareModels with 1 and 2 workers")
     parser.add_argument("--grid-variants", help="comma-separated subset (default: all)")
-    parser.add_argument("--seeds", type=int, default=0, metavar="N",
+    parser.add_argument("--seeds", type=_count, default=0, metavar="N",
                         help="also measure the test accuracy of seeds 0 ... N-1")
     args = parser.parse_args()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     results = {}
 
     if not args.skip_notebook:
-        wall, rss, out, code = measure(
-            [sys.executable, str(SHARED / "bench" / "seed_notebook.py"), args.archive], env=env)
-        if code:
-            sys.exit(f"notebook failed ({code}):\n{out[-2000:]}")
+        wall, rss, out = measure_or_exit(
+            [sys.executable, str(SHARED / "bench" / "seed_notebook.py"), args.archive],
+            "notebook", env=env)
         notebook = json.loads(out.strip().splitlines()[-1])
         results["notebook"] = {"wall_s": round(wall, 2), "peak_rss_mb": round(rss),
                                "test_accuracy": notebook["test_accuracy"]}
@@ -105,9 +119,8 @@ def main():
     base = [LUIGI, "--module", "pipeline", "--local-scheduler",
             "--DownloadDataset-url", args.archive, "--pipeline-data-dir", str(data)]
     try:
-        wall, rss, out, code = measure(base[:3] + ["RunAll"] + base[3:], cwd=ROOT, env=env)
-        if code:
-            sys.exit(f"RunAll failed ({code}):\n{out[-3000:]}")
+        wall, rss, _ = measure_or_exit(base[:3] + ["RunAll"] + base[3:], "RunAll",
+                                       cwd=ROOT, env=env)
         summary = json.loads(next(data.glob("RunAll/*/summary.json")).read_text())
         results["pipeline"] = {"wall_s": round(wall, 2), "peak_rss_mb": round(rss),
                                "test_accuracy": round(summary["test_accuracy"], 4),
@@ -145,10 +158,8 @@ def time_grid(data, args, env):
                    "--workers", str(workers), "--pipeline-data-dir", str(folder)]
             if args.grid_variants:
                 cmd += ["--variants", args.grid_variants]
-            wall, rss, out, code = measure(cmd, cwd=ROOT, env=env)
-            if code:
-                sys.exit(f"CompareModels with {workers} workers failed ({code}):\n"
-                         f"{out[-3000:]}")
+            wall, rss, _ = measure_or_exit(cmd, f"CompareModels with {workers} workers",
+                                           cwd=ROOT, env=env)
             timings[f"workers_{workers}"] = {"wall_s": round(wall, 1),
                                              "peak_rss_mb": round(rss)}
             if not args.keep:
@@ -163,10 +174,8 @@ def accuracy_over_seeds(base, data, count, env):
     accuracies = {}
     for seed in range(count):
         before = set(data.glob("EvaluateTest/*/metrics.json"))
-        _, _, out, code = measure(base[:3] + ["EvaluateTest", "--seed", str(seed)] + base[3:],
-                                  cwd=ROOT, env=env)
-        if code:
-            sys.exit(f"EvaluateTest --seed {seed} failed ({code}):\n{out[-3000:]}")
+        measure_or_exit(base[:3] + ["EvaluateTest", "--seed", str(seed)] + base[3:],
+                        f"EvaluateTest --seed {seed}", cwd=ROOT, env=env)
         new = set(data.glob("EvaluateTest/*/metrics.json")) - before
         if len(new) != 1:  # the default seed: RunAll already computed it
             continue
