@@ -54,7 +54,7 @@ class SplitParams(DataParams):
         luigi.IntParameter, "validation_size", 10000,
         description="Training reviews held out for validation")
     seed = experiment_default(
-        luigi.IntParameter, "seed", 42,
+        luigi.IntParameter, "seed", 0,
         description="Seed of the validation shuffle, weight initialisation and batch order")
 
     def check_params(self):
