@@ -62,9 +62,9 @@ def main(argv=None):
     import pipeline  # noqa: F401  (registers the task classes)
 
     try:
+        # Output folders depend on --pipeline-data-dir, which only holds inside this block.
         with CmdlineParser.global_instance(["RunAll", *params]) as parser:
-            root = parser.get_task_obj()
-        folders = forget(root, family, dry_run=dry_run)
+            folders = forget(parser.get_task_obj(), family, dry_run=dry_run)
     except (PipelineError, luigi.parameter.ParameterException) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -286,6 +286,27 @@ def test_forget_split_validation_then_rebuild(copy_of_base):
         assert all(after[family][f] > before[family][f] for f in after[family]), family
 
 
+def test_forget_command_uses_the_data_dir_given_on_its_command_line(copy_of_base, tmp_path,
+                                                                      capsys):
+    """`python -m pipeline.forget ... --pipeline-data-dir D` deletes under D, and only there."""
+    from pipeline.forget import main
+
+    configured = copy_of_base
+    other = tmp_path / "other"
+    shutil.copytree(configured, other, copy_function=shutil.copy2)
+    untouched = folder_mtimes(configured, ["TrainModel", "EvaluateTest"])
+    args = ["--num-words", "40", "--validation-size", "10", "--epochs", "3",
+            "--batch-size", "8", "--units", "8", "--pipeline-data-dir", str(other)]
+
+    assert main(["TrainModel", *args]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 4 and all(line.startswith(f"deleted {other}") for line in printed)
+    for family in ("TrainModel", "EvaluateTest", "PlotHistory", "RunAll"):
+        assert output_folders(other, family) == [], family
+    assert output_folders(other, "SplitValidation") != []
+    assert folder_mtimes(configured, ["TrainModel", "EvaluateTest"]) == untouched
+
+
 def test_deleting_a_middle_artifact_reruns_it_and_what_is_downstream(copy_of_base):
     """Delete only the SplitValidation folder: RunAll is no longer complete, and the
     rebuild reruns exactly that stage and everything after it, with identical results;
