@@ -15,7 +15,7 @@ from pathlib import Path
 
 from luigi.configuration import get_config
 
-from .errors import PipelineError
+from .errors import PipelineError, user_error
 
 
 def _configuration(args):
@@ -49,8 +49,8 @@ def _ensure(*tasks):
         print("Building the missing artifacts first (this trains the model once)...",
               file=sys.stderr, flush=True)
         if not luigi.build(missing, local_scheduler=True, log_level="WARNING"):
-            raise PipelineError("building the model failed; run `luigi --module pipeline "
-                                "RunAll --local-scheduler` to see why")
+            raise PipelineError("building the missing artifacts failed; the error is in "
+                                "the log above")
 
 
 def predict_command(args):
@@ -129,8 +129,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         args.function(args)
-    except PipelineError as exc:
-        print(f"imdb-sentiment: {exc}", file=sys.stderr)
+    except ValueError as exc:
+        if user_error(exc) is None:
+            raise
+        print(f"imdb-sentiment: {user_error(exc)}", file=sys.stderr)
         return 2
     return 0
 

@@ -26,15 +26,14 @@ class pipeline(luigi.Config):  # noqa: N801 - the name is the luigi.cfg section
 def experiment_default(param_cls, name, fallback, **kwargs):
     """A ``param_cls`` parameter whose default is ``[experiment] name`` in luigi.cfg.
 
-    ``fallback`` (the book's value) applies when luigi.cfg does not set it, e.g.
-    when the pipeline runs from another directory. A value that does not parse
-    (``--epochs abc``) raises :class:`PipelineError` naming the parameter, which is
-    reported in one line instead of Luigi's traceback.
+    Looked up as Luigi looks up its own defaults: when a task is built, after the
+    command line and the task's ``[TaskName]`` section. ``fallback`` (the book's value)
+    applies when luigi.cfg does not set it, e.g. when the pipeline runs from another
+    directory. A value that does not parse (``--epochs abc``, or ``epochs = abc`` in
+    luigi.cfg) raises :class:`PipelineError` naming the parameter and where the value
+    came from, which is reported in one line instead of Luigi's traceback.
     """
-    checked = _checked_parameter_class(param_cls)
-    raw = get_config().get(EXPERIMENT_SECTION, name, None)
-    default = fallback if raw is None else checked(name=name).parse(raw)
-    return checked(default=default, name=name, **kwargs)
+    return _checked_parameter_class(param_cls)(name=name, fallback=fallback, **kwargs)
 
 
 _CHECKED = {}
@@ -46,15 +45,27 @@ def _checked_parameter_class(param_cls):
             param_cls.__name__, "valid")
 
         class Checked(param_cls):
-            def __init__(self, *args, name=None, **kwargs):
-                super().__init__(*args, **kwargs)
+            def __init__(self, *, name, fallback, **kwargs):
+                super().__init__(**kwargs)  # no default: _value_iterator supplies it
                 self._name = name
+                self._fallback = fallback
 
             def parse(self, x):
                 try:
                     return super().parse(x)
                 except ValueError:
                     raise PipelineError(f"{self._name} must be {kind}, got {x!r}") from None
+
+            def _value_iterator(self, task_name, param_name):
+                yield from super()._value_iterator(task_name, param_name)
+                raw = get_config().get(EXPERIMENT_SECTION, self._name, None)
+                if raw is not None:
+                    try:
+                        yield self.parse(raw), None
+                    except PipelineError as exc:
+                        raise PipelineError(
+                            f"[{EXPERIMENT_SECTION}] in luigi.cfg: {exc}") from None
+                yield self._fallback, None
 
         Checked.__name__ = Checked.__qualname__ = f"Checked{param_cls.__name__}"
         _CHECKED[param_cls] = Checked

@@ -15,10 +15,23 @@ class PipelineError(ValueError):
     """A problem with the user's input, with a message that names what is wrong."""
 
 
+def user_error(exc):
+    """The :class:`PipelineError` that ``exc`` is or was raised from, else None.
+
+    Luigi wraps an error raised while reading a parameter's default (a bad value in
+    luigi.cfg) in a plain ValueError; the cause is what the user needs to read.
+    """
+    while exc is not None:
+        if isinstance(exc, PipelineError):
+            return exc
+        exc = exc.__cause__
+    return None
+
+
 class _CleanPipelineErrors(logging.Filter):
     def filter(self, record):
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, PipelineError):
+        exc = user_error(record.exc_info[1] if record.exc_info else None)
+        if exc is not None:
             record.msg = f"{record.getMessage()}\n{exc}"
             record.args = None
             record.exc_info = None

@@ -18,7 +18,7 @@ import luigi
 from luigi.cmdline_parser import CmdlineParser
 from luigi.task import flatten
 
-from .errors import PipelineError
+from .errors import PipelineError, user_error
 
 
 def affected_tasks(root, family):
@@ -65,8 +65,11 @@ def main(argv=None):
         # Output folders depend on --pipeline-data-dir, which only holds inside this block.
         with CmdlineParser.global_instance(["RunAll", *params]) as parser:
             folders = forget(parser.get_task_obj(), family, dry_run=dry_run)
-    except (PipelineError, luigi.parameter.ParameterException) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (ValueError, luigi.parameter.ParameterException) as exc:
+        shown = exc if isinstance(exc, luigi.parameter.ParameterException) else user_error(exc)
+        if shown is None:
+            raise
+        print(f"error: {shown}", file=sys.stderr)
         return 2
     verb = "would delete" if dry_run else "deleted"
     for folder in folders:

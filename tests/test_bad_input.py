@@ -1,6 +1,8 @@
 """Invalid parameters and bad archives: a clear message naming the problem, no
 traceback, a non-zero exit code, and nothing written."""
 import logging
+import subprocess
+import sys
 
 import pytest
 
@@ -98,6 +100,24 @@ def test_cli_non_integer_parameter(cli_dir, tmp_path):
     assert completed.returncode != 0
     assert not data.exists()
     assert_clean_failure(completed, completed.returncode, "epochs", "abc")
+
+
+def test_cli_bad_value_in_luigi_cfg(cli_dir, tmp_path):
+    """A bad [experiment] default in luigi.cfg: one line naming the file, the section and
+    the parameter, no traceback, nothing written; a value given on the command line
+    wins over it, as over any default."""
+    cfg = cli_dir / "luigi.cfg"
+    cfg.write_text(cfg.read_text().replace("\nepochs = 20\n", "\nepochs = abc\n"))
+    data = tmp_path / "data"
+    completed = run_luigi(["RunAll", "--pipeline-data-dir", data], cwd=cli_dir)
+    assert_clean_failure(completed, UNHANDLED,
+                         "[experiment] in luigi.cfg: epochs must be an integer, got 'abc'")
+    assert not data.exists()
+    listed = subprocess.run([sys.executable, "-m", "pipeline.forget", "TrainModel", "--dry-run",
+                             "--epochs", "3", "--pipeline-data-dir", str(data)],
+                            cwd=cli_dir, capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr
+    assert "would delete" in listed.stdout and "Traceback" not in listed.stderr
 
 
 def test_cli_validation_size_too_large(cli_dir, tmp_path, tiny_archive):
