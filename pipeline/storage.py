@@ -114,12 +114,15 @@ def read_json(path):
 
 
 def read_csv_columns(path):
-    """A small numeric CSV as ``{column: [float, ...]}`` (no pandas import needed)."""
+    """A small numeric CSV as ``{column: [float, ...]}`` (no pandas import needed).
+
+    Empty cells (pandas writes NaN so, e.g. the loss of a diverged epoch) read as NaN.
+    """
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     if not rows:
         return {}
-    return {column: [float(row[column]) for row in rows] for column in rows[0]}
+    return {column: [float(row[column] or "nan") for row in rows] for column in rows[0]}
 
 
 def save_arrays(path, **arrays):

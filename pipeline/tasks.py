@@ -464,9 +464,14 @@ class RunAll(FinalParams, PipelineTask):
 
 def describe(summary, path):
     """A short human summary of a finished run."""
+    import math
+
+    warning = ("" if math.isfinite(summary["test_loss"]) else
+               "  warning: the test loss is not finite: training diverged; try a smaller "
+               "learning_rate\n")
     return (f"\nIMDB classifier: test accuracy {summary['test_accuracy']:.4f}, "
             f"test loss {summary['test_loss']:.4f} "
-            f"(final model trained {summary['chosen_epoch']} epochs)\n"
+            f"(final model trained {summary['chosen_epoch']} epochs)\n{warning}"
             f"  summary: {path}\n  model:   {summary['model']}\n"
             f"  plot:    {summary['plot']}\n")
 

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from .errors import PipelineError
 from .features import MultiHot
 
 
@@ -78,7 +79,8 @@ def best_epoch(history):
     """The epoch (from 1) with the lowest validation loss."""
     losses = history["val_loss"].to_numpy(dtype=float)
     if not np.isfinite(losses).any():
-        raise ValueError("validation loss is never finite: training diverged")
+        raise PipelineError("validation loss is never finite: training diverged; try a "
+                            "smaller learning_rate or give final_epochs as a number")
     return int(history["epoch"].iloc[int(np.nanargmin(losses))])
 
 

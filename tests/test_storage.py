@@ -150,6 +150,18 @@ class TestFiles:
         text = (tmp_path / "x.json").read_text(encoding="utf-8")
         assert text.endswith("\n") and text.index('"a"') < text.index('"b"')  # sorted keys
 
+    def test_csv_columns_read_as_pandas_wrote_them(self, tmp_path):
+        """A history as TrainModel writes it, NaN epochs (empty cells) included."""
+        import pandas as pd
+
+        frame = pd.DataFrame({"epoch": [1, 2, 3], "loss": [0.5, np.nan, 0.25],
+                              "val_loss": [np.nan, np.inf, 0.125]})
+        frame.to_csv(tmp_path / "h.csv", index=False)
+        back = storage.read_csv_columns(tmp_path / "h.csv")
+        assert list(back) == ["epoch", "loss", "val_loss"]
+        for column in frame:
+            np.testing.assert_array_equal(back[column], frame[column].to_numpy(float))
+
 
 def test_pid_is_not_this_process():
     # the staging names carry the writer's pid: the cleanup must never take ours for dead

@@ -225,6 +225,29 @@ def test_final_epochs_2_trains_the_final_model_2_epochs(copy_of_base):
     assert summary["chosen_epoch"] == 2
 
 
+def test_a_diverged_training_is_reported_not_crashed_on(copy_of_base, caplog, capsys):
+    """learning_rate 1e30: every loss is NaN. With final_epochs auto there is no epoch to
+    choose, so EvaluateTest fails in one line; with a number the chain completes, the
+    NaN epochs are gaps in the plot and the summary says the training diverged."""
+    diverging = dict(TINY, learning_rate=1e30)
+    result = build([RunAll(**diverging)])
+    assert result.status.name == "FAILED"
+    assert "TrainModel" in ran_families(result)
+    failure = [r for r in caplog.records if "training diverged" in r.getMessage()]
+    assert failure and all(r.exc_info is None for r in failure)
+    assert not EvaluateTest(**diverging).complete()
+
+    result = build([RunAll(**diverging, final_epochs="2")])
+    assert result.status.name == "SUCCESS", result.summary_text
+    history = pd.read_csv(TrainModel(**diverging).output_dir / "history.csv")
+    assert history["val_loss"].isna().all()
+    metrics = read_json(EvaluateTest(**diverging, final_epochs="2").output_dir / "metrics.json")
+    assert math.isnan(metrics["loss"])
+    png = PlotHistory(**diverging, final_epochs="2").output_dir / "history.png"
+    assert png.read_bytes()[:8] == PNG_SIGNATURE
+    assert "training diverged" in capsys.readouterr().out
+
+
 def test_plot_history_alone_after_deleting_its_png(copy_of_base):
     data = copy_of_base
     png = PlotHistory(**TINY).output_dir / "history.png"

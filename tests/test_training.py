@@ -102,7 +102,7 @@ def test_best_epoch():
     # ties: the earlier epoch; NaN epochs are skipped
     history = pd.DataFrame({"epoch": [1, 2, 3, 4], "val_loss": [np.nan, 0.3, 0.3, np.inf]})
     assert best_epoch(history) == 2
-    with pytest.raises(ValueError, match="diverged"):
+    with pytest.raises(PipelineError, match="diverged.*learning_rate"):
         best_epoch(pd.DataFrame({"epoch": [1, 2], "val_loss": [np.nan, np.nan]}))
 
 
