@@ -49,24 +49,28 @@ _CHUNK = 1 << 20
 
 # --------------------------------------------------------------------------- fetching
 
-def fetch_archive(url, destination, sha256=None, timeout=60):
-    """Copy or download the archive at ``url`` (http(s), file:// or a path) to ``destination``.
+def fetch_archive(url, destination, sha256=None, timeout=60, name=ARCHIVE_NAME,
+                  parameter="url"):
+    """Copy or download the file at ``url`` (http(s), file:// or a path) to ``destination``.
 
     The caller writes ``destination`` atomically. Returns the SHA-256 of the copy.
     Raises :class:`PipelineError` with a paragraph that says how to work offline when
-    the archive cannot be fetched, and when ``sha256`` is given and does not match.
+    the file cannot be fetched, and when ``sha256`` is given and does not match. The
+    messages call the file ``name`` and name DownloadDataset's ``parameter``, the one
+    that gives its address.
     """
+    option = f"--DownloadDataset-{parameter.replace('_', '-')} /path/to/{name}"
+    config = f"{parameter} = /path/to/{name} under [DownloadDataset] in luigi.cfg"
     scheme = urllib.parse.urlparse(url).scheme.lower()
     if scheme in ("http", "https", "ftp"):
-        digest = _download(url, destination, timeout)
+        digest = _download(url, destination, timeout, name, option, config)
     else:
         source = Path(urllib.parse.unquote(urllib.parse.urlparse(url).path)) \
             if scheme == "file" else Path(url).expanduser()
         if not source.is_file():
             raise PipelineError(
-                f"DownloadDataset: no archive at {source}. Give the path of a copy of "
-                f"aclImdb_v1.tar.gz with --DownloadDataset-url /path/to/aclImdb_v1.tar.gz "
-                f"(or url = ... under [DownloadDataset] in luigi.cfg).")
+                f"DownloadDataset: no file at {source}. Give the path of a copy of {name} "
+                f"with {option} (or {config}).")
         digest = _copy(source, destination)
     if sha256 and digest != sha256.lower():
         raise PipelineError(
@@ -84,7 +88,7 @@ def _copy(source, destination):
     return hasher.hexdigest()
 
 
-def _download(url, destination, timeout):
+def _download(url, destination, timeout, name, option, config):
     hasher = hashlib.sha256()
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, \
@@ -96,15 +100,14 @@ def _download(url, destination, timeout):
         raise PipelineError(
             f"DownloadDataset: {url} answered HTTP {exc.code} ({exc.reason}): the address "
             f"is wrong or the file moved. Give another address or a local copy with "
-            f"--DownloadDataset-url.") from None
+            f"{option}.") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise PipelineError(
             f"DownloadDataset: could not download {url} ({reason}). This machine may be "
-            f"offline. Download aclImdb_v1.tar.gz on a connected machine and point the "
-            f"pipeline at the local copy: luigi --module pipeline RunAll --local-scheduler "
-            f"--DownloadDataset-url /path/to/aclImdb_v1.tar.gz (or set url = "
-            f"/path/to/aclImdb_v1.tar.gz under [DownloadDataset] in luigi.cfg).") from None
+            f"offline. Download {name} on a connected machine and point the pipeline at "
+            f"the local copy: luigi --module pipeline RunAll --local-scheduler {option} "
+            f"(or set {config}).") from None
     return hasher.hexdigest()
 
 

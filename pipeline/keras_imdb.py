@@ -534,8 +534,9 @@ def fetch_source(folder, url, sha256=None, word_index_url=""):
     url, word_index_url = url or NPZ_URL, word_index_url or WORD_INDEX_URL
     folder = Path(folder)
     expected = sha256 or (NPZ_SHA256 if url == NPZ_URL else None)
-    digest = fetch_archive(url, folder / NPZ_NAME, sha256=expected)
-    fetch_archive(word_index_url, folder / WORD_INDEX_NAME)
+    digest = fetch_archive(url, folder / NPZ_NAME, sha256=expected, name=NPZ_NAME)
+    fetch_archive(word_index_url, folder / WORD_INDEX_NAME, name=WORD_INDEX_NAME,
+                  parameter="word_index_url")
     data = read_npz_safely(folder / NPZ_NAME)
     read_word_index(folder / WORD_INDEX_NAME,
                     md5=WORD_INDEX_MD5 if word_index_url == WORD_INDEX_URL else None)

@@ -88,3 +88,25 @@ def test_malicious_or_corrupt_npz_fails_cleanly(keras_config, keras_files):
     assert result.status.name == "FAILED"
     assert output_folders(keras_config, "DownloadDataset") == []
     assert ran_families(result) == []
+
+
+def test_a_missing_keras_file_is_named_with_the_parameter_that_gives_it(keras_files, tmp_path):
+    """Each missing file is called by its own name, with the option that points at it."""
+    from pipeline.keras_imdb import fetch_source
+
+    npz, index = keras_files
+    folder = tmp_path / "fetched"
+    folder.mkdir()
+    with pytest.raises(PipelineError) as error:
+        fetch_source(folder, str(tmp_path / "no.npz"), word_index_url=str(index))
+    message = str(error.value)
+    assert "no.npz" in message and "copy of imdb.npz" in message
+    assert "--DownloadDataset-url /path/to/imdb.npz" in message
+    assert "aclImdb" not in message
+
+    with pytest.raises(PipelineError) as error:
+        fetch_source(folder, str(npz), word_index_url=str(tmp_path / "no.json"))
+    message = str(error.value)
+    assert "copy of imdb_word_index.json" in message
+    assert "--DownloadDataset-word-index-url /path/to/imdb_word_index.json" in message
+    assert "word_index_url = " in message
