@@ -3,6 +3,8 @@
 Choices are checked here without importing Keras, so a bad value fails before any
 work (and before TensorFlow's 4-second import).
 """
+import math
+
 from .errors import PipelineError
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "silu", "swish",
@@ -41,10 +43,10 @@ def check_model_params(**params):
     if not 0.0 <= dropout < 1.0:
         raise PipelineError(f"dropout must be in [0, 1), got {dropout}")
     for name, value in (("l1", l1), ("l2", l2)):
-        if not value >= 0.0:
-            raise PipelineError(f"{name} must be >= 0, got {value}")
-    if not learning_rate > 0.0:
-        raise PipelineError(f"learning_rate must be > 0, got {learning_rate}")
+        if not 0.0 <= value < math.inf:
+            raise PipelineError(f"{name} must be a finite number >= 0, got {value}")
+    if not 0.0 < learning_rate < math.inf:
+        raise PipelineError(f"learning_rate must be a finite number > 0, got {learning_rate}")
 
 
 def _positive_int(name, value):

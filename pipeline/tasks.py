@@ -29,6 +29,8 @@ install_log_filter()
 # --------------------------------------------------------------------------- parameters
 
 SOURCES = ("aclimdb", "keras")
+MIN_NUM_WORDS = 5  # the smallest index space with one word in it
+MAX_SEED = 2**32 - 1  # numpy's and TensorFlow's seeds are 32-bit
 
 
 class DataParams:
@@ -45,8 +47,10 @@ class DataParams:
         if self.source not in SOURCES:
             raise PipelineError(f"unknown source {self.source!r}; choose one of "
                                 f"{', '.join(SOURCES)}")
-        if self.num_words < 1:
-            raise PipelineError(f"num_words must be a positive integer, got {self.num_words}")
+        if self.num_words < MIN_NUM_WORDS:
+            raise PipelineError(
+                f"num_words must be at least {MIN_NUM_WORDS} (indices 0 to 3 are padding, "
+                f"start, unknown and unused; the words come after), got {self.num_words}")
 
 
 class SplitParams(DataParams):
@@ -62,8 +66,8 @@ class SplitParams(DataParams):
         if self.validation_size < 1:
             raise PipelineError(
                 f"validation_size must be a positive integer, got {self.validation_size}")
-        if self.seed < 0:
-            raise PipelineError(f"seed must be >= 0, got {self.seed}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise PipelineError(f"seed must be between 0 and {MAX_SEED}, got {self.seed}")
         available = known_training_reviews(self.source)
         if available is not None and self.validation_size >= available:
             raise PipelineError(
