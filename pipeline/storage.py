@@ -2,17 +2,15 @@
 
 Each task writes its files into a hidden staging folder next to its final output
 folder and renames the folder into place when everything is written, so an output
-folder either holds all of a task's files or does not exist. Single files (the
-downloaded archive) go through a temporary name with the same suffix and
-``os.replace``.
+folder either holds all of a task's files or does not exist.
 """
 import contextlib
 import csv
 import json
 import os
+import secrets
 import shutil
 import socket
-import tempfile
 from pathlib import Path
 
 _STAGING_MARK = ".staging-"
@@ -29,7 +27,11 @@ def _pid_alive(pid):
 
 
 def _remove_stale_staging(final):
-    """Remove staging folders of ``final`` left by killed processes on this host."""
+    """Remove staging folders of ``final`` left by killed processes on this host.
+
+    Their names are ``.<final>.staging-<host>-<pid>.<token>``, with ``-old`` appended
+    for a previous output moved aside during a forced rerun.
+    """
     prefix = f".{final.name}{_STAGING_MARK}{socket.gethostname()}-"
     for leftover in final.parent.glob(prefix + "*"):
         try:
@@ -40,53 +42,54 @@ def _remove_stale_staging(final):
             shutil.rmtree(leftover, ignore_errors=True)
 
 
+def _make_staging(final):
+    """A new empty hidden folder next to ``final``.
+
+    ``os.mkdir`` (not ``tempfile.mkdtemp``, which makes it private, mode 0700) so the
+    folder, once renamed into place, has the permissions of any folder the user
+    creates: workers running as other users on a shared file system can read it.
+    """
+    prefix = f".{final.name}{_STAGING_MARK}{socket.gethostname()}-{os.getpid()}."
+    while True:
+        staging = final.with_name(prefix + secrets.token_hex(4))
+        try:
+            staging.mkdir()
+            return staging
+        except FileExistsError:
+            continue
+
+
 @contextlib.contextmanager
 def staged_dir(final):
     """Yield an empty staging folder; on success it becomes ``final`` atomically.
 
     On an exception the staging folder is removed and ``final`` is left as it was.
     A previous ``final`` (a forced rerun) is replaced only once the new one is
-    complete.
+    complete. If the second rename fails the previous output is put back; if the
+    process dies between the two renames, the moved-aside copy is cleared like any
+    staging leftover (and the task, without its output, runs again).
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(final)
-    staging = Path(tempfile.mkdtemp(
-        prefix=f".{final.name}{_STAGING_MARK}{socket.gethostname()}-{os.getpid()}.",
-        dir=final.parent))
+    staging = _make_staging(final)
     try:
         yield staging
         _fsync_tree(staging)
         if final.exists():
-            old = final.with_name(f".{final.name}.old-{os.getpid()}")
+            old = staging.with_name(staging.name + "-old")
             os.replace(final, old)
-            os.replace(staging, final)
+            try:
+                os.replace(staging, final)
+            except BaseException:
+                os.replace(old, final)
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(staging, final)
         _fsync_dir(final.parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-@contextlib.contextmanager
-def atomic_path(final):
-    """Yield a temporary path with ``final``'s suffix; it replaces ``final`` on success."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".part{final.suffix}",
-                               dir=final.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, final)
-        _fsync_dir(final.parent)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
         raise
 
 

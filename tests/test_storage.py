@@ -94,35 +94,61 @@ class TestStagedDir:
             alive.wait()
 
 
-class TestAtomicPath:
-    @pytest.mark.parametrize("name", ["aclImdb_v1.tar.gz", "vectors.npz", "history.png"])
-    def test_keeps_suffix_and_replaces_on_success(self, tmp_path, name):
-        final = tmp_path / "sub" / name
-        with storage.atomic_path(final) as tmp:
-            assert tmp.parent == final.parent and tmp != final
-            assert tmp.suffix == final.suffix
-            assert tmp.name.startswith(".")
-            tmp.write_bytes(b"payload")
-            assert not final.exists()
-        assert final.read_bytes() == b"payload"
-        assert entries(final.parent) == [name]
+    def test_output_folder_has_the_permissions_of_a_folder_the_user_makes(self, tmp_path):
+        """Not mkdtemp's private 0700: on a shared file system other users' workers
+        must be able to read the outputs."""
+        plain = tmp_path / "plain"
+        plain.mkdir()
+        final = tmp_path / "Task_abc"
+        with storage.staged_dir(final) as staging:
+            (staging / "a.txt").write_text("a")
+        assert final.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
 
-    def test_replaces_existing_file(self, tmp_path):
-        final = tmp_path / "x.json"
-        final.write_text("old")
-        with storage.atomic_path(final) as tmp:
-            tmp.write_text("new")
-        assert final.read_text() == "new"
+    def test_failed_second_rename_puts_the_previous_output_back(self, tmp_path, monkeypatch):
+        final = tmp_path / "Task_abc"
+        final.mkdir()
+        (final / "old.txt").write_text("old")
+        replace, calls = os.replace, []
 
-    def test_exception_keeps_old_file_and_removes_temporary(self, tmp_path):
-        final = tmp_path / "x.json"
-        final.write_text("old")
-        with pytest.raises(OSError):
-            with storage.atomic_path(final) as tmp:
-                tmp.write_text("half")
-                raise OSError("disk full")
-        assert final.read_text() == "old"
-        assert entries(tmp_path) == ["x.json"]
+        def failing_second(src, dst):
+            calls.append((src, dst))
+            if len(calls) == 2:
+                raise OSError("disk gone")
+            replace(src, dst)
+
+        monkeypatch.setattr(storage.os, "replace", failing_second)
+        with pytest.raises(OSError, match="disk gone"):
+            with storage.staged_dir(final) as staging:
+                (staging / "new.txt").write_text("new")
+        assert entries(final) == ["old.txt"]
+        assert entries(tmp_path) == ["Task_abc"]
+
+    def test_killed_between_the_two_renames_leaves_nothing_behind(self, tmp_path):
+        """kill -9 of a forced rerun right after the old output was moved aside: no
+        output (the task reruns), and the moved-aside copy is cleared by the next write."""
+        final = tmp_path / "Task_abc"
+        final.mkdir()
+        (final / "old.txt").write_text("old")
+        script = (
+            "import os, sys\n"
+            "from pipeline import storage\n"
+            "replace, calls = os.replace, []\n"
+            "def dying(src, dst):\n"
+            "    calls.append(src)\n"
+            "    if len(calls) == 2:\n"
+            "        os._exit(9)\n"
+            "    replace(src, dst)\n"
+            "storage.os.replace = dying\n"
+            "with storage.staged_dir(sys.argv[1]) as staging:\n"
+            "    (staging / 'new.txt').write_text('new')\n")
+        killed = subprocess.run([sys.executable, "-c", script, str(final)])
+        assert killed.returncode == 9
+        assert not final.exists()
+        assert [name for name in entries(tmp_path) if name.endswith("-old")]
+        with storage.staged_dir(final) as staging:
+            (staging / "rerun.txt").write_text("rerun")
+        assert entries(tmp_path) == ["Task_abc"]
+        assert entries(final) == ["rerun.txt"]
 
 
 class TestFiles:
