@@ -72,7 +72,9 @@ def _read_csv(path):
                             f"(columns: {', '.join(reader.fieldnames or []) or 'none'})")
     reviews = []
     for number, row in enumerate(reader, start=1):
-        review = Review(str(row.get("id") or number), row["text"] or "", list(whole.notes))
+        review = Review(str(row.get("id") or number), row["text"] or "")
+        if whole.notes and "\ufffd" in review.text:  # only the rows with a bad byte
+            review.notes.append("invalid UTF-8 replaced")
         reviews.append(review)
     return reviews
 

@@ -45,6 +45,14 @@ def test_read_folder_and_csv(tmp_path):
     assert [r.id for r in read_reviews(numbered)] == ["1", "2"]
 
 
+def test_csv_with_a_bad_byte_notes_only_its_row(tmp_path):
+    table = tmp_path / "r.csv"
+    table.write_bytes(b'id,text\na,"fine film"\nb,"broken \xff bytes"\nc,"also fine"\n')
+    reviews = read_reviews(table)
+    assert [r.notes for r in reviews] == [[], ["invalid UTF-8 replaced"], []]
+    assert reviews[1].text == "broken \ufffd bytes" and reviews[2].text == "also fine"
+
+
 @pytest.mark.parametrize("name, content, message", [
     ("empty.txt", b"", "no reviews"),
     ("nocol.csv", b"id,body\n1,x\n", "no 'text' column"),
