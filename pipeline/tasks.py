@@ -219,7 +219,7 @@ class DownloadDataset(PipelineTask):
     ``source=keras``: Keras's imdb.npz and imdb_word_index.json.
     """
 
-    source = luigi.Parameter(default="aclimdb", description="aclimdb or keras")
+    source = DataParams.source
     url = luigi.Parameter(
         default="", significant=False,
         description="Where the archive (or imdb.npz) comes from: http(s) URL, file:// URL "

@@ -402,3 +402,27 @@ def test_tasks_share_upstream_parameters():
     assert SplitValidation(**{k: v for k, v in TINY.items()
                               if k in ("num_words", "validation_size")}).task_id == \
         split.task_id
+
+
+def test_experiment_defaults_are_read_when_a_task_is_built():
+    """[experiment] in luigi.cfg is the default of every task that has the parameter,
+    DownloadDataset's source included, and a change to it applies to tasks built after."""
+    from luigi.configuration import get_config
+
+    from pipeline import DownloadDataset
+
+    config = get_config()
+    saved = {name: config.get("experiment", name, None) for name in ("source", "epochs")}
+    config.set("experiment", "source", "keras")
+    config.set("experiment", "epochs", "7")
+    try:
+        assert DownloadDataset().source == "keras"
+        assert Vectorize().requires().source == "keras"
+        assert RunAll().epochs == 7 and TrainModel(epochs=3).epochs == 3
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                config.remove_option("experiment", name)
+            else:
+                config.set("experiment", name, value)
+    assert DownloadDataset().source == "aclimdb" and RunAll().epochs == 20
