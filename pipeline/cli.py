@@ -130,9 +130,10 @@ def main(argv=None):
     try:
         args.function(args)
     except ValueError as exc:
-        if user_error(exc) is None:
+        error = user_error(exc)
+        if error is None:
             raise
-        print(f"imdb-sentiment: {user_error(exc)}", file=sys.stderr)
+        print(f"imdb-sentiment: {error}", file=sys.stderr)
         return 2
     return 0
 

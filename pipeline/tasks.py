@@ -33,20 +33,26 @@ MIN_NUM_WORDS = 5  # the smallest index space with one word in it
 MAX_SEED = 2**32 - 1  # numpy's and TensorFlow's seeds are 32-bit
 
 
-class DataParams:
+class SourceParams:
     source = experiment_default(
         luigi.Parameter, "source", "aclimdb",
         description="aclimdb: the raw review archive; keras: Keras's preprocessed "
                     "imdb.npz and its word index (keras.datasets.imdb)")
+
+    def check_params(self):
+        if self.source not in SOURCES:
+            raise PipelineError(f"unknown source {self.source!r}; choose one of "
+                                f"{', '.join(SOURCES)}")
+
+
+class DataParams(SourceParams):
     num_words = experiment_default(
         luigi.IntParameter, "num_words", BOOK_MODEL["num_words"],
         description="Size of the index space, as Keras's num_words: the num_words - 4 most "
                     "frequent training words are kept (0 pad, 1 start, 2 unknown, 3 unused)")
 
     def check_params(self):
-        if self.source not in SOURCES:
-            raise PipelineError(f"unknown source {self.source!r}; choose one of "
-                                f"{', '.join(SOURCES)}")
+        super().check_params()
         if self.num_words < MIN_NUM_WORDS:
             raise PipelineError(
                 f"num_words must be at least {MIN_NUM_WORDS} (indices 0 to 3 are padding, "
@@ -81,8 +87,6 @@ def known_training_reviews(source):
     Lets ``validation_size`` be checked when the task is built, before any work;
     SplitValidation checks again against the vectors.
     """
-    if source not in SOURCES:
-        return None
     manifest = Path(DownloadDataset(source=source).output()["manifest"].path)
     try:
         counts = json.loads(manifest.read_text(encoding="utf-8"))["reviews"]
@@ -212,14 +216,13 @@ class _StagedOutput:
 
 # ----------------------------------------------------------------------------- tasks
 
-class DownloadDataset(PipelineTask):
+class DownloadDataset(SourceParams, PipelineTask):
     """The raw data: downloaded and verified, or copied from a local path and checked.
 
     ``source=aclimdb`` (default): the review archive aclImdb_v1.tar.gz.
     ``source=keras``: Keras's imdb.npz and imdb_word_index.json.
     """
 
-    source = DataParams.source
     url = luigi.Parameter(
         default="", significant=False,
         description="Where the archive (or imdb.npz) comes from: http(s) URL, file:// URL "
@@ -245,8 +248,6 @@ class DownloadDataset(PipelineTask):
         return Path(pipeline().data_dir) / self.get_task_family() / self.source
 
     def run(self):
-        if self.source not in SOURCES:
-            raise PipelineError(f"unknown source {self.source!r}")
         self.report(f"fetching the {self.source} data from {self.url or 'the official address'}")
         with self.staged() as folder:
             if self.source == "keras":
