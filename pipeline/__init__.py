@@ -1,10 +1,11 @@
-"""The IMDB review classifier of Deep Learning with Python (3.4) as a Luigi pipeline.
+"""The text classifiers of Deep Learning with Python as a resumable Luigi pipeline.
 
 Run the whole chain (from the project folder, so luigi.cfg is read)::
 
     luigi --module pipeline RunAll --local-scheduler
     luigi --module pipeline RunAll --local-scheduler --DownloadDataset-url /path/to/aclImdb_v1.tar.gz
     luigi --module pipeline RunAll --local-scheduler --epochs 10 --final-epochs 4
+    luigi --module pipeline RunAll --local-scheduler --dataset keras_imdb --model mlp
 
 Importing this package is cheap: it loads Luigi and the task classes only;
 numpy, pandas, TensorFlow and matplotlib are imported by the tasks that need them.
@@ -20,13 +21,15 @@ atexit.register(gc.freeze)
 
 from .tasks import (  # noqa: F401
     DownloadDataset,
+    Encode,
     EvaluateTest,
+    Featurize,
     PlotHistory,
+    Predict,
     PredictReviews,
-    CompareModels,
     RunAll,
     SplitValidation,
     TrainModel,
-    Vectorize,
 )
+from .grids import CompareModels  # noqa: F401
 from .errors import PipelineError  # noqa: F401

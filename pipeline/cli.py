@@ -1,29 +1,68 @@
-"""``imdb-sentiment``: score reviews and decode encoded ones from the command line.
+"""``text-classifier`` (also ``imdb-sentiment``): score documents and decode encoded ones.
 
-    imdb-sentiment predict "This film was just brilliant" "A waste of two hours"
-    imdb-sentiment predict --file reviews.txt        # or a folder of .txt, or a .csv
-    imdb-sentiment decode --split train --index 0
-    imdb-sentiment predict --param epochs=10 "..."   # another configuration
+    text-classifier predict "This film was just brilliant" "A waste of two hours"
+    text-classifier predict --file reviews.txt        # or a folder of .txt, or a .csv
+    text-classifier decode --split train --index 0
+    text-classifier predict --param epochs=10 "..."   # another configuration
+    text-classifier --config ~/imdb/luigi.cfg predict "..."   # from any folder
 
 It uses the artifacts of the configuration given by luigi.cfg and ``--param``
-(default: RunAll's) under ``--data-dir`` (default: ``[pipeline] data_dir``), and
-builds whatever is missing through the Luigi tasks first.
+(default: RunAll's) under the configuration's data folder, and builds whatever is
+missing through the Luigi tasks first. The configuration is ``--config``, else
+$LUIGI_CONFIG_PATH, else ./luigi.cfg; a relative data folder is taken relative to
+the configuration file. Without any of them it stops and says so, rather than
+training from scratch in a new data/ under the current folder.
 """
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from luigi.configuration import get_config
+from luigi.configuration import add_config_path, get_config
 
 from .errors import PipelineError, user_error
 
+CONFIG_ENV = "LUIGI_CONFIG_PATH"
+
+
+def locate(args):
+    """Load the configuration the user means; returns ``(config file or None, data dir)``.
+
+    The data folder is ``--data-dir``, else ``[pipeline] data_dir`` of the configuration
+    (relative to the configuration file's folder), as an absolute path.
+    """
+    if args.config:
+        config = Path(args.config).expanduser()
+        if not config.is_file():
+            raise PipelineError(f"--config {args.config}: no such file")
+        add_config_path(str(config))
+    elif os.environ.get(CONFIG_ENV):
+        config = Path(os.environ[CONFIG_ENV].split(os.pathsep)[-1]).expanduser()
+    elif Path("luigi.cfg").is_file():
+        config = Path("luigi.cfg")
+    else:
+        config = None
+    if args.data_dir:
+        data = Path(args.data_dir).expanduser()
+    elif config is not None:
+        data = Path(get_config().get("pipeline", "data_dir", "data")).expanduser()
+        if not data.is_absolute():
+            data = config.resolve().parent / data
+    else:
+        raise PipelineError(
+            "no configuration: there is no luigi.cfg in this folder and neither --config "
+            f"nor ${CONFIG_ENV} is set. Run from the project folder, or give --config "
+            "/path/to/luigi.cfg (or --data-dir /path/to/data for the built-in defaults)")
+    data = data.resolve()
+    get_config().set("pipeline", "data_dir", str(data))
+    return config, data
+
 
 def _configuration(args):
-    """(EvaluateTest, Vectorize) task objects of the configuration the user asked for."""
-    from .tasks import EvaluateTest, Vectorize
+    """(EvaluateTest, Encode) task objects of the configuration the user asked for."""
+    from .tasks import Encode, EvaluateTest
 
-    if args.data_dir:
-        get_config().set("pipeline", "data_dir", args.data_dir)
+    config, data = locate(args)
     known = dict(EvaluateTest.get_params())
     params = {}
     for item in args.param:
@@ -37,16 +76,22 @@ def _configuration(args):
         except ValueError:
             raise PipelineError(f"--param {name}: invalid value {value!r}") from None
     evaluate = EvaluateTest(**params)
-    return evaluate, evaluate.clone(Vectorize)
+    return evaluate, evaluate.clone(Encode), config, data
 
 
-def _ensure(*tasks):
+def _ensure(config, data, *tasks):
     """Build the tasks that are not complete yet (with the local scheduler)."""
     missing = [task for task in tasks if not task.complete()]
     if missing:
         import luigi
 
-        print("Building the missing artifacts first (this trains the model once)...",
+        if not data.is_dir():
+            raise PipelineError(
+                f"data folder {data} does not exist (configuration: "
+                f"{config or 'built-in defaults'}). Run the pipeline there first, or give "
+                f"--config / --data-dir for the folder that holds your results")
+        print(f"Building the missing artifacts in {data} first (configuration: "
+              f"{config or 'built-in defaults'}; this trains the model once)...",
               file=sys.stderr, flush=True)
         if not luigi.build(missing, local_scheduler=True, log_level="WARNING"):
             raise PipelineError("building the missing artifacts failed; the error is in "
@@ -55,77 +100,86 @@ def _ensure(*tasks):
 
 def predict_command(args):
     from . import storage
-    from .inference import NumpyMLP
+    from .inference import load_scorer
     from .predict import Review, label_of, read_reviews, score
 
     if bool(args.texts) == bool(args.file):
-        raise PipelineError("give either review texts or --file, not both or neither")
-    evaluate, vectorize = _configuration(args)
-    _ensure(evaluate, vectorize)
+        raise PipelineError("give either texts or --file, not both or neither")
+    evaluate, encode, config, data = _configuration(args)
+    _ensure(config, data, evaluate, encode)
     reviews = read_reviews(args.file) if args.file else \
         [Review(str(i), text) for i, text in enumerate(args.texts, start=1)]
-    vocabulary = storage.read_json(vectorize.output()["vocabulary"].path)
-    model = NumpyMLP.load(evaluate.output()["weights"].path)  # no TensorFlow: ~0.5 s, not ~8
-    probabilities = score(model, vocabulary["words"], vocabulary["num_words"], reviews)
+    vocabulary = storage.read_json(encode.output()["vocabulary"].path)
+    outputs = evaluate.output()
+    # numpy twin when there is one: no TensorFlow, ~0.5 s instead of ~8
+    scorer = load_scorer(outputs["weights"].path if "weights" in outputs else "",
+                         outputs["model"].path)
+    class_names = vocabulary.get("class_names", ["negative", "positive"])
+    probabilities = score(scorer, vocabulary, reviews, evaluate.model_module.REPRESENTATION,
+                          evaluate.representation_params())
     for review, probability in zip(reviews, probabilities):
-        shown = "" if probability is None else f"{probability:.4f}"
+        label = label_of(probability, class_names)
+        shown = "" if probability is None else \
+            f"{probability[class_names.index(label)]:.4f}"
+        if len(class_names) == 2 and probability is not None:
+            shown = f"{probability[1]:.4f}"  # the book's "probability of positive"
         text = " ".join(review.text.split())
         text = text if len(text) <= 70 else text[:67] + "..."
         note = f"  [{'; '.join(review.notes)}]" if review.notes else ""
-        print(f"{review.id}\t{shown:>6}\t{label_of(probability) or '-':8}\t{text}{note}")
+        print(f"{review.id}\t{shown:>6}\t{label or '-':8}\t{text}{note}")
 
 
 def decode_command(args):
-    import numpy as np
-
     from . import storage
-    from .dataset import decode_sequence, read_review
+    from .datasets import Split
+    from .datasets.text import decode_sequence
 
-    _, vectorize = _configuration(args)
-    _ensure(vectorize)
-    prefix = args.split
-    with np.load(vectorize.output()["vectors"].path, allow_pickle=False) as data:
-        offsets = data[f"{prefix}_sequence_offsets"]
-        count = len(offsets) - 1
-        if not 0 <= args.index < count:
-            raise PipelineError(f"--index must be between 0 and {count - 1} for the "
-                                f"{prefix} split, got {args.index}")
-        sequence = data[f"{prefix}_sequence_values"][offsets[args.index]:
-                                                     offsets[args.index + 1]]
-        label = int(data[f"{prefix}_labels"][args.index])
-        file_name = str(data[f"{prefix}_files"][args.index])
-    words = storage.read_json(vectorize.output()["vocabulary"].path)["words"]
-    print(f"{prefix} review {args.index} ({file_name}, "
-          f"{'positive' if label else 'negative'}), as the model sees it:")
-    print(decode_sequence(sequence, words))
-    archive = vectorize.input().get("archive")  # source=keras has no original texts
-    original = None if archive is None or not Path(archive.path).exists() else \
-        read_review(archive.path, prefix, "pos" if label else "neg", file_name)
+    evaluate, encode, config, data = _configuration(args)
+    _ensure(config, data, encode)
+    split = Split.from_arrays(storage.load_arrays(encode.output()["sequences"].path),
+                              args.split)
+    if not 0 <= args.index < split.rows:
+        raise PipelineError(f"--index must be between 0 and {split.rows - 1} for the "
+                            f"{args.split} split, got {args.index}")
+    sequence = split.values[split.offsets[args.index]:split.offsets[args.index + 1]]
+    label, name = int(split.labels[args.index]), str(split.names[args.index])
+    vocabulary = storage.read_json(encode.output()["vocabulary"].path)
+    class_names = vocabulary.get("class_names", ["negative", "positive"])
+    print(f"{args.split} document {args.index} ({name}, {class_names[label]}), "
+          f"as the model sees it:")
+    print(decode_sequence(sequence, vocabulary["words"]))
+    source = Path(encode.input()["manifest"].path).parent
+    original = evaluate.dataset_module.original_text(source, args.split, name, label) \
+        if source.is_dir() else None
     print("\nOriginal text:")
     print(original if original is not None else
-          "(not available: the source has no original texts, or the archive was deleted)")
+          "(not available: the dataset has no original texts, or its files were deleted)")
 
 
-def main(argv=None):
+def main(argv=None, prog=None):
+    prog = prog or Path(sys.argv[0]).name or "text-classifier"
     parser = argparse.ArgumentParser(
-        prog="imdb-sentiment", description=__doc__.splitlines()[0],
+        prog=prog, description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n", 2)[2])
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, function, text in (("predict", predict_command, "score reviews"),
-                                 ("decode", decode_command, "show an encoded review")):
+    for name, function, text in (("predict", predict_command, "score documents"),
+                                 ("decode", decode_command, "show an encoded document")):
         sub = commands.add_parser(name, help=text)
         sub.set_defaults(function=function)
-        sub.add_argument("--data-dir", help="data folder (default: [pipeline] data_dir)")
+        sub.add_argument("--config", help="luigi.cfg of the project (default: "
+                                          f"${CONFIG_ENV}, else ./luigi.cfg)")
+        sub.add_argument("--data-dir", help="data folder (default: [pipeline] data_dir of "
+                                            "the configuration, relative to its folder)")
         sub.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
                          help="a pipeline parameter of the configuration (repeatable)")
         if name == "predict":
-            sub.add_argument("texts", nargs="*", help="review texts")
-            sub.add_argument("--file", help=".txt (one review per line), folder of .txt, "
+            sub.add_argument("texts", nargs="*", help="document texts")
+            sub.add_argument("--file", help=".txt (one document per line), folder of .txt, "
                                             "or .csv with a 'text' column")
         else:
             sub.add_argument("--split", choices=("train", "test"), default="train")
             sub.add_argument("--index", type=int, default=0,
-                             help="position of the review in the split (archive order)")
+                             help="position of the document in the split")
     args = parser.parse_args(argv)
     try:
         args.function(args)
@@ -133,7 +187,7 @@ def main(argv=None):
         error = user_error(exc)
         if error is None:
             raise
-        print(f"imdb-sentiment: {error}", file=sys.stderr)
+        print(f"{prog}: {error}", file=sys.stderr)
         return 2
     return 0
 

@@ -9,6 +9,7 @@ still lets ``[TaskName]`` sections and the command line override it.
 """
 import luigi
 from luigi.configuration import get_config
+from luigi.parameter import _no_value
 
 from .errors import PipelineError
 
@@ -58,6 +59,9 @@ def _checked_parameter_class(param_cls):
 
             def _value_iterator(self, task_name, param_name):
                 yield from super()._value_iterator(task_name, param_name)
+                yield from self._configured()
+
+            def _configured(self):
                 raw = get_config().get(EXPERIMENT_SECTION, self._name, None)
                 if raw is not None:
                     try:
@@ -66,6 +70,12 @@ def _checked_parameter_class(param_cls):
                         raise PipelineError(
                             f"[{EXPERIMENT_SECTION}] in luigi.cfg: {exc}") from None
                 yield self._fallback, None
+
+            def configured_default(self, task_name, param_name):
+                """The value without the command line: ``[TaskName]``, ``[experiment]``
+                or the fallback. A value other than this one was given explicitly."""
+                value = self._get_value_from_config(task_name, param_name)
+                return value if value is not _no_value else next(self._configured())[0]
 
         Checked.__name__ = Checked.__qualname__ = f"Checked{param_cls.__name__}"
         _CHECKED[param_cls] = Checked

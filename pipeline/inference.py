@@ -1,4 +1,4 @@
-"""Scoring reviews with numpy alone: the trained MLP's forward pass without TensorFlow.
+"""Scoring documents with numpy alone: the trained MLP's forward pass without TensorFlow.
 
 Importing TensorFlow takes about 4 s, far longer than scoring a few reviews with a
 model of 160,000 weights. EvaluateTest therefore saves, next to ``model.keras``, the
@@ -6,13 +6,15 @@ Dense layers' kernels, biases and activations in ``weights.npz``
 (:func:`export_weights`); :class:`NumpyMLP` runs them on multi-hot rows. Dropout
 is inactive at inference, so the Dense layers are the whole model. Tests check that
 it gives Keras's probabilities for every activation the pipeline accepts.
+
+Models without such a twin are scored by :class:`KerasScorer`, which loads
+``model.keras`` (and so TensorFlow). :func:`load_scorer` picks the right one.
 """
 import math
 
 import numpy as np
 
 from .errors import PipelineError
-from .features import MultiHot
 
 
 def _sigmoid(x):
@@ -36,7 +38,13 @@ ACTIVATIONS = {
     "swish": lambda x: x * _sigmoid(x),
     "softplus": lambda x: np.logaddexp(0.0, x),
     "leaky_relu": lambda x: np.where(x > 0, x, 0.2 * x),
+    "softmax": lambda x: _softmax(x),
 }
+
+
+def _softmax(x):
+    shifted = np.exp(x - x.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 def export_weights(model):
@@ -85,10 +93,18 @@ class NumpyMLP:
     def num_inputs(self):
         return self.layers[0][0].shape[0]
 
-    def predict(self, data: MultiHot, batch_size=2048):
-        """Probability of "positive" for each row of ``data``."""
-        return np.concatenate([self._forward(data, start, min(start + batch_size, data.rows))
-                               for start in range(0, data.rows, batch_size)] or [[]])
+    @property
+    def num_outputs(self):
+        return self.layers[-1][0].shape[1]
+
+    def predict(self, data, batch_size=2048):
+        """The model's outputs for each row of a multi-hot ``data``: the probability of
+        "positive" (one output unit) or a row of class probabilities (softmax)."""
+        parts = [self._forward(data, start, min(start + batch_size, data.rows))
+                 for start in range(0, data.rows, batch_size)]
+        if not parts:
+            return np.zeros((0,) if self.num_outputs == 1 else (0, self.num_outputs))
+        return np.concatenate(parts)
 
     def _forward(self, data, start, stop):
         kernel, bias, activation = self.layers[0]
@@ -103,4 +119,25 @@ class NumpyMLP:
         x = activation(hidden + bias)
         for kernel, bias, activation in self.layers[1:]:
             x = activation(x @ kernel + bias)
-        return x.reshape(-1)
+        return x.reshape(-1) if x.shape[1] == 1 else x
+
+
+class KerasScorer:
+    """A saved Keras model, for models that have no numpy twin (imports TensorFlow)."""
+
+    def __init__(self, path):
+        import keras
+
+        self.model = keras.models.load_model(path)
+
+    def predict(self, data, batch_size=2048):
+        return self.model.predict(data.batches(batch_size), verbose=0)
+
+
+def load_scorer(weights_path, model_path):
+    """:class:`NumpyMLP` when EvaluateTest exported weights, else :class:`KerasScorer`."""
+    from pathlib import Path
+
+    if Path(weights_path).exists():
+        return NumpyMLP.load(weights_path)
+    return KerasScorer(model_path)

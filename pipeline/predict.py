@@ -1,4 +1,6 @@
-"""Scoring new reviews with a trained model, encoded exactly as the training data was.
+"""Scoring new documents with a trained model, encoded exactly as the training data was.
+
+(The names say "review", the first dataset's documents; nothing here is IMDB-specific.)
 
 Inputs: a text file (one review per line), a folder of ``.txt`` files (one review
 each), or a CSV file with a ``text`` column (and optionally an ``id`` column). Bad
@@ -15,10 +17,8 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .dataset import OOV, START, encode_texts
+from .datasets.text import OOV, START, encode_texts, vocabulary_size
 from .errors import PipelineError
-
-POSITIVE_THRESHOLD = 0.5
 
 
 @dataclass
@@ -80,25 +80,30 @@ def _read_csv(path):
 
 
 def check_model_matches(model, vocabulary, num_words):
-    """The model's input width must be the vocabulary's index space."""
-    width = model.num_inputs
-    if width != num_words or len(vocabulary) > max(num_words - 4, 0):
+    """The model's input width must be the vocabulary's index space (numpy models)."""
+    width = getattr(model, "num_inputs", num_words)
+    if width != num_words or len(vocabulary) > vocabulary_size(num_words):
         raise PipelineError(
             f"model and vocabulary do not belong together: the model takes {width} "
             f"inputs, the vocabulary is for num_words={num_words} "
             f"({len(vocabulary)} words)")
 
 
-def score(model, vocabulary, num_words, reviews):
-    """Probability of "positive" for each review (None for empty ones); adds notes.
+def score(model, vocabulary, reviews, representation="multihot", representation_params=None):
+    """Class probabilities of each review (None for empty ones); adds notes.
 
-    ``model`` is a :class:`pipeline.inference.NumpyMLP`.
+    ``model`` has ``predict(representation object)`` (:mod:`pipeline.inference`);
+    ``vocabulary`` is Encode's vocabulary.json (words, num_words, class_names).
     """
     import numpy as np
 
-    from .features import multi_hot
+    from . import features
+    from .datasets import Split
+    from .models.heads import probabilities as as_probabilities
 
-    check_model_matches(model, vocabulary, num_words)
+    words, num_words = vocabulary["words"], vocabulary["num_words"]
+    num_classes = len(vocabulary.get("class_names", ("negative", "positive")))
+    check_model_matches(model, words, num_words)
     scored = []
     for i, review in enumerate(reviews):
         if review.text.strip():
@@ -108,7 +113,7 @@ def score(model, vocabulary, num_words, reviews):
     probabilities = [None] * len(reviews)
     if not scored:
         return probabilities
-    sequences = encode_texts([reviews[i].text for i in scored], vocabulary)
+    sequences = encode_texts([reviews[i].text for i in scored], words)
     for i, sequence in zip(scored, sequences):
         if all(index in (START, OOV) for index in sequence):
             reviews[i].notes.append("no known words")
@@ -117,23 +122,38 @@ def score(model, vocabulary, num_words, reviews):
     np.cumsum(lengths, out=offsets[1:])
     values = np.fromiter((index for sequence in sequences for index in sequence),
                          dtype=np.int32, count=int(offsets[-1]))
-    data = multi_hot(values, offsets, np.zeros(len(sequences)), num_words)
-    for i, probability in zip(scored, model.predict(data)):
-        probabilities[i] = float(probability)
+    split = Split(values, offsets, np.zeros(len(sequences), dtype=np.int16),
+                  np.asarray([reviews[i].id for i in scored]))
+    data = features.get(representation).build(split, num_words,
+                                              **(representation_params or {}))
+    outputs = as_probabilities(model.predict(data), num_classes)
+    for i, row in zip(scored, outputs):
+        probabilities[i] = row
     return probabilities
 
 
-def label_of(probability):
+def label_of(probability, class_names):
+    """The predicted class name ('' for no probability)."""
     if probability is None:
         return ""
-    return "positive" if probability >= POSITIVE_THRESHOLD else "negative"
+    from .metrics import predicted_classes
+
+    return class_names[int(predicted_classes([probability])[0])]
 
 
-def write_predictions(reviews, probabilities, path):
-    """CSV: id, probability_positive, label, note."""
+def write_predictions(reviews, probabilities, class_names, path):
+    """CSV: ``id, probability_<second class>, label, note`` for two classes (the book's
+    "probability_positive"), ``id, label, probability, note`` for more."""
+    binary = len(class_names) == 2
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["id", "probability_positive", "label", "note"])
+        writer.writerow(["id", f"probability_{class_names[1]}", "label", "note"] if binary
+                        else ["id", "label", "probability", "note"])
         for review, probability in zip(reviews, probabilities):
-            writer.writerow([review.id, "" if probability is None else f"{probability:.6f}",
-                             label_of(probability), "; ".join(review.notes)])
+            label = label_of(probability, class_names)
+            if probability is None:
+                shown = ""
+            else:
+                shown = f"{probability[1 if binary else class_names.index(label)]:.6f}"
+            row = [review.id, shown, label] if binary else [review.id, label, shown]
+            writer.writerow(row + ["; ".join(review.notes)])

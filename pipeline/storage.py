@@ -136,9 +136,10 @@ def save_arrays(path, **arrays):
         np.savez(handle, **arrays)
 
 
-def load_arrays(path):
-    """Load every array of an ``.npz`` written by :func:`save_arrays` (never unpickles)."""
+def load_arrays(path, only=None):
+    """Load the arrays of an ``.npz`` written by :func:`save_arrays` (never unpickles):
+    all of them, or the names in ``only``."""
     import numpy as np
 
     with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
+        return {key: data[key] for key in (data.files if only is None else only)}

@@ -1,13 +1,14 @@
 """The Luigi tasks: thin wiring of parameters, inputs and outputs.
 
-    DownloadDataset -> Vectorize -> SplitValidation -> TrainModel -> EvaluateTest -> PlotHistory
-                                                                                         |
-                                                                                      RunAll
+    DownloadDataset -> Encode -> SplitValidation ---> TrainModel -> EvaluateTest -> PlotHistory
+                           \\                      /                                      |
+                            `----> Featurize ----'                                    RunAll
 
-Each task carries the parameters of everything upstream of it (the ``*Params``
-mixins below), so a parameter given to RunAll reaches the task that uses it, and
-writes its files into ``<data_dir>/<TaskName>/<task_id>/``: one folder per
-configuration, renamed into place only once complete. Heavy libraries (numpy,
+Each task carries the parameters of everything upstream of it (the mixins of
+:mod:`pipeline.params`), so a parameter given to RunAll reaches the task that uses
+it, and writes its files into ``<data_dir>/<TaskName>/<task_id>/``: one folder per
+configuration, renamed into place only once complete. What a task does is in plain
+modules (datasets, features, models, training, plots); heavy libraries (numpy,
 pandas, TensorFlow, matplotlib) are imported inside ``run()``, so scheduling, a
 no-op rerun and ``--help`` stay fast.
 """
@@ -17,136 +18,14 @@ from pathlib import Path
 
 import luigi
 
-from . import remote, storage
-from .config import experiment_default, pipeline
+from . import datasets, features, remote, storage
+from .config import pipeline
 from .errors import PipelineError, install_log_filter
-from .models import BOOK_MODEL, check_model_params
+from .params import (DatasetParams, EncodeParams, FeatureParams, FinalParams, ModelParams,
+                     SplitParams, download_folder)
 
 logger = logging.getLogger("luigi-interface")
 install_log_filter()
-
-
-# --------------------------------------------------------------------------- parameters
-
-SOURCES = ("aclimdb", "keras")
-MIN_NUM_WORDS = 5  # the smallest index space with one word in it
-MAX_SEED = 2**32 - 1  # numpy's and TensorFlow's seeds are 32-bit
-
-
-class SourceParams:
-    source = experiment_default(
-        luigi.Parameter, "source", "aclimdb",
-        description="aclimdb: the raw review archive; keras: Keras's preprocessed "
-                    "imdb.npz and its word index (keras.datasets.imdb)")
-
-    def check_params(self):
-        if self.source not in SOURCES:
-            raise PipelineError(f"unknown source {self.source!r}; choose one of "
-                                f"{', '.join(SOURCES)}")
-
-
-class DataParams(SourceParams):
-    num_words = experiment_default(
-        luigi.IntParameter, "num_words", BOOK_MODEL["num_words"],
-        description="Size of the index space, as Keras's num_words: the num_words - 4 most "
-                    "frequent training words are kept (0 pad, 1 start, 2 unknown, 3 unused)")
-
-    def check_params(self):
-        super().check_params()
-        if self.num_words < MIN_NUM_WORDS:
-            raise PipelineError(
-                f"num_words must be at least {MIN_NUM_WORDS} (indices 0 to 3 are padding, "
-                f"start, unknown and unused; the words come after), got {self.num_words}")
-
-
-class SplitParams(DataParams):
-    validation_size = experiment_default(
-        luigi.IntParameter, "validation_size", 10000,
-        description="Training reviews held out for validation")
-    seed = experiment_default(
-        luigi.IntParameter, "seed", 0,
-        description="Seed of the validation shuffle, weight initialisation and batch order")
-
-    def check_params(self):
-        super().check_params()
-        if self.validation_size < 1:
-            raise PipelineError(
-                f"validation_size must be a positive integer, got {self.validation_size}")
-        if not 0 <= self.seed <= MAX_SEED:
-            raise PipelineError(f"seed must be between 0 and {MAX_SEED}, got {self.seed}")
-        available = known_training_reviews(self.source)
-        if available is not None and self.validation_size >= available:
-            raise PipelineError(
-                f"validation_size must be smaller than the number of training reviews "
-                f"({available}), got {self.validation_size}")
-
-
-def known_training_reviews(source):
-    """Training reviews in the fetched archive, from its manifest (None before fetching).
-
-    Lets ``validation_size`` be checked when the task is built, before any work;
-    SplitValidation checks again against the vectors.
-    """
-    manifest = Path(DownloadDataset(source=source).output()["manifest"].path)
-    try:
-        counts = json.loads(manifest.read_text(encoding="utf-8"))["reviews"]
-    except (OSError, ValueError, KeyError):
-        return None
-    return sum(n for key, n in counts.items() if key.startswith("train/"))
-
-
-class ModelParams(SplitParams):
-    layers = experiment_default(luigi.IntParameter, "layers", BOOK_MODEL["layers"],
-                                description="Number of hidden Dense layers")
-    units = experiment_default(luigi.IntParameter, "units", BOOK_MODEL["units"],
-                               description="Units of each hidden layer")
-    activation = experiment_default(luigi.Parameter, "activation", BOOK_MODEL["activation"],
-                                    description="Activation of the hidden layers")
-    dropout = experiment_default(luigi.FloatParameter, "dropout", BOOK_MODEL["dropout"],
-                                 description="Dropout rate after each hidden layer (0 = none)")
-    l1 = experiment_default(luigi.FloatParameter, "l1", BOOK_MODEL["l1"],
-                            description="L1 weight penalty on the hidden layers")
-    l2 = experiment_default(luigi.FloatParameter, "l2", BOOK_MODEL["l2"],
-                            description="L2 weight penalty on the hidden layers")
-    regularize = experiment_default(luigi.Parameter, "regularize", BOOK_MODEL["regularize"],
-                                    description="Hidden layers that l1/l2 apply to: all, first")
-    optimizer = experiment_default(luigi.Parameter, "optimizer", BOOK_MODEL["optimizer"],
-                                   description="Keras optimizer name")
-    learning_rate = experiment_default(luigi.FloatParameter, "learning_rate", BOOK_MODEL["learning_rate"],
-                                       description="Learning rate of the optimizer")
-    loss = experiment_default(luigi.Parameter, "loss", BOOK_MODEL["loss"],
-                              description="Keras loss name")
-    epochs = experiment_default(luigi.IntParameter, "epochs", 20,
-                                description="Epochs of the training run with validation")
-    batch_size = experiment_default(luigi.IntParameter, "batch_size", 512,
-                                    description="Mini-batch size")
-
-    def check_params(self):
-        super().check_params()
-        check_model_params(**self.model_kwargs())
-        for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise PipelineError(
-                    f"{name} must be a positive integer, got {getattr(self, name)}")
-
-    def model_kwargs(self):
-        return {name: getattr(self, name) for name in (
-            "num_words", "layers", "units", "activation", "dropout", "l1", "l2",
-            "regularize", "optimizer", "learning_rate", "loss")}
-
-
-class FinalParams(ModelParams):
-    final_epochs = experiment_default(
-        luigi.Parameter, "final_epochs", "auto",
-        description="Epochs of the final model trained on all training reviews: 'auto' = "
-                    "the epoch with the lowest validation loss, or a positive integer")
-
-    def check_params(self):
-        super().check_params()
-        if self.final_epochs != "auto" and not (
-                self.final_epochs.isdigit() and int(self.final_epochs) >= 1):
-            raise PipelineError(
-                f"final_epochs must be 'auto' or a positive integer, got {self.final_epochs!r}")
 
 
 # ------------------------------------------------------------------------------ base
@@ -162,6 +41,43 @@ class PipelineTask(luigi.Task):
         if hasattr(self, "check_params"):
             self.check_params()
 
+    @classmethod
+    def get_param_values(cls, params, args, kwargs):
+        """Luigi's values, then two rules of this pipeline.
+
+        ``source`` (the old name of ``dataset``) sets ``dataset``. And a task that
+        chooses a model (or representation) refuses a value other than the default for
+        a parameter its choice does not read, naming both.
+        """
+        values = super().get_param_values(params, args, kwargs)
+        resolved, by_name = dict(values), dict(params)
+        family = cls.get_task_family()
+        if resolved.get("source"):
+            resolved["dataset"] = _dataset_of_source(
+                resolved["source"], resolved["dataset"],
+                by_name["dataset"].configured_default(family, "dataset"))
+            resolved["source"] = ""
+        chooser = getattr(cls, "chooser", None)
+        if chooser:
+            choice = resolved[chooser]
+            read = cls.parameters_read(choice)  # an unknown choice raises here
+            for name in sorted((cls.dependent - read) & resolved.keys()):
+                if resolved[name] != by_name[name].configured_default(family, name):
+                    raise PipelineError(
+                        f"{name} is not a parameter of {chooser} {choice!r}, which reads "
+                        f"{', '.join(sorted(read)) or 'none of them'}; leave {name} out or "
+                        f"choose a {chooser} that uses it")
+        return [(name, resolved[name]) for name, _ in values]
+
+    def to_str_params(self, only_significant=False, only_public=False):
+        """Luigi's, without the parameters the chosen model does not read (task ids)."""
+        params = super().to_str_params(only_significant, only_public)
+        chooser = getattr(self, "chooser", None)
+        if only_significant and chooser:
+            for name in self.dependent - self.parameters_read(getattr(self, chooser)):
+                params.pop(name, None)
+        return params
+
     @property
     def output_dir(self):
         return Path(pipeline().data_dir) / self.get_task_family() / self.task_id
@@ -175,8 +91,8 @@ class PipelineTask(luigi.Task):
 
         Luigi's default looks at a task's own outputs only, so deleting a middle
         artifact (the split, say) would leave the stale downstream results in place.
-        Here that stage and everything after it rerun. The downloaded archive is the
-        exception: it is source data, and deleting it does not invalidate results.
+        Here that stage and everything after it rerun. The downloaded files are the
+        exception: they are source data, and deleting them does not invalidate results.
         """
         return super().complete() and all(
             isinstance(task, DownloadDataset) or task.complete()
@@ -194,6 +110,17 @@ class PipelineTask(luigi.Task):
     def report(self, message, percentage=None):
         remote.send_progress(self, message, percentage)  # best effort: luigid may be away
         logger.info("%s: %s", self.get_task_family(), message)
+
+
+def _dataset_of_source(source, dataset, default_dataset):
+    if source not in datasets.SOURCE_ALIASES:
+        raise PipelineError(f"unknown source {source!r}; source is the old name of dataset: "
+                            f"{', '.join(datasets.SOURCE_ALIASES)} (keras = keras_imdb)")
+    alias = datasets.SOURCE_ALIASES[source]
+    if dataset not in (alias, default_dataset):
+        raise PipelineError(f"source {source!r} (dataset {alias}) contradicts dataset "
+                            f"{dataset!r}; give only dataset")
+    return alias
 
 
 class _StagedOutput:
@@ -216,113 +143,139 @@ class _StagedOutput:
 
 # ----------------------------------------------------------------------------- tasks
 
-class DownloadDataset(SourceParams, PipelineTask):
-    """The raw data: downloaded and verified, or copied from a local path and checked.
-
-    ``source=aclimdb`` (default): the review archive aclImdb_v1.tar.gz.
-    ``source=keras``: Keras's imdb.npz and imdb_word_index.json.
-    """
+class DownloadDataset(DatasetParams, PipelineTask):
+    """The raw data: downloaded and verified, or copied from a local path and checked."""
 
     url = luigi.Parameter(
         default="", significant=False,
-        description="Where the archive (or imdb.npz) comes from: http(s) URL, file:// URL "
+        description="Where the dataset's main file comes from: http(s) URL, file:// URL "
                     "or local path (default: the official address)")
     word_index_url = luigi.Parameter(
         default="", significant=False,
-        description="source=keras: where imdb_word_index.json comes from (default: official)")
+        description="keras_imdb: where imdb_word_index.json comes from (default: official)")
     sha256 = luigi.Parameter(
         default="", significant=False,
-        description="Expected SHA-256 (default: the official one for the official URL; "
-                    "local copies are checked by their layout)")
+        description="Expected SHA-256 of the main file (default: the official one for the "
+                    "official URL; local copies are checked by their layout)")
+
+    def check_params(self):
+        super().check_params()
+        for name in ("url", "word_index_url"):
+            if getattr(self, name) and name not in self.dataset_module.ADDRESSES:
+                raise PipelineError(f"dataset {self.dataset} has no {name}; it takes "
+                                    f"{', '.join(self.dataset_module.ADDRESSES)}")
 
     @property
     def files(self):
-        if self.source == "keras":
-            return {"npz": "imdb.npz", "word_index": "imdb_word_index.json",
-                    "manifest": "manifest.json"}
-        return {"archive": "aclImdb_v1.tar.gz", "manifest": "manifest.json"}
+        return {**self.dataset_module.FILES, "manifest": "manifest.json"}
 
     @property
     def output_dir(self):
-        # One copy per source and data directory, whichever address it came from.
-        return Path(pipeline().data_dir) / self.get_task_family() / self.source
+        # One copy per dataset and data directory, whichever address it came from.
+        return download_folder(self.dataset)
 
     def run(self):
-        self.report(f"fetching the {self.source} data from {self.url or 'the official address'}")
+        from .datasets.download import describe_progress
+
+        self.report(f"fetching {self.dataset} from {self.url or 'the official address'}")
+
+        def progress(done, total):
+            message, percent = describe_progress(self.dataset, done, total)
+            self.report(message, None if percent is None else round(percent))
+
+        addresses = {name: getattr(self, name) for name in self.dataset_module.ADDRESSES}
         with self.staged() as folder:
-            if self.source == "keras":
-                from .keras_imdb import fetch_source
-
-                manifest = fetch_source(folder, self.url, self.sha256, self.word_index_url)
-            else:
-                from .dataset import fetch_source
-
-                manifest = fetch_source(folder, self.url, self.sha256)
-            storage.write_json(folder / self.files["manifest"], manifest)
-        self.report(f"data ready: {sum(manifest['reviews'].values())} reviews", 100)
+            manifest = self.dataset_module.fetch(folder, progress=progress,
+                                                 sha256=self.sha256, **addresses)
+            storage.write_json(folder / "manifest.json", manifest)
+        self.report(f"data ready: {sum(manifest['documents'].values())} documents", 100)
 
 
-class Vectorize(DataParams, PipelineTask):
-    """Reviews -> Keras-style sequences -> multi-hot vectors, plus the vocabulary."""
+class Encode(EncodeParams, PipelineTask):
+    """Documents -> Keras-style integer sequences and labels, plus the vocabulary."""
 
-    files = {"vectors": "vectors.npz", "vocabulary": "vocabulary.json"}
+    files = {"sequences": "sequences.npz", "vocabulary": "vocabulary.json"}
 
     def requires(self):
-        return DownloadDataset(source=self.source)
+        return DownloadDataset(dataset=self.dataset)
 
     def run(self):
-        from .features import multi_hot
+        from .datasets.text import INDEX_FROM, RESERVED
 
-        if self.source == "keras":
-            from .keras_imdb import sequences_from_source
-        else:
-            from .dataset import sequences_from_source
-
-        self.report("reading and encoding reviews", 5)
-        source_folder = Path(self.input()["manifest"].path).parent
-        splits, vocabulary, counts = sequences_from_source(source_folder, self.num_words)
-        self.report("building multi-hot vectors", 70)
+        self.report("reading and encoding documents", 5)
+        source = Path(self.input()["manifest"].path).parent
+        encoded = self.dataset_module.read(source, self.num_words)
+        self.report("writing sequences", 90)
         arrays = {}
-        for split, (values, offsets, labels, files) in splits.items():
-            arrays.update(multi_hot(values, offsets, labels, self.num_words).to_arrays(split))
-            arrays.update({f"{split}_sequence_values": values,
-                           f"{split}_sequence_offsets": offsets, f"{split}_files": files})
-        self.report("writing vectors", 90)
+        for split, data in encoded.splits.items():
+            arrays.update(data.to_arrays(split))
         with self.staged() as folder:
-            storage.save_arrays(folder / self.files["vectors"], num_words=self.num_words,
+            storage.save_arrays(folder / self.files["sequences"], num_words=self.num_words,
                                 **arrays)
             storage.write_json(folder / self.files["vocabulary"], {
-                "num_words": self.num_words, "index_from": 3, "source": self.source,
-                "reserved": {"0": "<pad>", "1": "<start>", "2": "<unknown>", "3": "<unused>"},
-                "words": vocabulary, "training_counts": counts,
+                "num_words": self.num_words, "index_from": INDEX_FROM,
+                "dataset": self.dataset, "class_names": self.class_names,
+                "reserved": {str(k): v for k, v in RESERVED.items()},
+                "words": encoded.vocabulary, "training_counts": encoded.counts,
                 "source_sha256": storage.read_json(self.input()["manifest"].path)["sha256"]})
-        self.report(f"vectorized {len(splits['train'][2])} training and "
-                    f"{len(splits['test'][2])} test reviews", 100)
+        self.report(f"encoded {encoded.splits['train'].rows} training and "
+                    f"{encoded.splits['test'].rows} test documents", 100)
 
 
 class SplitValidation(SplitParams, PipelineTask):
-    """Seeded shuffle of the training reviews, first ``validation_size`` held out."""
+    """Seeded shuffle of the training documents, first ``validation_size`` held out.
+
+    Stores row numbers only: every representation and model uses the same split.
+    """
 
     files = {"split": "split.npz"}
 
     def requires(self):
-        return self.clone(Vectorize)
+        return self.clone(Encode)
 
     def run(self):
-        from .features import MultiHot, split_rows
+        from .split import split_rows
 
-        arrays = storage.load_arrays(self.input()["vectors"].path)
-        train = MultiHot.from_arrays(arrays, "train", self.num_words)
-        if self.validation_size >= train.rows:
+        rows = storage.load_arrays(self.input()["sequences"].path,
+                                   only=("train_offsets",))["train_offsets"].size - 1
+        if self.validation_size >= rows:
             raise PipelineError(
-                f"validation_size must be smaller than the number of training reviews "
-                f"({train.rows}), got {self.validation_size}")
-        train_rows, val_rows = split_rows(train.rows, self.validation_size, self.seed)
+                f"validation_size must be smaller than the number of training documents "
+                f"({rows}), got {self.validation_size}")
+        train_rows, val_rows = split_rows(rows, self.validation_size, self.seed)
         with self.staged() as folder:
-            storage.save_arrays(folder / self.files["split"], num_words=self.num_words,
-                                train_rows=train_rows, val_rows=val_rows,
-                                **train.take(train_rows).to_arrays("train"),
-                                **train.take(val_rows).to_arrays("val"))
+            storage.save_arrays(folder / self.files["split"], train_rows=train_rows,
+                                val_rows=val_rows)
+
+
+class Featurize(FeatureParams, PipelineTask):
+    """Encoded sequences -> one representation (multi-hot, ...) of every document."""
+
+    files = {"features": "features.npz"}
+
+    def requires(self):
+        return self.clone(Encode)
+
+    def run(self):
+        from .datasets import Split
+
+        module = features.get(self.representation)
+        sequences = storage.load_arrays(self.input()["sequences"].path)
+        arrays = {}
+        for split in datasets.SPLITS:
+            built = module.build(Split.from_arrays(sequences, split), self.num_words,
+                                 **self.representation_params())
+            arrays.update(built.to_arrays(split))
+        with self.staged() as folder:
+            storage.save_arrays(folder / self.files["features"], num_words=self.num_words,
+                                **arrays)
+
+
+def load_features(task, path, split):
+    """One split of a Featurize output, as the model's representation object."""
+    module = features.get(task.model_module.REPRESENTATION)
+    return module.from_arrays(storage.load_arrays(path), split, task.num_words,
+                              **task.representation_params())
 
 
 class _Fitting:
@@ -330,21 +283,25 @@ class _Fitting:
 
     resources = {"training": 1}
 
-    def fit_model(self, train, epochs, validation=None):
-        """Seed, build, fit; returns ``(portable model, history, seconds)``.
+    def featurize(self):
+        return self.clone(Featurize, representation=self.model_module.REPRESENTATION)
 
-        Training uses the fast sparse first layer; the returned model is its twin of
-        plain Dense layers, the one to evaluate and save (see ``portable_model``).
+    def fit_model(self, train, epochs, validation=None):
+        """Seed, build, fit; returns ``(model to save, history, seconds)``.
+
+        Training may use faster training-only layers; the returned model is its
+        portable twin of plain Keras layers, the one to evaluate and save.
         """
-        from .models import build_model, portable_model
         from .training import fit, seed_everything
 
+        module, params = self.model_module, self.model_params()
+        num_classes = len(self.class_names)
         seed_everything(self.seed)
-        model = build_model(fast=True, **self.model_kwargs())
+        model = module.build(params, self.num_words, num_classes, fast=True)
         history, seconds = fit(model, train, validation=validation, epochs=epochs,
                                batch_size=self.batch_size, seed=self.seed,
-                               on_epoch=self.epoch_report)
-        return portable_model(model, **self.model_kwargs()), history, seconds
+                               num_classes=num_classes, on_epoch=self.epoch_report)
+        return module.portable(model, params, self.num_words, num_classes), history, seconds
 
     def epoch_report(self, epoch, epochs, logs):
         parts = [f"epoch {epoch}/{epochs}"]
@@ -359,14 +316,15 @@ class TrainModel(_Fitting, ModelParams, PipelineTask):
     files = {"model": "model.keras", "history": "history.csv", "training": "training.json"}
 
     def requires(self):
-        return self.clone(SplitValidation)
+        return {"split": self.clone(SplitValidation), "features": self.featurize()}
 
     def run(self):
-        from .features import MultiHot
+        from .split import training_subset
 
-        arrays = storage.load_arrays(self.input()["split"].path)
-        train = MultiHot.from_arrays(arrays, "train", self.num_words)
-        validation = MultiHot.from_arrays(arrays, "val", self.num_words)
+        split = storage.load_arrays(self.input()["split"]["split"].path)
+        documents = load_features(self, self.input()["features"]["features"].path, "train")
+        train = documents.take(training_subset(split["train_rows"], self.train_size))
+        validation = documents.take(split["val_rows"])
         model, history, seconds = self.fit_model(train, self.epochs, validation)
         with self.staged() as folder:
             model.save(folder / self.files["model"])
@@ -375,17 +333,28 @@ class TrainModel(_Fitting, ModelParams, PipelineTask):
                 "seconds": round(seconds, 3),
                 "trainable_parameters": int(sum(w.numpy().size
                                                 for w in model.trainable_weights)),
-                "training_reviews": train.rows, "validation_reviews": validation.rows})
+                "training_documents": train.rows, "validation_documents": validation.rows})
 
 
 class EvaluateTest(_Fitting, FinalParams, PipelineTask):
-    """As the book does: a fresh model on all training reviews, evaluated on the test set."""
+    """As the book does: a fresh model on all training documents, evaluated on the test set.
 
-    files = {"model": "model.keras", "metrics": "metrics.json",
-             "predictions": "predictions.npz", "weights": "weights.npz"}
+    With ``train_size`` the final model trains on that subset of the training part
+    instead, so each point of a learning curve has its own test figure.
+    """
+
+    @property
+    def files(self):
+        files = {"model": "model.keras", "metrics": "metrics.json",
+                 "predictions": "predictions.npz"}
+        if self.model_module.export is not None:
+            # for scoring new documents without TensorFlow (pipeline/inference.py)
+            files["weights"] = "weights.npz"
+        return files
 
     def requires(self):
-        return {"train": self.clone(TrainModel), "vectors": self.clone(Vectorize)}
+        return {"train": self.clone(TrainModel), "split": self.clone(SplitValidation),
+                "features": self.featurize()}
 
     def chosen_epochs(self):
         import pandas as pd
@@ -397,26 +366,31 @@ class EvaluateTest(_Fitting, FinalParams, PipelineTask):
         return best_epoch(pd.read_csv(self.input()["train"]["history"].path))
 
     def run(self):
-        from .features import MultiHot
-        from .inference import export_weights
+        from .split import training_subset
         from .training import evaluate
 
         epochs = self.chosen_epochs()
-        arrays = storage.load_arrays(self.input()["vectors"]["vectors"].path)
-        train = MultiHot.from_arrays(arrays, "train", self.num_words)
-        test = MultiHot.from_arrays(arrays, "test", self.num_words)
+        path = self.input()["features"]["features"].path
+        train = load_features(self, path, "train")
+        if self.train_size:
+            split = storage.load_arrays(self.input()["split"]["split"].path)
+            train = train.take(training_subset(split["train_rows"], self.train_size))
+        test = load_features(self, path, "test")
         model, _, seconds = self.fit_model(train, epochs)
-        self.report("evaluating on the test reviews", 100)
-        metrics, probabilities = evaluate(model, test)
+        self.report("evaluating on the test documents", 100)
+        metrics, probabilities = evaluate(model, test, self.class_names)
         metrics.update({"final_epochs": epochs, "final_epochs_parameter": self.final_epochs,
-                        "training_reviews": train.rows, "training_seconds": round(seconds, 3)})
+                        "training_documents": train.rows,
+                        "training_seconds": round(seconds, 3)})
         with self.staged() as folder:
             model.save(folder / self.files["model"])
             storage.write_json(folder / self.files["metrics"], metrics)
             storage.save_arrays(folder / self.files["predictions"],
-                                probabilities=probabilities, labels=test.labels)
-            # for scoring new reviews without TensorFlow (pipeline/inference.py)
-            storage.save_arrays(folder / self.files["weights"], **export_weights(model))
+                                probabilities=probabilities, labels=test.labels,
+                                class_names=self.class_names)
+            if "weights" in self.files:
+                storage.save_arrays(folder / self.files["weights"],
+                                    **self.model_module.export(model))
 
 
 class PlotHistory(FinalParams, PipelineTask):
@@ -436,8 +410,8 @@ class PlotHistory(FinalParams, PipelineTask):
             plot_history(history, folder / self.files["plot"],
                          chosen_epoch=metrics["final_epochs"],
                          test_accuracy=metrics["accuracy"],
-                         title=f"IMDB {self.layers}x{self.units} {self.activation}, "
-                               f"{self.optimizer} lr {self.learning_rate:g}")
+                         title=f"{self.dataset_module.TITLE}: "
+                               f"{self.model_module.describe(self.model_params())}")
 
 
 class RunAll(FinalParams, PipelineTask):
@@ -453,9 +427,10 @@ class RunAll(FinalParams, PipelineTask):
         inputs = self.input()
         metrics = storage.read_json(inputs["evaluate"]["metrics"].path)
         summary = {
+            "dataset": self.dataset, "model": self.model,
             "test_loss": metrics["loss"], "test_accuracy": metrics["accuracy"],
             "chosen_epoch": metrics["final_epochs"],
-            "model": inputs["evaluate"]["model"].path,
+            "final_model": inputs["evaluate"]["model"].path,
             "history": inputs["train"]["history"].path,
             "validation_model": inputs["train"]["model"].path,
             "metrics": inputs["evaluate"]["metrics"].path,
@@ -474,10 +449,11 @@ def describe(summary, path):
     warning = ("" if math.isfinite(summary["test_loss"]) else
                "  warning: the test loss is not finite: training diverged; try a smaller "
                "learning_rate\n")
-    return (f"\nIMDB classifier: test accuracy {summary['test_accuracy']:.4f}, "
+    what = f"{summary.get('dataset', 'aclimdb')}, {summary.get('model', 'mlp')}"
+    return (f"\n{what}: test accuracy {summary['test_accuracy']:.4f}, "
             f"test loss {summary['test_loss']:.4f} "
             f"(final model trained {summary['chosen_epoch']} epochs)\n{warning}"
-            f"  summary: {path}\n  model:   {summary['model']}\n"
+            f"  summary: {path}\n  model:   {summary.get('final_model', summary.get('model'))}\n"
             f"  plot:    {summary['plot']}\n")
 
 
@@ -493,110 +469,15 @@ def _already_complete(task):
           flush=True)
 
 
-class CompareModels(FinalParams, PipelineTask):
-    """A grid of model variants trained and evaluated side by side.
+class Predict(FinalParams, PipelineTask):
+    """Scores new documents with the final model of a configuration (default: RunAll's).
 
-    Every variant runs through the ordinary TrainModel and EvaluateTest tasks with
-    its own parameters, so the vectors and the split are shared, a variant already
-    trained (by RunAll or an earlier grid) is reused, and ``--workers 2`` trains two
-    variants at once.
+    ``--input`` is a text file (one document per line), a folder of .txt files or a
+    CSV file with a ``text`` column. The output folder depends on the input's
+    content, so an edited input file is scored again.
     """
 
-    variants = luigi.Parameter(
-        default="", description="Comma-separated variant names (default: every variant "
-                                "of the variants file)")
-    variants_file = luigi.Parameter(
-        default="", description="TOML or JSON file of variants (default: the shipped "
-                                "pipeline/variants.toml)")
-    files = {"csv": "comparison.csv", "markdown": "comparison.md",
-             "val_loss": "val_loss.png", "val_accuracy": "val_accuracy.png",
-             "test_accuracy": "test_accuracy.png"}
-
-    def check_params(self):
-        super().check_params()
-        self.variant_params  # noqa: B018 - resolving checks every variant
-
-    # Luigi reuses task instances with equal parameters, so the variants are read from
-    # the file on each use rather than once: an edited file is never seen stale.
-    @property
-    def selected(self):
-        from .compare import load_variants, select_variants
-
-        return select_variants(load_variants(self.variants_file or None), self.variants)
-
-    @property
-    def variant_params(self):
-        return {name: self._variant_params(name, spec) for name, spec in self.selected.items()}
-
-    def _variant_params(self, name, spec):
-        """The base parameters with the variant's overrides, checked and typed."""
-        base = {name: value for name, value in self.param_kwargs.items()
-                if name in dict(EvaluateTest.get_params())}
-        known = dict(EvaluateTest.get_params())
-        params = dict(base)
-        for field, value in spec.items():
-            if field == "description":
-                continue
-            if field not in known:
-                raise PipelineError(f"variant {name!r}: unknown field {field!r}; fields are "
-                                    f"{', '.join(sorted(known))}")
-            try:
-                params[field] = known[field].parse(str(value))
-            except ValueError:
-                raise PipelineError(f"variant {name!r}: field {field!r} has an invalid "
-                                    f"value {value!r}") from None
-        try:
-            EvaluateTest(**params)
-        except PipelineError as exc:
-            raise PipelineError(f"variant {name!r}: {exc}") from None
-        return params
-
-    @property
-    def output_dir(self):
-        from .compare import spec_digest
-
-        digest = spec_digest({name: {k: str(v) for k, v in params.items()}
-                              for name, params in self.variant_params.items()})
-        return Path(pipeline().data_dir) / self.get_task_family() / f"{self.task_id}_{digest}"
-
-    def requires(self):
-        return {name: {"train": TrainModel(**{k: v for k, v in params.items()
-                                              if k in dict(TrainModel.get_params())}),
-                       "evaluate": EvaluateTest(**params)}
-                for name, params in self.variant_params.items()}
-
-    def run(self):
-        from . import compare, plots
-
-        rows, histories = [], {}
-        selected = self.selected
-        for name, inputs in self.input().items():
-            history = storage.read_csv_columns(inputs["train"]["history"].path)
-            histories[name] = history
-            rows.append(compare.comparison_row(
-                name, selected[name], history,
-                storage.read_json(inputs["train"]["training"].path),
-                storage.read_json(inputs["evaluate"]["metrics"].path)))
-        with self.staged() as folder:
-            compare.write_csv(rows, folder / self.files["csv"])
-            compare.write_markdown(rows, folder / self.files["markdown"])
-            plots.plot_curves(histories, "val_loss", folder / self.files["val_loss"],
-                              "Validation loss")
-            plots.plot_curves(histories, "val_accuracy", folder / self.files["val_accuracy"],
-                              "Validation accuracy")
-            plots.plot_test_accuracy(rows, folder / self.files["test_accuracy"])
-        print(f"\nCompared {len(rows)} variants: {self.output()['markdown'].path}", flush=True)
-
-
-class PredictReviews(FinalParams, PipelineTask):
-    """Scores new reviews with the final model of a configuration (default: RunAll's).
-
-    ``--input`` is a text file (one review per line), a folder of .txt files or a CSV
-    file with a ``text`` column. The output folder depends on the input's content,
-    so an edited input file is scored again.
-    """
-
-    input = luigi.Parameter(description="Reviews to score: .txt (one per line), a folder "
+    input = luigi.Parameter(description="Documents to score: .txt (one per line), a folder "
                                         "of .txt files, or .csv with a 'text' column")
     files = {"predictions": "predictions.csv"}
 
@@ -617,21 +498,29 @@ class PredictReviews(FinalParams, PipelineTask):
                 / f"{self.task_id}_{digest.hexdigest()[:10]}")
 
     def requires(self):
-        return {"evaluate": self.clone(EvaluateTest), "vectors": self.clone(Vectorize)}
+        return {"evaluate": self.clone(EvaluateTest), "encode": self.clone(Encode)}
 
     def run(self):
-        from .inference import NumpyMLP
+        from .inference import load_scorer
         from .predict import read_reviews, score, write_predictions
 
         # The parameter `input` hides Task.input(); ask the requirements directly.
         upstream = luigi.task.getpaths(self.requires())
         reviews = read_reviews(self.input)
-        model = NumpyMLP.load(upstream["evaluate"]["weights"].path)  # no TensorFlow
-        vocabulary = storage.read_json(upstream["vectors"]["vocabulary"].path)
-        probabilities = score(model, vocabulary["words"], vocabulary["num_words"], reviews)
+        evaluate = upstream["evaluate"]
+        scorer = load_scorer(evaluate["weights"].path if "weights" in evaluate else "",
+                             evaluate["model"].path)
+        vocabulary = storage.read_json(upstream["encode"]["vocabulary"].path)
+        probabilities = score(scorer, vocabulary, reviews, self.model_module.REPRESENTATION,
+                              self.representation_params())
         with self.staged() as folder:
-            write_predictions(reviews, probabilities, folder / self.files["predictions"])
+            write_predictions(reviews, probabilities, vocabulary["class_names"],
+                              folder / self.files["predictions"])
         scored = sum(p is not None for p in probabilities)
-        self.report(f"scored {scored} of {len(reviews)} reviews", 100)
-        print(f"\nPredictions for {len(reviews)} reviews: {self.output()['predictions'].path}",
-              flush=True)
+        self.report(f"scored {scored} of {len(reviews)} documents", 100)
+        print(f"\nPredictions for {len(reviews)} documents: "
+              f"{self.output()['predictions'].path}", flush=True)
+
+
+class PredictReviews(Predict):
+    """The old name of :class:`Predict` (same parameters, its own output folder)."""

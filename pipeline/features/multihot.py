@@ -1,14 +1,33 @@
-"""Reviews as multi-hot vectors, stored compactly, and the validation split.
+"""Multi-hot vectors (the book's representation), stored compactly.
 
-A multi-hot matrix of 25,000 reviews x 10,000 words is 2 GB as the notebook's
+Row ``k`` has a 1 in column ``w`` when index ``w`` occurs in document ``k``. A
+multi-hot matrix of 25,000 reviews x 10,000 words is 2 GB as the notebook's
 float64, but only about 1.3 % of its cells are ones. We keep it in CSR form: for
 review ``k``, the sorted column indices ``indices[indptr[k]:indptr[k + 1]]`` are
 the words it contains (about 13 MB per split). Training feeds it to Keras as sparse
-batches; :func:`to_dense` gives the notebook's matrix for small inputs.
+batches; :func:`to_dense` gives the notebook's matrix for small inputs. numpy is
+imported inside the functions: the task classes import this module to learn its
+parameters, and a no-op rerun must not pay for numpy.
 """
+from __future__ import annotations
+
 from dataclasses import dataclass
 
-import numpy as np
+
+PARAMETERS = {}  # num_words (from Encode) is all it reads
+
+
+def check(params):
+    """Nothing to check: num_words is checked where the sequences are encoded."""
+
+
+def build(split, num_words):
+    """A :class:`~pipeline.datasets.Split`'s documents as a :class:`MultiHot`."""
+    return multi_hot(split.values, split.offsets, split.labels, num_words)
+
+
+def from_arrays(arrays, prefix, num_words):
+    return MultiHot.from_arrays(arrays, prefix, num_words)
 
 
 @dataclass
@@ -17,14 +36,16 @@ class MultiHot:
 
     indptr: np.ndarray    # int64, len = rows + 1
     indices: np.ndarray   # int32, sorted within each row
-    labels: np.ndarray    # float32, 1.0 = positive
+    labels: np.ndarray    # class numbers
     num_words: int
 
     @property
     def rows(self):
         return len(self.indptr) - 1
 
-    def to_dense(self, dtype=np.float32):
+    def to_dense(self, dtype="float32"):
+        import numpy as np
+
         dense = np.zeros((self.rows, self.num_words), dtype=dtype)
         row_ids = np.repeat(np.arange(self.rows), np.diff(self.indptr))
         dense[row_ids, self.indices] = 1
@@ -32,6 +53,8 @@ class MultiHot:
 
     def take(self, rows):
         """The sub-matrix of the given rows, in that order."""
+        import numpy as np
+
         rows = np.asarray(rows, dtype=np.int64)
         lengths = np.diff(self.indptr)[rows]
         indptr = np.zeros(len(rows) + 1, dtype=np.int64)
@@ -44,6 +67,32 @@ class MultiHot:
         return {f"{prefix}_indptr": self.indptr, f"{prefix}_indices": self.indices,
                 f"{prefix}_labels": self.labels}
 
+    def batches(self, batch_size, label_dtype="float32", shuffle_seed=None):
+        """A ``tf.data.Dataset`` of ``(SparseTensor, labels)`` batches built in-graph.
+
+        The CSR matrix lives in a RaggedTensor; each batch gathers its rows and turns
+        them into a SparseTensor of ones, so no dense matrix and no Python per batch.
+        With ``shuffle_seed`` the rows are reshuffled each epoch, deterministically.
+        """
+        import tensorflow as tf
+
+        ragged = tf.RaggedTensor.from_row_splits(tf.constant(self.indices, dtype=tf.int64),
+                                                 tf.constant(self.indptr, dtype=tf.int64))
+        labels = tf.constant(self.labels, dtype=label_dtype)
+        width = tf.constant(self.num_words, dtype=tf.int64)
+        rows = tf.data.Dataset.range(self.rows)
+        if shuffle_seed is not None:
+            rows = rows.shuffle(self.rows, seed=shuffle_seed, reshuffle_each_iteration=True)
+
+        def to_sparse(batch_rows):
+            picked = tf.gather(ragged, batch_rows)
+            cells = tf.stack([picked.value_rowids(), picked.flat_values], axis=1)
+            shape = tf.stack([tf.size(batch_rows, out_type=tf.int64), width])
+            ones = tf.ones_like(picked.flat_values, dtype=tf.float32)
+            return tf.SparseTensor(cells, ones, shape), tf.gather(labels, batch_rows)
+
+        return rows.batch(batch_size).map(to_sparse).prefetch(2)
+
     @classmethod
     def from_arrays(cls, arrays, prefix, num_words):
         return cls(arrays[f"{prefix}_indptr"], arrays[f"{prefix}_indices"],
@@ -55,6 +104,8 @@ def multi_hot(values, offsets, labels, num_words):
 
     Every index must be ``< num_words`` (the encoder guarantees it).
     """
+    import numpy as np
+
     rows = len(offsets) - 1
     row_ids = np.repeat(np.arange(rows, dtype=np.int64), np.diff(offsets))
     cells = _sorted_unique(row_ids * num_words + values.astype(np.int64))
@@ -62,7 +113,7 @@ def multi_hot(values, offsets, labels, num_words):
     indptr = np.zeros(rows + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     return MultiHot(indptr, (cells % num_words).astype(np.int32),
-                    np.asarray(labels, dtype=np.float32), num_words)
+                    np.asarray(labels), num_words)
 
 
 def _sorted_unique(values):
@@ -71,17 +122,9 @@ def _sorted_unique(values):
     Same result, but numpy 2.4's ``np.unique`` takes 8 s on the 6 million cells of a
     split where this takes 0.1 s.
     """
+    import numpy as np
+
     values = np.sort(values)
     keep = np.ones(len(values), dtype=bool)
     np.not_equal(values[1:], values[:-1], out=keep[1:])
     return values[keep]
-
-
-def split_rows(num_rows, validation_size, seed):
-    """A seeded shuffle of ``range(num_rows)`` cut into (training rows, validation rows).
-
-    The archive lists every positive review before every negative one, so taking the
-    first rows without shuffling would give a one-class validation set.
-    """
-    order = np.random.default_rng(seed).permutation(num_rows)
-    return order[validation_size:], order[:validation_size]

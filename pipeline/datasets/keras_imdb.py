@@ -1,13 +1,9 @@
-"""Keras's preprocessed IMDB (``keras.datasets.imdb``) as a data source, read safely.
+"""Keras's preprocessed IMDB (``keras.datasets.imdb``): ``imdb.npz`` and its word index.
 
 ``imdb.npz`` is a zip of ``.npy`` members: ``x_train``/``x_test`` are object arrays
 whose elements are Python lists of word ranks (1 = most frequent word of the
-training reviews), ``y_train``/``y_test`` are integer 0/1 labels. Object arrays can
-only be stored as a pickle stream, and ``np.load(allow_pickle=True)`` runs whatever
-that stream asks for. Here nothing from the file is ever called: the unpickler only
-resolves a handful of globals, and each resolves to a small function of this module
-(not to numpy's own) that checks its arguments and rebuilds the array itself; any
-other global is refused with a :class:`PipelineError`.
+training reviews), ``y_train``/``y_test`` are integer 0/1 labels. The object arrays
+are pickles; :mod:`pipeline.datasets.safe_npz` reads them without running any code.
 
 :func:`load_data` then reproduces ``keras.datasets.imdb.load_data`` (with its
 defaults ``skip_top=0``, ``maxlen=None``, ``start_char=1``, ``oov_char=2``,
@@ -22,23 +18,30 @@ defaults ``skip_top=0``, ``maxlen=None``, ``start_char=1``, ``oov_char=2``,
    the data is itself replaced by 2 (a quirk kept on purpose), and with
    ``num_words <= 1`` even the start character becomes 2.
 
-In the pipeline's convention (:mod:`pipeline.dataset`) the word at position ``p`` of
-the vocabulary has index ``p + 4``; :func:`vocabulary_from_word_index` lists the
-words of ranks ``1 .. num_words - 4`` so that the word of rank ``r`` gets index
+In the pipeline's convention (:mod:`pipeline.datasets.text`) the word at position
+``p`` of the vocabulary has index ``p + 4``; :func:`vocabulary_from_word_index` lists
+the words of ranks ``1 .. num_words - 4`` so that the word of rank ``r`` gets index
 ``r + 3``, the index :func:`load_data` gives it.
+
+numpy is imported inside the functions: the dataset registry imports this module
+when a task is built, and a no-op rerun must not pay for numpy.
 """
 import hashlib
-import io
 import json
-import pickle
-import zipfile
-import zlib
 from itertools import chain
 from pathlib import Path
 
-import numpy as np
+from ..errors import PipelineError
+from . import SPLITS, Encoded, Split
+from .download import fetch_file
+from .text import INDEX_FROM, OOV, START
 
-from .errors import PipelineError
+TITLE = "IMDB movie reviews (Keras's preprocessed imdb.npz)"
+DOCUMENT = "review"
+CLASS_NAMES = ("negative", "positive")
+NPZ_NAME, WORD_INDEX_NAME = "imdb.npz", "imdb_word_index.json"
+FILES = {"npz": NPZ_NAME, "word_index": WORD_INDEX_NAME}
+ADDRESSES = ("url", "word_index_url")
 
 NPZ_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz"
 NPZ_SHA256 = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"
@@ -46,222 +49,20 @@ WORD_INDEX_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/im
 # The ``file_hash`` keras.src.datasets.imdb.get_word_index passes to get_file (MD5).
 WORD_INDEX_MD5 = "bfafd718b763782e994055a2d397834f"
 
-START_CHAR, OOV_CHAR, INDEX_FROM = 1, 2, 3
-SPLITS = ("train", "test")
+START_CHAR, OOV_CHAR = START, OOV
 MEMBERS = ("x_train", "y_train", "x_test", "y_test")
 # Ranks are stored as int32 once shifted by INDEX_FROM.
-MAX_RANK = np.iinfo(np.int32).max - INDEX_FROM
+MAX_RANK = 2**31 - 1 - INDEX_FROM
 
 _CHUNK = 1 << 20
 
 
-# ------------------------------------------------------------- the restricted unpickler
-#
-# What numpy's pickle of an object array of lists of ints references (checked on
-# numpy 2.4 for protocols 2 to 5 and on hand-written Python 2 era streams):
-#
-#   numpy._core.multiarray._reconstruct  (numpy >= 2; numpy.core.multiarray before)
-#       called as _reconstruct(numpy.ndarray, (0,), b"b") to get an empty array,
-#       whose state is then set by BUILD: (1, shape, dtype, is_fortran, data)
-#       with ``data`` a list of the elements for an object array, raw bytes otherwise;
-#   numpy.ndarray   only as that first argument;
-#   numpy.dtype     called as dtype("O8", False, True), then BUILD with its state
-#       (3, "|", None, None, None, -1, -1, 63);
-#   _codecs.encode  only in protocol 2 streams written by Python 3, which spell the
-#       bytes b"b" (and raw array data) as _codecs.encode("b", "latin1");
-#   __builtin__.bytes  likewise, called with no argument for empty raw data (an inner
-#       numeric array of length 0).
-#
-# Python 2 era streams (protocol 2) spell b"b", "|" and raw data as ``str``; they are
-# read with encoding="latin1" so that every byte survives. Protocol 5 (never used by
-# numpy's .npy writer, which uses 2, 3 or 4 depending on the version) would also name
-# numpy._core.numeric._frombuffer for inner numeric arrays: refused.
-#
-# Each allowed global resolves to a stand-in defined below, never to numpy's own
-# function: numpy's dtype.__setstate__ accepts states inconsistent with the dtype
-# (fields at any offset, object fields in an integer dtype), so letting the stream
-# drive it would leave room for memory-unsafe arrays. The stand-ins accept exactly the
-# states above and build plain numpy arrays themselves.
-
-_OBJECT_SPECS = {"O", "O4", "O8"}
-_INT_SPECS = {f"{kind}{size}" for kind in "iu" for size in (1, 2, 4, 8)}
-
-
-class _Refused(Exception):
-    """Raised inside the unpickler; turned into a PipelineError naming the file."""
-
-
-class _NdarrayClass:
-    """What the stream gets for ``numpy.ndarray``: only a marker."""
-
-
-class _Dtype:
-    """Stand-in for a ``numpy.dtype`` the stream creates: a plain object or integer type."""
-
-    def __init__(self, spec, align=False, copy=False):
-        if isinstance(spec, bytes):
-            spec = spec.decode("latin1")
-        if not isinstance(spec, str) or spec not in _OBJECT_SPECS | _INT_SPECS:
-            raise _Refused(f"dtype {spec!r} (only object and integer dtypes are allowed)")
-        self.spec = spec
-        self.byteorder = "|" if spec[0] == "O" or spec[1:] == "1" else "="
-
-    def __setstate__(self, state):
-        if not isinstance(state, tuple) or len(state) not in (8, 9) or state[0] not in (3, 4):
-            raise _Refused(f"dtype state {state!r:.80}")
-        byteorder, subarray, names, fields = state[1:5]
-        if isinstance(byteorder, bytes):
-            byteorder = byteorder.decode("latin1")
-        if subarray is not None or names is not None or fields is not None \
-                or byteorder not in ("|", "<", ">", "="):
-            raise _Refused("dtype state with sub-arrays, fields or an unknown byte order")
-        if len(state) == 9 and state[8] is not None:
-            raise _Refused("dtype state with metadata")
-        self.byteorder = byteorder
-
-    def numpy(self):
-        dtype = np.dtype(self.spec)
-        return dtype.newbyteorder(self.byteorder) if self.byteorder in "<>" else dtype
-
-
-class _Array:
-    """Stand-in for the array ``_reconstruct`` returns; BUILD fills it in."""
-
-    def __init__(self):
-        self.value = None
-
-    def __setstate__(self, state):
-        if not isinstance(state, tuple) or len(state) not in (4, 5):
-            raise _Refused(f"array state {state!r:.80}")
-        if len(state) == 5:
-            if state[0] != 1:
-                raise _Refused(f"array state version {state[0]!r}")
-            state = state[1:]
-        shape, dtype, fortran, data = state
-        if not isinstance(shape, tuple) or not all(
-                type(n) is int and n >= 0 for n in shape) or len(shape) > 2:
-            raise _Refused(f"array shape {shape!r:.80}")
-        if not isinstance(dtype, _Dtype):
-            raise _Refused("array state without a dtype")
-        count = int(np.prod(shape, dtype=np.int64))
-        order = "F" if fortran else "C"
-        dtype = dtype.numpy()
-        if dtype.kind == "O":
-            if not isinstance(data, list) or len(data) != count:
-                raise _Refused("object array data that is not a list of its elements")
-            items = [item.value if isinstance(item, _Array) else item for item in data]
-            flat = np.fromiter(items, dtype=object, count=count)
-            self.value = flat.reshape(shape, order=order)
-        else:
-            if isinstance(data, str):      # Python 2 str, read as latin1
-                data = data.encode("latin1")
-            if not isinstance(data, bytes) or len(data) != count * dtype.itemsize:
-                raise _Refused("numeric array data of the wrong size")
-            self.value = np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy()
-
-
-def _reconstruct(subtype, shape, typecode):
-    if subtype is not _NdarrayClass or shape != (0,) or typecode not in (b"b", "b"):
-        raise _Refused("_reconstruct with arguments other than (ndarray, (0,), b'b')")
-    return _Array()
-
-
-def _codecs_encode(text, encoding="utf-8", errors="strict"):
-    if not isinstance(text, str) or encoding not in ("latin1", "latin-1") or errors != "strict":
-        raise _Refused("_codecs.encode other than (str, 'latin1')")
-    return text.encode("latin1")
-
-
-def _empty_bytes(*args):
-    if args:
-        raise _Refused("bytes() with arguments")
-    return b""
-
-
-_ALLOWED_GLOBALS = {
-    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
-    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
-    ("numpy", "ndarray"): _NdarrayClass,
-    ("numpy", "dtype"): _Dtype,
-    ("_codecs", "encode"): _codecs_encode,
-    ("__builtin__", "bytes"): _empty_bytes,
-    ("builtins", "bytes"): _empty_bytes,
-}
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        try:
-            return _ALLOWED_GLOBALS[(module, name)]
-        except KeyError:
-            raise _Refused(f"refused global {module}.{name}") from None
-
-    def persistent_load(self, pid):
-        raise _Refused("refused persistent id")
-
-
-# ------------------------------------------------------------------- reading the .npz
-
-def _read_npy(path, name, data):
-    """One ``.npy`` member as an ndarray; object arrays through the restricted unpickler."""
-    where = f"{path}: member {name}"
-    stream = io.BytesIO(data)
-    try:
-        version = np.lib.format.read_magic(stream)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
-        elif version in ((2, 0), (3, 0)):
-            # 3.0 differs from 2.0 only by a UTF-8 (not latin1) header, same layout.
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
-        else:
-            raise ValueError(f"unsupported .npy version {version}")
-    except (ValueError, EOFError, SyntaxError, TypeError) as exc:
-        raise PipelineError(f"{where} is not a valid .npy array ({exc})") from None
-    if not dtype.hasobject:
-        stream.seek(0)
-        try:
-            return np.lib.format.read_array(stream, allow_pickle=False)
-        except (ValueError, EOFError, OSError) as exc:
-            raise PipelineError(f"{where} is truncated or corrupt ({exc})") from None
-    if dtype.kind != "O":
-        raise PipelineError(f"{where} has a structured dtype with objects ({dtype})")
-    try:
-        result = _RestrictedUnpickler(stream, encoding="latin1").load()
-    except _Refused as exc:
-        raise PipelineError(f"{where}: unsafe or unexpected pickle content, {exc}; "
-                            f"the file is not Keras's imdb.npz or was tampered with") from None
-    except Exception as exc:  # noqa: BLE001 - any failure of a hostile stream
-        raise PipelineError(f"{where}: corrupt pickle data "
-                            f"({type(exc).__name__}: {exc})") from None
-    if not isinstance(result, _Array) or result.value is None:
-        raise PipelineError(f"{where}: pickle data is not an array")
-    array = result.value
-    if array.shape != tuple(shape):
-        raise PipelineError(f"{where}: array shape {array.shape} does not match its "
-                            f"header {tuple(shape)}")
-    return array
-
-
-def _read_members(path):
-    """Every ``.npy`` member of the zip at ``path``: ``name -> ndarray``."""
-    arrays = {}
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                if not info.filename.endswith(".npy") or info.is_dir():
-                    continue
-                name = info.filename[:-len(".npy")]
-                arrays[name] = _read_npy(path, info.filename, archive.read(info))
-    except FileNotFoundError:
-        raise PipelineError(f"{path}: no such file") from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
-        raise PipelineError(f"{path}: not a readable .npz (zip) file, truncated or "
-                            f"corrupt ({exc})") from None
-    return arrays
-
+# ------------------------------------------------------------------- the .npz's content
 
 def _sequences(path, name, array):
     """The reviews of an ``x_*`` member as (ranks int64, offsets int64)."""
+    import numpy as np
+
     where = f"{path}: {name}"
     if not isinstance(array, np.ndarray):
         raise PipelineError(f"{where} is not an array")
@@ -306,6 +107,8 @@ def _sequences(path, name, array):
 
 
 def _labels(path, name, array, count):
+    import numpy as np
+
     where = f"{path}: {name}"
     if not isinstance(array, np.ndarray) or array.dtype.kind not in "iu" or array.ndim != 1:
         raise PipelineError(f"{where} must be a 1-D integer array of 0/1 labels, not "
@@ -321,7 +124,9 @@ def _labels(path, name, array, count):
 
 def _read_flat(path):
     """Validated content: ``{"train": (ranks, offsets, labels), "test": ...}``, file order."""
-    arrays = _read_members(path)
+    from .safe_npz import read_members
+
+    arrays = read_members(path)
     missing = [f"{m}.npy" for m in MEMBERS if m not in arrays]
     if missing:
         raise PipelineError(f"{path}: not Keras's imdb.npz, missing member(s) "
@@ -361,6 +166,8 @@ def read_npz_safely(path):
 # ------------------------------------------------------------------- Keras semantics
 
 def _check_num_words(num_words):
+    import numpy as np
+
     if num_words is None:
         return None
     if isinstance(num_words, bool) or not isinstance(num_words, (int, np.integer)) \
@@ -372,6 +179,8 @@ def _check_num_words(num_words):
 
 def _take(values, offsets, rows):
     """Sequences ``rows`` (in that order) of a flat ``(values, offsets)`` pair."""
+    import numpy as np
+
     lengths = np.diff(offsets)[rows]
     new_offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(lengths, out=new_offsets[1:])
@@ -381,6 +190,8 @@ def _take(values, offsets, rows):
 
 def _encoded(path, num_words, seed):
     """Keras's pipeline on flat arrays: ``{split: (indices int64, offsets, labels)}``."""
+    import numpy as np
+
     num_words = _check_num_words(num_words)
     splits = _read_flat(path)
     rng = np.random.RandomState(seed)
@@ -409,6 +220,8 @@ def load_data(path, num_words=None, seed=113):
     exclusive bound), otherwise indices ``>= num_words`` become 2. See the module
     docstring for the exact steps.
     """
+    import numpy as np
+
     encoded = _encoded(path, num_words, seed)
     label_dtype = np.result_type(*(labels.dtype for _, _, labels in encoded.values()))
     (x_train, off_train, y_train), (x_test, off_test, y_test) = \
@@ -427,6 +240,8 @@ def load_splits(path, num_words=None, seed=113):
     :func:`pipeline.features.multi_hot` requires; with ``None`` the bound to use is
     ``max(values.max() of both splits) + 1``.
     """
+    import numpy as np
+
     return {split: (indices.astype(np.int32), offsets, labels.astype(np.int8))
             for split, (indices, offsets, labels) in _encoded(path, num_words, seed).items()}
 
@@ -518,49 +333,57 @@ def vocabulary_from_word_index(word_index, num_words):
             for p, word in enumerate(words)]
 
 
-# ------------------------------------------------------------- the pipeline's source API
+# --------------------------------------------------------------------------- the interface
 
-NPZ_NAME, WORD_INDEX_NAME = "imdb.npz", "imdb_word_index.json"
-
-
-def fetch_source(folder, url, sha256=None, word_index_url=""):
-    """DownloadDataset for Keras's preprocessed IMDB: fetch both files into ``folder``.
+def fetch(folder, *, progress=None, sha256=None, url="", word_index_url=""):
+    """Fetch ``imdb.npz`` and its word index into ``folder`` and check both.
 
     The official addresses are checked against the official hashes; local copies
     (paths or file:// URLs) are checked by their format. Returns the manifest.
     """
-    from .dataset import fetch_archive
+    import numpy as np
 
     url, word_index_url = url or NPZ_URL, word_index_url or WORD_INDEX_URL
     folder = Path(folder)
     expected = sha256 or (NPZ_SHA256 if url == NPZ_URL else None)
-    digest = fetch_archive(url, folder / NPZ_NAME, sha256=expected, name=NPZ_NAME)
-    fetch_archive(word_index_url, folder / WORD_INDEX_NAME, name=WORD_INDEX_NAME,
-                  parameter="word_index_url")
-    data = read_npz_safely(folder / NPZ_NAME)
-    read_word_index(folder / WORD_INDEX_NAME,
-                    md5=WORD_INDEX_MD5 if word_index_url == WORD_INDEX_URL else None)
+    digest = fetch_file(url, folder / NPZ_NAME, name=NPZ_NAME, sha256=expected,
+                        progress=progress)
+    fetch_file(word_index_url, folder / WORD_INDEX_NAME, name=WORD_INDEX_NAME,
+               parameter="word_index_url", progress=progress)
+    try:
+        data = read_npz_safely(folder / NPZ_NAME)
+        read_word_index(folder / WORD_INDEX_NAME,
+                        md5=WORD_INDEX_MD5 if word_index_url == WORD_INDEX_URL else None)
+    except PipelineError as exc:  # name the file the user gave, not the staging copy
+        raise PipelineError(str(exc).replace(str(folder / NPZ_NAME), url)
+                            .replace(str(folder / WORD_INDEX_NAME), word_index_url)) from None
     reviews = {f"{split}/{label}": int(np.sum(np.asarray(data[f"y_{split}"]) == value))
                for split in SPLITS for label, value in (("neg", 0), ("pos", 1))}
     return {"source": url, "word_index_source": word_index_url, "sha256": digest,
-            "reviews": reviews}
+            "reviews": reviews,
+            "documents": {split: len(data[f"x_{split}"]) for split in SPLITS}}
 
 
-def sequences_from_source(folder, num_words):
-    """Vectorize for Keras's IMDB in ``folder``: ``load_data(num_words=num_words)``.
+def read(folder, num_words):
+    """``load_data(num_words=num_words)`` on the files in ``folder``, flat.
 
-    Same shape as :func:`pipeline.dataset.sequences_from_source`; the vocabulary
-    comes from the word index, and ``files`` holds each review's position in the
-    file (there are no file names).
+    The vocabulary comes from the word index; a review's name is its position in
+    the file's split (there are no file names).
     """
+    import numpy as np
+
     folder = Path(folder)
     splits = {}
     for split, (values, offsets, labels) in load_splits(folder / NPZ_NAME, num_words).items():
-        splits[split] = (values, offsets, labels,
-                         np.asarray([f"{split}-{i}" for i in range(len(labels))]))
+        names = np.asarray([f"{split}-{i}" for i in range(len(labels))])
+        splits[split] = Split(values, offsets, labels.astype(np.int16), names)
     vocabulary = vocabulary_from_word_index(read_word_index(folder / WORD_INDEX_NAME),
                                             num_words)
-    train_values = splits["train"][0]
-    counts = np.bincount(train_values, minlength=num_words)[INDEX_FROM + 1:
-                                                            INDEX_FROM + 1 + len(vocabulary)]
-    return splits, vocabulary, [int(c) for c in counts]
+    counts = np.bincount(splits["train"].values, minlength=num_words)[
+        INDEX_FROM + 1:INDEX_FROM + 1 + len(vocabulary)]
+    return Encoded(splits, vocabulary, [int(c) for c in counts])
+
+
+def original_text(folder, split, name, label):
+    """Keras's file has no original texts."""
+    return None

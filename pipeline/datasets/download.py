@@ -1,0 +1,113 @@
+"""Fetching a dataset's files: http(s), ftp, file:// or a local path, hashed on the way.
+
+The one place that moves bytes from an address into a staging folder. Messages name
+the address the user gave (never the staging copy) and the DownloadDataset option that
+changes it, so a user offline knows what to pass.
+"""
+import hashlib
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from ..errors import PipelineError
+
+CHUNK = 1 << 20
+#: At most one progress call per this many seconds (plus the last one).
+PROGRESS_EVERY = 1.0
+
+
+def option_for(parameter, name):
+    """How a user gives the address: the command-line option and the luigi.cfg line."""
+    return (f"--DownloadDataset-{parameter.replace('_', '-')} /path/to/{name}",
+            f"{parameter} = /path/to/{name} under [DownloadDataset] in luigi.cfg")
+
+
+def local_path(url):
+    """The local file a path or file:// URL names, or None for a remote address."""
+    parsed = urllib.parse.urlparse(url)
+    scheme = parsed.scheme.lower()
+    if scheme in ("http", "https", "ftp"):
+        return None
+    if scheme == "file":
+        return Path(urllib.parse.unquote(parsed.path))
+    return Path(url).expanduser()
+
+
+def fetch_file(url, destination, *, name, sha256=None, parameter="url", progress=None,
+               timeout=60):
+    """Copy or download the file at ``url`` to ``destination``; returns its SHA-256.
+
+    ``name`` is what the file is called in messages (``aclImdb_v1.tar.gz``) and
+    ``parameter`` the DownloadDataset parameter that gives its address.
+    ``progress(done_bytes, total_bytes_or_None)`` is called about once a second and
+    once at the end. The caller writes ``destination`` atomically (a staging folder).
+    Raises :class:`PipelineError` saying how to work offline when the file cannot be
+    fetched, and when ``sha256`` is given and does not match.
+    """
+    option, config = option_for(parameter, name)
+    source = local_path(url)
+    if source is None:
+        digest = _download(url, destination, timeout, name, option, config, progress)
+    else:
+        if not source.is_file():
+            raise PipelineError(
+                f"DownloadDataset: no file at {source}. Give the path of a copy of {name} "
+                f"with {option} (or {config}).")
+        try:
+            with open(source, "rb") as src:
+                digest = _stream(src, destination, source.stat().st_size, progress)
+        except OSError as exc:
+            raise PipelineError(f"DownloadDataset: cannot read {source} "
+                                f"({exc.strerror or exc})") from None
+    if sha256 and digest != sha256.lower():
+        raise PipelineError(
+            f"DownloadDataset: {url} has SHA-256 {digest}, expected {sha256}: the file "
+            f"is corrupt, truncated or not the dataset's {name}. Nothing was kept.")
+    return digest
+
+
+def _stream(src, destination, total, progress):
+    hasher = hashlib.sha256()
+    done, last = 0, time.monotonic()
+    with open(destination, "wb") as dst:
+        while chunk := src.read(CHUNK):
+            hasher.update(chunk)
+            dst.write(chunk)
+            done += len(chunk)
+            if progress is not None and time.monotonic() - last >= PROGRESS_EVERY:
+                progress(done, total)
+                last = time.monotonic()
+    if progress is not None:
+        progress(done, total)
+    return hasher.hexdigest()
+
+
+def _download(url, destination, timeout, name, option, config, progress):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            return _stream(response, destination, total, progress)
+    except urllib.error.HTTPError as exc:
+        raise PipelineError(
+            f"DownloadDataset: {url} answered HTTP {exc.code} ({exc.reason}): the address "
+            f"is wrong or the file moved. Give another address or a local copy with "
+            f"{option}.") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise PipelineError(
+            f"DownloadDataset: could not download {url} ({reason}). This machine may be "
+            f"offline. Download {name} on a connected machine and point the pipeline at "
+            f"the local copy: luigi --module pipeline RunAll --local-scheduler {option} "
+            f"(or set {config}).") from None
+
+
+def describe_progress(name, done, total):
+    """``aclImdb_v1.tar.gz: 12.0 of 84.1 MB (14 %)`` and the percentage (or None)."""
+    mb = 1 << 20
+    if total:
+        percent = 100.0 * done / total
+        return f"{name}: {done / mb:.1f} of {total / mb:.1f} MB ({percent:.0f} %)", percent
+    return f"{name}: {done / mb:.1f} MB", None

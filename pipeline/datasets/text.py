@@ -1,0 +1,113 @@
+"""Words to integer sequences and back, the one place that defines the index convention.
+
+Every dataset is encoded the way ``keras.datasets.imdb`` and ``reuters`` are: 0 is
+padding, 1 starts every document, 2 is any word outside the vocabulary, 3 is unused,
+and the word of frequency rank ``r`` (1 = most frequent in the *training* documents)
+is ``r + 3``. ``num_words`` bounds the index space like Keras's argument does: indices
+``< num_words`` are kept, so the vocabulary holds the ``num_words - 4`` most frequent
+training words.
+"""
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from itertools import count
+
+PAD, START, OOV, UNUSED = 0, 1, 2, 3
+INDEX_FROM = 3
+#: What the reserved indices stand for (written into every vocabulary file).
+RESERVED = {PAD: "<pad>", START: "<start>", OOV: "<unknown>", UNUSED: "<unused>"}
+MIN_NUM_WORDS = INDEX_FROM + 2  # the smallest index space with one word in it
+
+_BREAKS = ("<br />", "<br/>", "<br>")  # matched after lowercasing
+# Typographic apostrophes, acute accents and backticks used as apostrophes ("don’t",
+# "don´t", "don`t") count as "'"; 300 IMDB training reviews have them.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u00b4": "'", "`": "'"})
+# A word is a run of letters or digits; apostrophes are kept inside a word
+# ("don't", "rock'n'roll") and dropped elsewhere, like every other punctuation mark.
+_WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+
+
+def tokenize(text):
+    """Lowercase words of a document: ``<br />`` removed, punctuation dropped."""
+    text = text.lower().translate(_APOSTROPHES)
+    for line_break in _BREAKS:
+        text = text.replace(line_break, " ")
+    return _WORD_RE.findall(text)
+
+
+def vocabulary_size(num_words):
+    """How many words an index space of ``num_words`` holds (indices 0-3 are reserved)."""
+    return max(num_words - INDEX_FROM - 1, 0)
+
+
+@dataclass
+class TokenizedSplit:
+    """One split as provisional word ids: ``words[i]`` is the word of id ``i``."""
+
+    words: list
+    ids: "object"        # int32, all documents' ids concatenated
+    offsets: "object"    # int64, document k is ids[offsets[k]:offsets[k + 1]]
+    labels: "object"     # int, class number of each document
+    names: "object"      # str, where each document comes from (file name, position)
+
+
+def tokenize_documents(documents):
+    """``(label, name, text)`` triples -> :class:`TokenizedSplit`, in their order."""
+    import numpy as np
+
+    word_ids = defaultdict(count().__next__)  # a new word gets the next id
+    ids, lengths, labels, names = [], [], [], []
+    for label, name, text in documents:
+        tokens = tokenize(text)
+        ids.extend([word_ids[word] for word in tokens])
+        lengths.append(len(tokens))
+        labels.append(label)
+        names.append(name)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return TokenizedSplit(list(word_ids), np.asarray(ids, dtype=np.int32), offsets,
+                          np.asarray(labels, dtype=np.int16), np.asarray(names, dtype=str))
+
+
+def build_vocabulary(train, num_words):
+    """The ``num_words - 4`` most frequent training words, most frequent first.
+
+    Ties are broken alphabetically so the vocabulary does not depend on file order.
+    Returns ``(words, counts)``.
+    """
+    import numpy as np
+
+    counts = np.bincount(train.ids, minlength=len(train.words))
+    order = sorted(range(len(train.words)), key=lambda i: (-counts[i], train.words[i]))
+    kept = order[:vocabulary_size(num_words)]
+    return [train.words[i] for i in kept], [int(counts[i]) for i in kept]
+
+
+def word_index(vocabulary):
+    """``word -> index`` as used in sequences (most frequent word = 4)."""
+    return {word: rank + INDEX_FROM + 1 for rank, word in enumerate(vocabulary)}
+
+
+def encode_split(tokenized, vocabulary):
+    """Sequences of a split as ``(values, offsets)``: each document starts with 1."""
+    import numpy as np
+
+    index = word_index(vocabulary)
+    lookup = np.fromiter((index.get(w, OOV) for w in tokenized.words), dtype=np.int32,
+                         count=len(tokenized.words))
+    encoded = lookup[tokenized.ids] if len(tokenized.ids) else np.zeros(0, np.int32)
+    values = np.insert(encoded, tokenized.offsets[:-1], START).astype(np.int32)
+    offsets = tokenized.offsets + np.arange(len(tokenized.offsets), dtype=np.int64)
+    return values, offsets
+
+
+def encode_texts(texts, vocabulary):
+    """Encode new documents exactly as the training documents were (for prediction)."""
+    index = word_index(vocabulary)
+    return [[START] + [index.get(word, OOV) for word in tokenize(text)] for text in texts]
+
+
+def decode_sequence(sequence, vocabulary):
+    """A sequence back to words, as the model sees it; unknown words become ``?``."""
+    words = {i: w for w, i in word_index(vocabulary).items()}
+    return " ".join(words.get(int(i), "?") for i in sequence if int(i) not in (PAD, START))

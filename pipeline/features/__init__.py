@@ -1,0 +1,42 @@
+"""Representations: how encoded sequences become a model's input, one module each.
+
+A representation module (``multihot.py``) defines:
+
+``PARAMETERS``
+    ``{name: luigi parameter}``: the parameters it reads besides ``num_words`` (they
+    are declared on the tasks for it; the ones another representation reads do not
+    change its task ids).
+``check(params)``
+    raise :class:`~pipeline.errors.PipelineError` naming a bad value.
+``build(split, num_words, **params)``
+    a :class:`~pipeline.datasets.Split` -> the representation of its documents: an
+    object with ``rows``, ``labels``, ``take(rows)`` and ``to_arrays(prefix)``.
+``from_arrays(arrays, prefix, num_words, **params)``
+    the same object back from the arrays of its ``.npz``.
+
+Adding a representation is one module and one line in :data:`REPRESENTATIONS`.
+"""
+import importlib
+
+from ..errors import PipelineError
+
+REPRESENTATIONS = {
+    "multihot": "pipeline.features.multihot",
+}
+
+
+def get(name):
+    """The module of representation ``name``."""
+    if name not in REPRESENTATIONS:
+        raise PipelineError(f"unknown representation {name!r}; choose one of "
+                            f"{', '.join(REPRESENTATIONS)}")
+    return importlib.import_module(REPRESENTATIONS[name])
+
+
+def all_parameters():
+    """Every representation's parameters: ``{name: (luigi parameter, [representations])}``."""
+    found = {}
+    for name in REPRESENTATIONS:
+        for param_name, param in get(name).PARAMETERS.items():
+            found.setdefault(param_name, (param, []))[1].append(name)
+    return found

@@ -1,0 +1,59 @@
+"""Classification metrics for any number of classes, with scikit-learn's implementations.
+
+scikit-learn is imported inside the function: it is only needed where TensorFlow is
+imported anyway (EvaluateTest).
+"""
+import math
+
+#: Probability of the second class from which a two-class model says "positive".
+THRESHOLD = 0.5
+
+
+def predicted_classes(probabilities):
+    """Class numbers from ``(documents, classes)`` probabilities.
+
+    Two classes: the second when its probability is at least :data:`THRESHOLD` (the
+    book's ``> 0.5`` rule, ties to the positive side); more: the most probable.
+    """
+    import numpy as np
+
+    probabilities = np.asarray(probabilities)
+    if probabilities.shape[1] == 2:
+        return (probabilities[:, 1] >= THRESHOLD).astype(np.int64)
+    return probabilities.argmax(axis=1)
+
+
+def classification_metrics(labels, probabilities, class_names):
+    """Accuracy, per-class precision / recall / F1 / support, macro and weighted F1 and
+    the confusion matrix; for two classes also the second class's precision, recall and
+    F1 and the ROC AUC (NaN when the labels hold one class only)."""
+    import numpy as np
+    from sklearn import metrics as sk
+
+    labels = np.asarray(labels).astype(np.int64)
+    classes = list(range(len(class_names)))
+    predicted = predicted_classes(probabilities)
+    precision, recall, f1, support = sk.precision_recall_fscore_support(
+        labels, predicted, labels=classes, zero_division=0)
+    result = {
+        "accuracy": float(sk.accuracy_score(labels, predicted)),
+        "macro_f1": float(sk.f1_score(labels, predicted, labels=classes, average="macro",
+                                      zero_division=0)),
+        "weighted_f1": float(sk.f1_score(labels, predicted, labels=classes,
+                                         average="weighted", zero_division=0)),
+        "per_class": {name: {"precision": float(precision[k]), "recall": float(recall[k]),
+                             "f1": float(f1[k]), "support": int(support[k])}
+                      for k, name in enumerate(class_names)},
+        "confusion_matrix": {
+            "labels": list(class_names),
+            "rows_true_columns_predicted": sk.confusion_matrix(
+                labels, predicted, labels=classes).tolist()},
+        "count": int(len(labels)),
+    }
+    if len(class_names) == 2:
+        both = len(np.unique(labels)) == 2
+        result.update(
+            precision=float(precision[1]), recall=float(recall[1]), f1=float(f1[1]),
+            roc_auc=float(sk.roc_auc_score(labels, np.asarray(probabilities)[:, 1]))
+            if both else math.nan)
+    return result

@@ -1,0 +1,109 @@
+"""Models: one module per model family, chosen by the ``model`` parameter.
+
+A model module (``mlp.py``) defines:
+
+``REPRESENTATION``
+    the representation it reads (a name of :mod:`pipeline.features`).
+``PARAMETERS``
+    ``{name: luigi parameter}``: its own parameters (hidden layers, units, ...).
+``SHARED``
+    the names of the training parameters of :data:`TRAINING` it reads.
+``check(params)``
+    raise :class:`~pipeline.errors.PipelineError` naming a bad value (no Keras import).
+``build(params, num_words, num_classes, fast=False)``
+    a compiled Keras model; ``fast`` may use training-only layers.
+``portable(model, params, num_words, num_classes)``
+    the model to save and evaluate (plain Keras layers), from the one ``build(fast=True)``
+    trained.
+``export(model)``
+    arrays that :mod:`pipeline.inference` scores without TensorFlow, or None when the
+    model has no such twin (``predict`` then loads it with Keras).
+
+A model reads its own parameters, its ``SHARED`` ones and its representation's. The
+tasks declare the parameters of every model, but the ones the chosen model does not
+read are left out of its task ids, and giving one of them a value is an error
+(:func:`unread_parameters`). Adding a model is one module and one line in
+:data:`MODELS`.
+"""
+import importlib
+import math
+
+import luigi
+
+from .. import features
+from ..config import experiment_default
+from ..errors import PipelineError
+
+MODELS = {
+    "mlp": "pipeline.models.mlp",
+}
+
+OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "adagrad", "adadelta", "adamax", "nadam")
+
+#: Training parameters that Keras models share (each model lists those it reads).
+TRAINING = {
+    "optimizer": experiment_default(luigi.Parameter, "optimizer", "rmsprop",
+                                    description="Keras optimizer name"),
+    "learning_rate": experiment_default(luigi.FloatParameter, "learning_rate", 0.001,
+                                        description="Learning rate of the optimizer"),
+    "loss": experiment_default(
+        luigi.Parameter, "loss", "auto",
+        description="Keras loss name; auto: binary_crossentropy for two classes, "
+                    "sparse_categorical_crossentropy for more"),
+    "epochs": experiment_default(luigi.IntParameter, "epochs", 20,
+                                 description="Epochs of the training run with validation"),
+    "batch_size": experiment_default(luigi.IntParameter, "batch_size", 512,
+                                     description="Mini-batch size"),
+}
+
+
+def get(name):
+    """The module of model ``name``; :class:`PipelineError` for an unknown name."""
+    if name not in MODELS:
+        raise PipelineError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    return importlib.import_module(MODELS[name])
+
+
+def all_parameters():
+    """``{name: luigi parameter}`` of every model, its training and representation ones."""
+    found = dict(TRAINING)
+    for name in MODELS:
+        found.update(get(name).PARAMETERS)
+    for name, (param, _) in features.all_parameters().items():
+        found.setdefault(name, param)
+    return found
+
+
+def reads(name):
+    """The names of the model-dependent parameters model ``name`` reads."""
+    module = get(name)
+    return (set(module.SHARED) | set(module.PARAMETERS)
+            | set(features.get(module.REPRESENTATION).PARAMETERS))
+
+
+def unread_parameters(name):
+    """Model-dependent parameters that model ``name`` does not read."""
+    return set(all_parameters()) - reads(name)
+
+
+def check(name, params, num_classes):
+    """Check the parameters model ``name`` reads; :class:`PipelineError` names a bad one."""
+    from .heads import loss_for
+
+    module = get(name)
+    shared = {key: params[key] for key in module.SHARED}
+    if "loss" in shared:
+        loss_for(shared["loss"], num_classes)
+    if "optimizer" in shared and shared["optimizer"] not in OPTIMIZERS:
+        raise PipelineError(f"unknown optimizer {shared['optimizer']!r}; choose one of "
+                            f"{', '.join(OPTIMIZERS)}")
+    if "learning_rate" in shared and not 0.0 < shared["learning_rate"] < math.inf:
+        raise PipelineError(f"learning_rate must be a finite number > 0, got "
+                            f"{shared['learning_rate']}")
+    for key in ("epochs", "batch_size"):
+        if key in shared and shared[key] < 1:
+            raise PipelineError(f"{key} must be a positive integer, got {shared[key]}")
+    module.check({key: params[key] for key in module.PARAMETERS})
+    representation = module.REPRESENTATION
+    features.get(representation).check(
+        {key: params[key] for key in features.get(representation).PARAMETERS})

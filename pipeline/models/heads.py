@@ -1,0 +1,49 @@
+"""The output of a classifier, from the number of classes: layer, loss, labels, probabilities.
+
+Two classes keep the book's head, Dense(1, sigmoid) with binary cross-entropy on 0/1
+labels; more classes get Dense(n, softmax) with sparse categorical cross-entropy on
+class numbers. Stored predictions are always ``(documents, classes)`` probabilities.
+"""
+from ..errors import PipelineError
+
+BINARY_LOSSES = ("binary_crossentropy", "mse", "mean_squared_error", "mae",
+                 "mean_absolute_error", "hinge", "squared_hinge")
+MULTICLASS_LOSSES = ("sparse_categorical_crossentropy",)
+LOSSES = ("auto",) + BINARY_LOSSES + MULTICLASS_LOSSES
+
+
+def loss_for(loss, num_classes):
+    """The Keras loss name for ``loss`` (``auto`` or a name) and the class count."""
+    allowed = BINARY_LOSSES if num_classes == 2 else MULTICLASS_LOSSES
+    if loss == "auto":
+        return allowed[0]
+    if loss not in allowed:
+        kind = "two classes" if num_classes == 2 else f"{num_classes} classes"
+        raise PipelineError(f"unknown loss {loss!r} for {kind}; choose one of auto, "
+                            f"{', '.join(allowed)}")
+    return loss
+
+
+def output_layer(num_classes):
+    """Dense(1, sigmoid) for two classes, Dense(n, softmax) for more."""
+    import keras
+
+    if num_classes == 2:
+        return keras.layers.Dense(1, activation="sigmoid", name="positive")
+    return keras.layers.Dense(num_classes, activation="softmax", name="classes")
+
+
+def label_dtype(num_classes):
+    """What the labels are fed as: 0/1 floats for a sigmoid, class numbers for softmax."""
+    return "float32" if num_classes == 2 else "int32"
+
+
+def probabilities(outputs, num_classes):
+    """The model's outputs as ``(documents, classes)`` probabilities."""
+    import numpy as np
+
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if num_classes == 2:
+        positive = outputs.reshape(-1)
+        return np.stack([1.0 - positive, positive], axis=1)
+    return outputs.reshape(len(outputs), num_classes)

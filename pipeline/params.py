@@ -1,0 +1,202 @@
+"""The significant parameters of the chain, with their ``[experiment]`` defaults and checks.
+
+Each mixin adds the parameters of one stage to those of the stages before it, so a
+task carries everything upstream of it and passes it on with ``self.clone()``:
+
+    DatasetParams   dataset (and its old alias source)
+    EncodeParams    + num_words
+    SplitParams     + validation_size, seed
+    FeatureParams   EncodeParams + representation and every representation's parameters
+    ModelParams     SplitParams + model, train_size and every model's parameters
+    FinalParams     + final_epochs
+
+The model- and representation-dependent parameters come from the registries in
+:mod:`pipeline.models` and :mod:`pipeline.features`: a new model module brings its
+parameters with it. A task leaves the ones its model (or representation) does not
+read out of its id, and refuses a value for them (:meth:`PipelineTask.get_param_values`
+in :mod:`pipeline.tasks`), so ``--model mlp --maxlen 150`` cannot silently do nothing.
+"""
+import json
+from pathlib import Path
+
+import luigi
+
+from . import datasets, features, models
+from .config import experiment_default, pipeline
+from .datasets.text import INDEX_FROM, MIN_NUM_WORDS
+from .errors import PipelineError
+
+MAX_SEED = 2**32 - 1  # numpy's and TensorFlow's seeds are 32-bit
+
+
+def download_folder(dataset):
+    """Where DownloadDataset keeps a dataset's files: one copy per data folder."""
+    return Path(pipeline().data_dir) / "DownloadDataset" / dataset
+
+
+def known_training_documents(dataset):
+    """Training documents of a fetched dataset, from its manifest (None before fetching).
+
+    Lets ``validation_size`` and ``train_size`` be checked when a task is built,
+    before any work; SplitValidation checks again against the sequences.
+    """
+    try:
+        manifest = json.loads((download_folder(dataset) / "manifest.json")
+                              .read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if "documents" in manifest:
+        return manifest["documents"].get("train")
+    counts = manifest.get("reviews", {})  # manifests written before "documents"
+    return sum(n for key, n in counts.items() if key.startswith("train/")) or None
+
+
+class DatasetParams:
+    dataset = experiment_default(
+        luigi.Parameter, "dataset", "aclimdb",
+        description=f"Which documents: {', '.join(datasets.DATASETS)}")
+    source = experiment_default(
+        luigi.Parameter, "source", "", significant=False,
+        description="Old name of dataset, kept as an alias: aclimdb, or keras for "
+                    "keras_imdb")
+
+    def check_params(self):
+        self.dataset_module  # noqa: B018 - an unknown name raises here
+
+    @property
+    def dataset_module(self):
+        return datasets.get(self.dataset)
+
+    @property
+    def class_names(self):
+        return list(self.dataset_module.CLASS_NAMES)
+
+
+class EncodeParams(DatasetParams):
+    num_words = experiment_default(
+        luigi.IntParameter, "num_words", 10000,
+        description="Size of the index space, as Keras's num_words: the num_words - 4 most "
+                    "frequent training words are kept (0 pad, 1 start, 2 unknown, 3 unused)")
+
+    def check_params(self):
+        super().check_params()
+        if self.num_words < MIN_NUM_WORDS:
+            raise PipelineError(
+                f"num_words must be at least {MIN_NUM_WORDS} (indices 0 to {INDEX_FROM} are "
+                f"padding, start, unknown and unused; the words come after), "
+                f"got {self.num_words}")
+
+
+class SplitParams(EncodeParams):
+    validation_size = experiment_default(
+        luigi.IntParameter, "validation_size", 10000,
+        description="Training documents held out for validation")
+    seed = experiment_default(
+        luigi.IntParameter, "seed", 0,
+        description="Seed of the validation shuffle, weight initialisation and batch order")
+
+    def check_params(self):
+        super().check_params()
+        if self.validation_size < 1:
+            raise PipelineError(
+                f"validation_size must be a positive integer, got {self.validation_size}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise PipelineError(f"seed must be between 0 and {MAX_SEED}, got {self.seed}")
+        available = known_training_documents(self.dataset)
+        if available is not None and self.validation_size >= available:
+            raise PipelineError(
+                f"validation_size must be smaller than the number of training documents "
+                f"({available}), got {self.validation_size}")
+
+
+def _with_parameters(name, base, parameters, doc):
+    """``base`` plus the given Luigi parameters, as a new mixin class."""
+    return type(name, (base,), {"__doc__": doc, "__module__": __name__, **parameters})
+
+
+_FeatureBase = _with_parameters(
+    "_FeatureBase", EncodeParams,
+    {name: param for name, (param, _) in features.all_parameters().items()},
+    "EncodeParams plus every representation's parameters.")
+
+
+class FeatureParams(_FeatureBase):
+    representation = luigi.Parameter(
+        default="multihot",
+        description=f"How documents become model input: {', '.join(features.REPRESENTATIONS)}")
+
+    #: the parameter that decides which of the ``dependent`` ones a task reads
+    chooser = "representation"
+    dependent = frozenset(features.all_parameters())
+
+    @staticmethod
+    def parameters_read(representation):
+        return set(features.get(representation).PARAMETERS)
+
+    def check_params(self):
+        super().check_params()
+        features.get(self.representation).check(self.representation_params())
+
+    def representation_params(self):
+        return {name: getattr(self, name)
+                for name in features.get(self.representation).PARAMETERS}
+
+
+_ModelBase = _with_parameters(
+    "_ModelBase", SplitParams, models.all_parameters(),
+    "SplitParams plus every model's parameters.")
+
+
+class ModelParams(_ModelBase):
+    model = experiment_default(
+        luigi.Parameter, "model", "mlp",
+        description=f"Which model: {', '.join(models.MODELS)}")
+    train_size = experiment_default(
+        luigi.IntParameter, "train_size", 0,
+        description="Train on the first N training documents of the seeded split only "
+                    "(nested subsets, for learning curves); 0 = all of them")
+
+    chooser = "model"
+    dependent = frozenset(models.all_parameters())
+
+    @staticmethod
+    def parameters_read(model):
+        return models.reads(model)
+
+    def check_params(self):
+        super().check_params()
+        models.check(self.model, self.model_params(), len(self.class_names))
+        if self.train_size < 0:
+            raise PipelineError(f"train_size must be 0 (all) or a positive integer, "
+                                f"got {self.train_size}")
+        available = known_training_documents(self.dataset)
+        if available is not None and self.train_size > available - self.validation_size:
+            raise PipelineError(
+                f"train_size must be at most the number of training documents left after "
+                f"validation ({available - self.validation_size}), got {self.train_size}")
+
+    @property
+    def model_module(self):
+        return models.get(self.model)
+
+    def model_params(self):
+        """The values of the parameters the chosen model reads."""
+        return {name: getattr(self, name) for name in models.reads(self.model)}
+
+    def representation_params(self):
+        module = features.get(self.model_module.REPRESENTATION)
+        return {name: getattr(self, name) for name in module.PARAMETERS}
+
+
+class FinalParams(ModelParams):
+    final_epochs = experiment_default(
+        luigi.Parameter, "final_epochs", "auto",
+        description="Epochs of the final model trained on all training documents: 'auto' = "
+                    "the epoch with the lowest validation loss, or a positive integer")
+
+    def check_params(self):
+        super().check_params()
+        if self.final_epochs != "auto" and not (
+                self.final_epochs.isdigit() and int(self.final_epochs) >= 1):
+            raise PipelineError(
+                f"final_epochs must be 'auto' or a positive integer, got {self.final_epochs!r}")

@@ -1,0 +1,20 @@
+"""Holding out a validation set: row numbers only, so one split serves every representation."""
+
+
+def split_rows(num_rows, validation_size, seed):
+    """A seeded shuffle of ``range(num_rows)`` cut into (training rows, validation rows).
+
+    The IMDB archive lists every positive review before every negative one, so taking
+    the first rows without shuffling would give a one-class validation set. The
+    training rows come in shuffled order, so their first ``n`` are a random subset of
+    size ``n``, nested in every larger one (``train_size``, for learning curves).
+    """
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(num_rows)
+    return order[validation_size:], order[:validation_size]
+
+
+def training_subset(train_rows, train_size):
+    """The first ``train_size`` training rows (all of them for 0)."""
+    return train_rows if not train_size else train_rows[:train_size]
