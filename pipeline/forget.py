@@ -6,7 +6,7 @@ it must go; this command finds them in the task graph of a configuration::
 
     python -m pipeline.forget TrainModel                  # default configuration
     python -m pipeline.forget TrainModel --epochs 10      # parameters as given to RunAll
-    python -m pipeline.forget Vectorize --dry-run         # only list what would go
+    python -m pipeline.forget Encode --dry-run            # only list what would go
     luigi --module pipeline RunAll --local-scheduler      # then rerun
 
 Only the given configuration's folders are deleted; other configurations stay.

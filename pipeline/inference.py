@@ -138,6 +138,6 @@ def load_scorer(weights_path, model_path):
     """:class:`NumpyMLP` when EvaluateTest exported weights, else :class:`KerasScorer`."""
     from pathlib import Path
 
-    if Path(weights_path).exists():
+    if weights_path and Path(weights_path).is_file():
         return NumpyMLP.load(weights_path)
     return KerasScorer(model_path)

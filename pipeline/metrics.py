@@ -26,7 +26,8 @@ def predicted_classes(probabilities):
 def classification_metrics(labels, probabilities, class_names):
     """Accuracy, per-class precision / recall / F1 / support, macro and weighted F1 and
     the confusion matrix; for two classes also the second class's precision, recall and
-    F1 and the ROC AUC (NaN when the labels hold one class only)."""
+    F1 and the ROC AUC (NaN when the labels hold one class only, or when a probability is
+    not finite: a diverged training)."""
     import numpy as np
     from sklearn import metrics as sk
 
@@ -51,9 +52,10 @@ def classification_metrics(labels, probabilities, class_names):
         "count": int(len(labels)),
     }
     if len(class_names) == 2:
-        both = len(np.unique(labels)) == 2
+        scores = np.asarray(probabilities)[:, 1]
+        both = len(np.unique(labels)) == 2 and np.isfinite(scores).all()
         result.update(
             precision=float(precision[1]), recall=float(recall[1]), f1=float(f1[1]),
-            roc_auc=float(sk.roc_auc_score(labels, np.asarray(probabilities)[:, 1]))
+            roc_auc=float(sk.roc_auc_score(labels, scores))
             if both else math.nan)
     return result

@@ -427,10 +427,10 @@ class RunAll(FinalParams, PipelineTask):
         inputs = self.input()
         metrics = storage.read_json(inputs["evaluate"]["metrics"].path)
         summary = {
-            "dataset": self.dataset, "model": self.model,
+            "dataset": self.dataset, "model_name": self.model,
             "test_loss": metrics["loss"], "test_accuracy": metrics["accuracy"],
             "chosen_epoch": metrics["final_epochs"],
-            "final_model": inputs["evaluate"]["model"].path,
+            "model": inputs["evaluate"]["model"].path,
             "history": inputs["train"]["history"].path,
             "validation_model": inputs["train"]["model"].path,
             "metrics": inputs["evaluate"]["metrics"].path,
@@ -449,11 +449,11 @@ def describe(summary, path):
     warning = ("" if math.isfinite(summary["test_loss"]) else
                "  warning: the test loss is not finite: training diverged; try a smaller "
                "learning_rate\n")
-    what = f"{summary.get('dataset', 'aclimdb')}, {summary.get('model', 'mlp')}"
+    what = f"{summary.get('dataset', 'aclimdb')}, {summary.get('model_name', 'mlp')}"
     return (f"\n{what}: test accuracy {summary['test_accuracy']:.4f}, "
             f"test loss {summary['test_loss']:.4f} "
             f"(final model trained {summary['chosen_epoch']} epochs)\n{warning}"
-            f"  summary: {path}\n  model:   {summary.get('final_model', summary.get('model'))}\n"
+            f"  summary: {path}\n  model:   {summary['model']}\n"
             f"  plot:    {summary['plot']}\n")
 
 

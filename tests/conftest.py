@@ -103,7 +103,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 
 LUIGI = Path(sys.executable).with_name("luigi")
-TASK_FAMILIES = ("DownloadDataset", "Vectorize", "SplitValidation", "TrainModel",
+TASK_FAMILIES = ("DownloadDataset", "Encode", "SplitValidation", "Featurize", "TrainModel",
                  "EvaluateTest", "PlotHistory", "RunAll")
 
 

@@ -10,7 +10,8 @@ from conftest import (
     TINY, build, hidden_leftovers, make_archive, output_folders, ran_families, run_luigi,
     tiny_cli_args)
 from pipeline import (
-    EvaluateTest, PipelineError, PlotHistory, RunAll, SplitValidation, TrainModel, Vectorize)
+    DownloadDataset, Encode, EvaluateTest, Featurize, PipelineError, PlotHistory, RunAll,
+    SplitValidation, TrainModel)
 
 TASK_FAILED, UNHANDLED = 30, 40  # luigi.cfg [retcode]
 
@@ -21,9 +22,9 @@ TASK_FAILED, UNHANDLED = 30, 40  # luigi.cfg [retcode]
     (TrainModel, {"epochs": 0}, "epochs"),
     (TrainModel, {"epochs": -3}, "epochs"),
     (RunAll, {"epochs": 0}, "epochs"),
-    (Vectorize, {"num_words": 0}, "num_words"),
+    (Encode, {"num_words": 0}, "num_words"),
     (RunAll, {"num_words": -1}, "num_words"),
-    (Vectorize, {"num_words": 2}, "num_words must be at least 5"),
+    (Encode, {"num_words": 2}, "num_words must be at least 5"),
     (RunAll, {"num_words": 4}, "num_words must be at least 5"),
     (TrainModel, {"activation": "relux"}, "activation"),
     (RunAll, {"optimizer": "adamm"}, "optimizer"),
@@ -45,12 +46,73 @@ TASK_FAILED, UNHANDLED = 30, 40  # luigi.cfg [retcode]
     (EvaluateTest, {"final_epochs": "-1"}, "final_epochs"),
     (RunAll, {"final_epochs": "2.5"}, "final_epochs"),
     (PlotHistory, {"final_epochs": ""}, "final_epochs"),
+    (RunAll, {"dataset": "imdbb"}, "unknown dataset 'imdbb'; choose one of aclimdb"),
+    (DownloadDataset, {"dataset": "reuterz"}, "unknown dataset"),
+    (RunAll, {"model": "cnn"}, "unknown model 'cnn'; choose one of mlp"),
+    (Featurize, {"representation": "tfidf"}, "unknown representation 'tfidf'"),
+    (RunAll, {"source": "kerass"}, "unknown source 'kerass'"),
+    (RunAll, {"train_size": -1}, "train_size"),
+    (RunAll, {"model": "embedding", "maxlen": 0}, "maxlen must be between 1"),
+    (Featurize, {"representation": "sequences", "padding": "middle"}, "padding must be pre or"),
+    (RunAll, {"model": "embedding", "embedding_dim": 0}, "embedding_dim"),
 ])
 def test_invalid_parameter_fails_at_construction(task_cls, params, name):
     with pytest.raises(PipelineError, match=name) as error:
         task_cls(**params)
     assert isinstance(error.value, ValueError)
-    assert str(list(params.values())[0]) in str(error.value)
+    assert str(list(params.values())[-1]) in str(error.value)  # the bad value, given last
+
+
+@pytest.mark.parametrize("task_cls,params,name,chooser", [
+    (RunAll, {"maxlen": 100}, "maxlen", "model 'mlp'"),
+    (TrainModel, {"model": "mlp", "truncating": "post"}, "truncating", "model 'mlp'"),
+    (EvaluateTest, {"model": "embedding", "units": 32}, "units", "model 'embedding'"),
+    (RunAll, {"model": "embedding", "dropout": 0.5}, "dropout", "model 'embedding'"),
+    (Featurize, {"maxlen": 20}, "maxlen", "representation 'multihot'"),
+])
+def test_a_parameter_the_chosen_model_does_not_read_is_refused(task_cls, params, name,
+                                                                chooser):
+    """`--model mlp --maxlen 100` must not silently do nothing: one line naming both."""
+    with pytest.raises(PipelineError) as error:
+        task_cls(**params)
+    assert f"{name} is not a parameter of {chooser}" in str(error.value)
+
+
+def test_parameters_a_model_does_not_read_stay_out_of_its_task_ids():
+    """The defaults of other models' parameters (given explicitly, or changed in luigi.cfg)
+    do not change the ids of the book's model, and the reverse."""
+    from luigi.configuration import get_config
+
+    mlp = RunAll()
+    assert RunAll(maxlen=150, model="mlp", embedding_dim=100).task_id == mlp.task_id
+    embedding = TrainModel(model="embedding")
+    assert "maxlen" in embedding.to_str_params(only_significant=True)
+    assert "units" not in embedding.to_str_params(only_significant=True)
+    config = get_config()
+    config.set("experiment", "maxlen", "77")
+    config.set("experiment", "units", "64")
+    try:
+        assert RunAll().task_id != mlp.task_id  # units is mlp's
+        assert RunAll(units=16).task_id == mlp.task_id  # maxlen is not
+        assert TrainModel(model="embedding", units=64).task_id != embedding.task_id
+        assert TrainModel(model="embedding", maxlen=150).task_id == embedding.task_id
+    finally:
+        config.remove_option("experiment", "maxlen")
+        config.remove_option("experiment", "units")
+
+
+def test_source_is_an_alias_of_dataset():
+    assert RunAll(source="keras").dataset == "keras_imdb"
+    assert RunAll(source="keras").task_id == RunAll(dataset="keras_imdb").task_id
+    assert RunAll(source="aclimdb").task_id == RunAll().task_id
+    assert RunAll(source="keras").requires()["train"].dataset == "keras_imdb"
+    with pytest.raises(PipelineError, match="contradicts dataset"):
+        RunAll(source="aclimdb", dataset="keras_imdb")
+
+
+def test_an_address_the_dataset_does_not_take_is_refused():
+    with pytest.raises(PipelineError, match="dataset aclimdb has no word_index_url"):
+        DownloadDataset(word_index_url="/tmp/imdb_word_index.json")
 
 
 @pytest.mark.parametrize("value", ["auto", "1", "4", "20"])
@@ -58,17 +120,18 @@ def test_valid_final_epochs(value):
     assert EvaluateTest(final_epochs=value).final_epochs == value
 
 
-def test_validation_size_not_smaller_than_training_reviews(data_dir, caplog):
+def test_validation_size_not_smaller_than_training_documents(data_dir, caplog):
     caplog.set_level(logging.ERROR, logger="luigi-interface")
     params = dict(TINY, validation_size=40)  # the tiny archive has 40 training reviews
     result = build([TrainModel(**params)])
     assert result.status.name == "FAILED", result.summary_text
-    assert ran_families(result) == ["DownloadDataset", "Vectorize"]
+    # Featurize does not need the split: Luigi runs it all the same
+    assert ran_families(result) == ["DownloadDataset", "Encode", "Featurize"]
     assert output_folders(data_dir, "SplitValidation") == []
     assert output_folders(data_dir, "TrainModel") == []
     assert hidden_leftovers(data_dir) == []
     messages = "\n".join(record.getMessage() for record in caplog.records)
-    assert "validation_size must be smaller than the number of training reviews (40)" \
+    assert "validation_size must be smaller than the number of training documents (40)" \
         in messages
     assert all(record.exc_info is None for record in caplog.records
                if "validation_size" in record.getMessage())
@@ -132,8 +195,8 @@ def test_cli_validation_size_too_large(cli_dir, tmp_path, tiny_archive):
                            "--DownloadDataset-url", tiny_archive,
                            "--pipeline-data-dir", data], cwd=cli_dir)
     assert_clean_failure(completed, TASK_FAILED, "validation_size must be smaller than the "
-                                                 "number of training reviews (40), got 100")
-    assert output_folders(data, "Vectorize")  # the stages before it did their work
+                                                 "number of training documents (40), got 100")
+    assert output_folders(data, "Encode")  # the stages before it did their work
     assert output_folders(data, "SplitValidation") == []
     assert hidden_leftovers(data) == []
 
@@ -174,9 +237,12 @@ def test_cli_bad_archive(cli_dir, tmp_path, damage, needle):
     completed = run_luigi(["RunAll", *tiny_cli_args(), "--DownloadDataset-url", archive,
                            "--pipeline-data-dir", data], cwd=cli_dir)
     assert_clean_failure(completed, TASK_FAILED, needle, str(archive))
+    # the message names the file the user gave, not the staging copy
+    error = next(line for line in completed.stdout.splitlines() if needle in line)
+    assert str(archive) in error and ".staging" not in error, error
     assert output_folders(data, "DownloadDataset") == []
     assert hidden_leftovers(data) == [] if data.exists() else True
-    for family in ("Vectorize", "SplitValidation", "TrainModel"):
+    for family in ("Encode", "SplitValidation", "Featurize", "TrainModel"):
         assert output_folders(data, family) == []
 
 

@@ -71,7 +71,7 @@ def test_killed_training_leaves_nothing_complete_and_resumes(cli_dir, tmp_path):
 
     # the upstream stages completed, training did not leave anything that looks done
     upstream = {family: mtimes(only_folder(data, family))
-                for family in ("DownloadDataset", "Vectorize", "SplitValidation")}
+                for family in ("DownloadDataset", "Encode", "SplitValidation", "Featurize")}
     assert output_folders(data, "TrainModel") == []
     assert complete_outputs(data, "TrainModel") == []
 
@@ -86,7 +86,7 @@ def test_killed_training_leaves_nothing_complete_and_resumes(cli_dir, tmp_path):
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
     assert rerun.returncode == 0, rerun.stdout
     assert re.search(r"running\s+TrainModel\(", rerun.stdout)
-    for family in ("DownloadDataset", "Vectorize", "SplitValidation"):
+    for family in ("DownloadDataset", "Encode", "SplitValidation", "Featurize"):
         assert not re.search(rf"running\s+{family}\(", rerun.stdout), family
     assert {family: mtimes(only_folder(data, family)) for family in upstream} == upstream
 

@@ -33,9 +33,9 @@ BIN = Path(sys.executable).parent
 LUIGI = BIN / "luigi"
 LUIGID = BIN / "luigid"
 
-FAMILIES = ("DownloadDataset", "Vectorize", "SplitValidation", "TrainModel", "EvaluateTest",
-            "PlotHistory", "RunAll")
-UPSTREAM = ("DownloadDataset", "Vectorize", "SplitValidation")
+FAMILIES = ("DownloadDataset", "Encode", "SplitValidation", "Featurize", "TrainModel",
+            "EvaluateTest", "PlotHistory", "RunAll")
+UPSTREAM = ("DownloadDataset", "Encode", "SplitValidation", "Featurize")
 
 # Configuration A (and B = A with --units 12) on the tiny archive: 40 training reviews.
 SMALL = dict(num_words=40, validation_size=10, epochs=3, batch_size=8, units=8)
@@ -448,8 +448,8 @@ def test_two_fits_in_parallel_match_a_sequential_run(
                        "parallel", timeout=180)
     text = output(proc)
     assert proc.returncode == 0, text[-3000:]
-    assert sorted(ran(proc)) == ["DownloadDataset", "SplitValidation", "TrainModel",
-                                 "TrainModel", "TwoModels", "Vectorize"]
+    assert sorted(ran(proc)) == ["DownloadDataset", "Encode", "Featurize", "SplitValidation",
+                                 "TrainModel", "TrainModel", "TwoModels"]
     # Both fits were running at once: two starts before the first one finished.
     events = re.findall(r"(running|done) +TrainModel\(", text)
     assert events[:2] == ["running", "running"], events
@@ -507,9 +507,10 @@ def test_restarted_scheduler_retrains_nothing(tmp_path, archive, reference, luig
     time.sleep(3)  # longer than the workers' RPC retries (3 attempts, 1 s apart)
     luigid.start()
     restored = luigid.tasks()
-    # (a complete task's own requirements are never sent, so DownloadDataset is absent)
+    # (a complete task's own requirements are never sent, so DownloadDataset and Encode
+    # are absent)
     assert {restored[t]["name"] for t in restored if restored[t]["status"] == "DONE"} \
-        == {"Vectorize", "SplitValidation"}
+        == {"SplitValidation", "Featurize"}
     assert restored[task_id]["status"] == "RUNNING"
 
     clients.finish(first, timeout=150)
@@ -535,8 +536,9 @@ def test_failing_task_reports_its_error_through_luigid(
     proc = clients.run(command, "failing", timeout=120)
     text = output(proc)
     assert proc.returncode == 30, text[-3000:]  # [retcode] task_failed
-    assert ran(proc) == ["DownloadDataset", "Vectorize", "SplitValidation"]
-    message = ("validation_size must be smaller than the number of training reviews (40), "
+    # (Featurize does not need the split: it runs all the same)
+    assert sorted(ran(proc)) == ["DownloadDataset", "Encode", "Featurize", "SplitValidation"]
+    message = ("validation_size must be smaller than the number of training documents (40), "
                "got 40")
     failed = luigid.tasks("FAILED")
     assert [info["name"] for info in failed.values()] == ["SplitValidation"]
@@ -545,7 +547,7 @@ def test_failing_task_reports_its_error_through_luigid(
     assert message in error
     assert "Traceback" not in error
     # The upstream tasks that succeeded keep their complete outputs; nothing is half-written.
-    assert [len(task_folders(data, family)) for family in UPSTREAM] == [1, 1, 0]
+    assert [len(task_folders(data, family)) for family in UPSTREAM] == [1, 1, 0, 1]
     assert hidden(data) == []
     before = mtimes(data, UPSTREAM)
 

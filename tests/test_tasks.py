@@ -12,10 +12,12 @@ import pytest
 from conftest import (
     TASK_FAMILIES, TINY, build, hidden_leftovers, make_archive, mtimes, only_folder,
     output_folders, pipeline_config, ran_families)
-from pipeline import EvaluateTest, PlotHistory, RunAll, SplitValidation, TrainModel, Vectorize
-from pipeline.dataset import tokenize
+from pipeline import (Encode, EvaluateTest, Featurize, PlotHistory, RunAll, SplitValidation,
+                      TrainModel)
+from pipeline.datasets.text import tokenize
+from pipeline.metrics import classification_metrics
 from pipeline.storage import load_arrays, read_json
-from pipeline.training import best_epoch, classification_metrics
+from pipeline.training import best_epoch
 
 TRAIN_REVIEWS, TEST_REVIEWS = 40, 20  # make_archive's default per_class=(20, 10)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -66,16 +68,19 @@ def test_run_all_runs_every_task_once(base):
     assert hidden_leftovers(base["data"]) == []
 
 
-def test_download_and_vectorize_artifacts(base):
+def test_download_encode_and_featurize_artifacts(base):
     data = base["data"]
     download = only_folder(data, "DownloadDataset")
     assert (download / "aclImdb_v1.tar.gz").read_bytes() == base["archive"].read_bytes()
     manifest = read_json(download / "manifest.json")
     assert manifest["reviews"] == {"train/pos": 20, "train/neg": 20, "test/pos": 10,
                                    "test/neg": 10}
+    assert manifest["documents"] == {"train": TRAIN_REVIEWS, "test": TEST_REVIEWS}
 
-    vectorize = only_folder(data, "Vectorize")
-    vocabulary = read_json(vectorize / "vocabulary.json")
+    encode = only_folder(data, "Encode")
+    vocabulary = read_json(encode / "vocabulary.json")
+    assert vocabulary["class_names"] == ["negative", "positive"]
+    assert vocabulary["dataset"] == "aclimdb"
     with tarfile.open(base["archive"]) as tar:
         train_words = {w for m in tar.getmembers() if m.name.startswith("aclImdb/train/")
                        and m.name.endswith(".txt")
@@ -84,7 +89,14 @@ def test_download_and_vectorize_artifacts(base):
     assert len(vocabulary["words"]) == min(TINY["num_words"] - 4, len(train_words))
     assert vocabulary["source_sha256"] == manifest["sha256"]
 
-    arrays = load_arrays(vectorize / "vectors.npz")
+    sequences = load_arrays(encode / "sequences.npz")
+    for split, count in (("train", TRAIN_REVIEWS), ("test", TEST_REVIEWS)):
+        offsets = sequences[f"{split}_offsets"]
+        assert len(offsets) - 1 == count and len(sequences[f"{split}_names"]) == count
+        assert (sequences[f"{split}_values"][offsets[:-1]] == 1).all()  # start markers
+        assert sequences[f"{split}_values"].max() < TINY["num_words"]
+
+    arrays = load_arrays(only_folder(data, "Featurize") / "features.npz")
     assert int(arrays["num_words"]) == TINY["num_words"]
     assert len(arrays["train_indptr"]) - 1 == TRAIN_REVIEWS
     assert len(arrays["test_indptr"]) - 1 == TEST_REVIEWS
@@ -97,7 +109,7 @@ def test_split_artifacts(base):
     val, train = split["val_rows"], split["train_rows"]
     assert len(val) == TINY["validation_size"] and len(train) == TRAIN_REVIEWS - len(val)
     assert sorted(np.concatenate([train, val]).tolist()) == list(range(TRAIN_REVIEWS))
-    assert len(split["val_indptr"]) - 1 == len(val)
+    assert set(split) == {"train_rows", "val_rows"}  # row numbers only, no feature copies
 
 
 def test_train_model_artifacts(base):
@@ -116,8 +128,8 @@ def test_train_model_artifacts(base):
     assert int(model.optimizer.iterations.numpy()) == \
         TINY["epochs"] * steps(train_rows, TINY["batch_size"])
     training = read_json(folder / "training.json")
-    assert training["training_reviews"] == train_rows
-    assert training["validation_reviews"] == TINY["validation_size"]
+    assert training["training_documents"] == train_rows
+    assert training["validation_documents"] == TINY["validation_size"]
     assert read_json(folder / "task.json")["parameters"]["epochs"] == str(TINY["epochs"])
 
 
@@ -133,21 +145,27 @@ def test_evaluate_test_artifacts(base):
         TEST_REVIEWS
     history = pd.read_csv(only_folder(data, "TrainModel") / "history.csv")
     assert metrics["final_epochs"] == best_epoch(history)  # final_epochs = auto
-    assert metrics["training_reviews"] == TRAIN_REVIEWS
+    assert metrics["training_documents"] == TRAIN_REVIEWS
+    assert set(metrics["per_class"]) == {"negative", "positive"}
+    assert sum(c["support"] for c in metrics["per_class"].values()) == TEST_REVIEWS
 
     # the saved final model gives the saved predictions, and they give the metrics
-    from pipeline.features import MultiHot
+    from pipeline.features.multihot import MultiHot
     from pipeline.training import predict
 
     model = load_model(folder / "model.keras")
     assert int(model.optimizer.iterations.numpy()) == \
         metrics["final_epochs"] * steps(TRAIN_REVIEWS, TINY["batch_size"])
-    vectors = load_arrays(only_folder(data, "Vectorize") / "vectors.npz")
-    test = MultiHot.from_arrays(vectors, "test", TINY["num_words"])
+    features = load_arrays(only_folder(data, "Featurize") / "features.npz")
+    test = MultiHot.from_arrays(features, "test", TINY["num_words"])
     saved = load_arrays(folder / "predictions.npz")
+    assert saved["probabilities"].shape == (TEST_REVIEWS, 2)
+    np.testing.assert_allclose(saved["probabilities"].sum(axis=1), 1.0, atol=1e-6)
     np.testing.assert_allclose(predict(model, test), saved["probabilities"], atol=1e-6)
     np.testing.assert_array_equal(saved["labels"], test.labels)
-    recomputed = classification_metrics(saved["labels"], saved["probabilities"])
+    assert saved["class_names"].tolist() == ["negative", "positive"]
+    recomputed = classification_metrics(saved["labels"], saved["probabilities"],
+                                        ["negative", "positive"])
     assert metrics["confusion_matrix"] == recomputed["confusion_matrix"]
     for key in ("accuracy", "precision", "recall", "f1", "roc_auc"):
         assert metrics[key] == pytest.approx(recomputed[key]), key
@@ -186,7 +204,7 @@ def test_second_build_runs_nothing(copy_of_base):
 
 def test_parameters_given_to_run_all_reach_train_model(copy_of_base):
     data = copy_of_base
-    kept = folder_mtimes(data, ["DownloadDataset", "Vectorize", "SplitValidation"])
+    kept = folder_mtimes(data, ["DownloadDataset", "Encode", "SplitValidation", "Featurize"])
     old_train = only_folder(data, "TrainModel")
     old_train_files = mtimes(old_train)
 
@@ -196,7 +214,7 @@ def test_parameters_given_to_run_all_reach_train_model(copy_of_base):
     assert result.status.name == "SUCCESS", result.summary_text
     assert ran_families(result) == ["EvaluateTest", "PlotHistory", "RunAll", "TrainModel"]
 
-    assert folder_mtimes(data, ["DownloadDataset", "Vectorize", "SplitValidation"]) == kept
+    assert folder_mtimes(data, ["DownloadDataset", "Encode", "SplitValidation", "Featurize"]) == kept
     train_folders = output_folders(data, "TrainModel")
     assert len(train_folders) == 2 and old_train in train_folders
     assert mtimes(old_train) == old_train_files  # the 3-epoch run is still there, untouched
@@ -208,7 +226,7 @@ def test_parameters_given_to_run_all_reach_train_model(copy_of_base):
 
 def test_final_epochs_2_trains_the_final_model_2_epochs(copy_of_base):
     data = copy_of_base
-    kept = folder_mtimes(data, ["DownloadDataset", "Vectorize", "SplitValidation",
+    kept = folder_mtimes(data, ["DownloadDataset", "Encode", "SplitValidation", "Featurize",
                                 "TrainModel"])
     result = build([RunAll(**TINY, final_epochs="2")])
     assert result.status.name == "SUCCESS", result.summary_text
@@ -264,9 +282,9 @@ def test_plot_history_alone_after_deleting_its_png(copy_of_base):
 
 
 def test_resume_after_an_interruption_before_split_validation(copy_of_base):
-    """The state a run killed during SplitValidation leaves: Download and Vectorize done."""
+    """The state a run killed during SplitValidation leaves: Download and Encode done."""
     data = copy_of_base
-    kept = folder_mtimes(data, ["DownloadDataset", "Vectorize"])
+    kept = folder_mtimes(data, ["DownloadDataset", "Encode", "Featurize"])
     history = (only_folder(data, "TrainModel") / "history.csv").read_bytes()
     metrics = read_json(only_folder(data, "EvaluateTest") / "metrics.json")
     for family in ("SplitValidation", "TrainModel", "EvaluateTest", "PlotHistory", "RunAll"):
@@ -276,7 +294,7 @@ def test_resume_after_an_interruption_before_split_validation(copy_of_base):
     assert result.status.name == "SUCCESS", result.summary_text
     assert ran_families(result) == ["EvaluateTest", "PlotHistory", "RunAll",
                                     "SplitValidation", "TrainModel"]
-    assert folder_mtimes(data, ["DownloadDataset", "Vectorize"]) == kept
+    assert folder_mtimes(data, ["DownloadDataset", "Encode", "Featurize"]) == kept
     # same parameters, same seed: the rerun reproduces the numbers exactly
     assert (only_folder(data, "TrainModel") / "history.csv").read_bytes() == history
     rerun = read_json(only_folder(data, "EvaluateTest") / "metrics.json")
@@ -286,11 +304,11 @@ def test_resume_after_an_interruption_before_split_validation(copy_of_base):
 
 def test_forget_split_validation_then_rebuild(copy_of_base):
     """README "force a recomputation": forget a stage, rebuild; only it and everything
-    downstream of it rerun, DownloadDataset and Vectorize stay untouched."""
+    downstream of it rerun; DownloadDataset, Encode and Featurize stay untouched."""
     from pipeline.forget import forget
 
     data = copy_of_base
-    kept = folder_mtimes(data, ["DownloadDataset", "Vectorize"])
+    kept = folder_mtimes(data, ["DownloadDataset", "Encode", "Featurize"])
     downstream = ["SplitValidation", "TrainModel", "EvaluateTest", "PlotHistory", "RunAll"]
     before = folder_mtimes(data, downstream)
     expected = sorted(str(only_folder(data, family)) for family in downstream)
@@ -302,7 +320,7 @@ def test_forget_split_validation_then_rebuild(copy_of_base):
     result = build([RunAll(**TINY)])
     assert result.status.name == "SUCCESS", result.summary_text
     assert ran_families(result) == sorted(downstream)
-    assert folder_mtimes(data, ["DownloadDataset", "Vectorize"]) == kept
+    assert folder_mtimes(data, ["DownloadDataset", "Encode", "Featurize"]) == kept
     after = folder_mtimes(data, downstream)
     for family in downstream:
         assert set(after[family]) == set(before[family])
@@ -333,12 +351,12 @@ def test_forget_command_uses_the_data_dir_given_on_its_command_line(copy_of_base
 def test_deleting_a_middle_artifact_reruns_it_and_what_is_downstream(copy_of_base):
     """Delete only the SplitValidation folder: RunAll is no longer complete, and the
     rebuild reruns exactly that stage and everything after it, with identical results;
-    DownloadDataset and Vectorize stay untouched."""
+    DownloadDataset, Encode and Featurize stay untouched."""
     data = copy_of_base
     folder = only_folder(data, "SplitValidation")
     split = load_arrays(folder / "split.npz")
     history = (only_folder(data, "TrainModel") / "history.csv").read_bytes()
-    kept = folder_mtimes(data, ["DownloadDataset", "Vectorize"])
+    kept = folder_mtimes(data, ["DownloadDataset", "Encode", "Featurize"])
     shutil.rmtree(folder)
     assert not RunAll(**TINY).complete()
 
@@ -346,7 +364,7 @@ def test_deleting_a_middle_artifact_reruns_it_and_what_is_downstream(copy_of_bas
     assert result.status.name == "SUCCESS", result.summary_text
     assert ran_families(result) == ["EvaluateTest", "PlotHistory", "RunAll",
                                     "SplitValidation", "TrainModel"]
-    assert folder_mtimes(data, ["DownloadDataset", "Vectorize"]) == kept
+    assert folder_mtimes(data, ["DownloadDataset", "Encode", "Featurize"]) == kept
     assert only_folder(data, "SplitValidation") == folder
     for name, array in load_arrays(folder / "split.npz").items():
         np.testing.assert_array_equal(array, split[name])
@@ -368,11 +386,12 @@ def test_same_parameters_in_a_fresh_data_dir_give_identical_results(base, tmp_pa
     assert result.status.name == "SUCCESS", result.summary_text
     assert ran_families(result) == sorted(TASK_FAMILIES)
     first = base["data"]
-    for family in ("Vectorize", "SplitValidation", "TrainModel", "EvaluateTest", "RunAll"):
+    for family in ("Encode", "SplitValidation", "Featurize", "TrainModel", "EvaluateTest",
+                   "RunAll"):
         assert only_folder(data, family).name == only_folder(first, family).name
 
-    assert (only_folder(data, "Vectorize") / "vocabulary.json").read_text() == \
-        (only_folder(first, "Vectorize") / "vocabulary.json").read_text()
+    assert (only_folder(data, "Encode") / "vocabulary.json").read_text() == \
+        (only_folder(first, "Encode") / "vocabulary.json").read_text()
     for name, array in load_arrays(only_folder(first, "SplitValidation") / "split.npz").items():
         np.testing.assert_array_equal(
             load_arrays(only_folder(data, "SplitValidation") / "split.npz")[name], array)
@@ -392,13 +411,16 @@ def test_tasks_share_upstream_parameters():
     run_all = RunAll(**TINY)
     train = run_all.requires()["train"]
     assert isinstance(train, TrainModel)
-    split = train.requires()
-    assert isinstance(split, SplitValidation)
+    split, featurize = train.requires()["split"], train.requires()["features"]
+    assert isinstance(split, SplitValidation) and isinstance(featurize, Featurize)
     assert (split.num_words, split.validation_size) == (TINY["num_words"],
                                                        TINY["validation_size"])
-    assert isinstance(split.requires(), Vectorize)
+    assert featurize.representation == "multihot"
+    assert isinstance(split.requires(), Encode)
+    assert split.requires().task_id == featurize.requires().task_id  # one encoding for both
     # parameters that do not affect a task are not part of its id
-    assert Vectorize(num_words=40).task_id == split.requires().task_id
+    assert Encode(num_words=40).task_id == split.requires().task_id
+    assert Featurize(num_words=40).task_id == featurize.task_id
     assert SplitValidation(**{k: v for k, v in TINY.items()
                               if k in ("num_words", "validation_size")}).task_id == \
         split.task_id
@@ -406,23 +428,29 @@ def test_tasks_share_upstream_parameters():
 
 def test_experiment_defaults_are_read_when_a_task_is_built():
     """[experiment] in luigi.cfg is the default of every task that has the parameter,
-    DownloadDataset's source included, and a change to it applies to tasks built after."""
+    DownloadDataset's dataset included, and a change to it applies to tasks built after;
+    the old name `source` still works there."""
     from luigi.configuration import get_config
 
     from pipeline import DownloadDataset
 
     config = get_config()
-    saved = {name: config.get("experiment", name, None) for name in ("source", "epochs")}
-    config.set("experiment", "source", "keras")
+    names = ("dataset", "source", "epochs")
+    saved = {name: config.get("experiment", name, None) for name in names}
+    config.set("experiment", "dataset", "keras_imdb")
     config.set("experiment", "epochs", "7")
     try:
-        assert DownloadDataset().source == "keras"
-        assert Vectorize().requires().source == "keras"
+        assert DownloadDataset().dataset == "keras_imdb"
+        assert Encode().requires().dataset == "keras_imdb"
         assert RunAll().epochs == 7 and TrainModel(epochs=3).epochs == 3
+        config.set("experiment", "dataset", "aclimdb")
+        config.set("experiment", "source", "keras")  # an old luigi.cfg
+        assert RunAll().dataset == "keras_imdb"
+        assert RunAll().requires()["train"].dataset == "keras_imdb"
     finally:
         for name, value in saved.items():
             if value is None:
                 config.remove_option("experiment", name)
             else:
                 config.set("experiment", name, value)
-    assert DownloadDataset().source == "aclimdb" and RunAll().epochs == 20
+    assert DownloadDataset().dataset == "aclimdb" and RunAll().epochs == 20

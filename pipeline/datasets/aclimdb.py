@@ -65,10 +65,11 @@ def original_text(folder, split, name, label):
 
 # ------------------------------------------------------------------ reading the archive
 
-def _check_member_name(name):
+def _check_member_name(name, archive):
     path = PurePosixPath(name)
     if path.is_absolute() or ".." in path.parts:
-        raise PipelineError(f"unsafe path in archive: {name!r} (absolute or with '..')")
+        raise PipelineError(f"{archive}: unsafe path in archive: {name!r} (absolute or "
+                            f"with '..')")
 
 
 def _open_archive(path, shown=None):
@@ -97,7 +98,7 @@ def iter_reviews(path, split=None):
     archive = _open_archive(path)
     try:
         for member in archive:
-            _check_member_name(member.name)
+            _check_member_name(member.name, path)
             match = REVIEW_RE.match(member.name)
             if not match or not member.isfile():
                 continue
@@ -135,7 +136,7 @@ def validate_archive(path, shown=None):
     archive = _open_archive(path, shown)
     try:
         for member in archive:
-            _check_member_name(member.name)
+            _check_member_name(member.name, shown)
             match = REVIEW_RE.match(member.name)
             if match and member.isfile():
                 counts[(match[1], match[2])] += 1

@@ -22,6 +22,7 @@ from ..errors import PipelineError
 
 REPRESENTATIONS = {
     "multihot": "pipeline.features.multihot",
+    "sequences": "pipeline.features.sequences",
 }
 
 

@@ -36,6 +36,7 @@ from ..errors import PipelineError
 
 MODELS = {
     "mlp": "pipeline.models.mlp",
+    "embedding": "pipeline.models.embedding",
 }
 
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "adagrad", "adadelta", "adamax", "nadam")

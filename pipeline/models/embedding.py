@@ -1,0 +1,52 @@
+"""``embedding``: a learned word embedding on padded sequences (Deep Learning with Python 6.1).
+
+Embedding(num_words, embedding_dim) -> Flatten -> the classifier head (Dense(1, sigmoid)
+for two classes). Trained from scratch; it has no numpy twin, so ``predict`` scores
+with Keras.
+"""
+import luigi
+
+from ..config import experiment_default
+from ..errors import PipelineError
+from . import heads
+
+REPRESENTATION = "sequences"
+SHARED = ("optimizer", "learning_rate", "loss", "epochs", "batch_size")
+MAX_EMBEDDING_DIM = 4096
+
+PARAMETERS = {
+    "embedding_dim": experiment_default(luigi.IntParameter, "embedding_dim", 100,
+                                        description="embedding: size of each word vector"),
+}
+
+export = None  # no numpy twin: EvaluateTest saves model.keras only
+
+
+def check(params):
+    if not 1 <= params["embedding_dim"] <= MAX_EMBEDDING_DIM:
+        raise PipelineError(f"embedding_dim must be between 1 and {MAX_EMBEDDING_DIM}, "
+                            f"got {params['embedding_dim']}")
+
+
+def describe(params):
+    return (f"embedding {params['embedding_dim']}d on {params['maxlen']} words, "
+            f"{params['optimizer']} lr {params['learning_rate']:g}")
+
+
+def build(params, num_words, num_classes, fast=False):
+    import keras
+
+    inputs = keras.Input(shape=(params["maxlen"],), dtype="int32", name="indices")
+    x = keras.layers.Embedding(num_words, params["embedding_dim"], name="embedding")(inputs)
+    x = keras.layers.Flatten(name="flatten")(x)
+    outputs = heads.output_layer(num_classes)(x)
+    model = keras.Model(inputs, outputs, name="embedding")
+    model.compile(optimizer=keras.optimizers.get({"class_name": params["optimizer"],
+                                                   "config": {"learning_rate":
+                                                              params["learning_rate"]}}),
+                  loss=heads.loss_for(params["loss"], num_classes), metrics=["accuracy"])
+    return model
+
+
+def portable(model, params, num_words, num_classes):
+    return model  # plain Keras layers already

@@ -1,0 +1,172 @@
+"""What the restructured chain adds: nested training subsets, a second model on another
+representation (scored with Keras, having no numpy twin), download progress, and the
+console command run from any folder."""
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import ROOT, TINY, build, make_archive, only_folder, pipeline_config, ran_families
+from pipeline import EvaluateTest, Featurize, Predict, RunAll, TrainModel
+from pipeline.storage import load_arrays, read_json
+
+TRAIN_REVIEWS = 40
+EMBEDDING = dict(num_words=40, validation_size=10, epochs=2, batch_size=8, model="embedding",
+                 maxlen=12, embedding_dim=4)
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    root = tmp_path_factory.mktemp("chain")
+    archive = make_archive(root / "aclImdb_tiny.tar.gz")
+    with pipeline_config(root / "data", archive) as data:
+        yield {"data": data, "archive": archive, "root": root}
+
+
+def test_train_size_trains_on_nested_subsets_of_one_split(chain):
+    result = build([EvaluateTest(**TINY, train_size=n) for n in (8, 20)])
+    assert result.status.name == "SUCCESS", result.summary_text
+    split = load_arrays(only_folder(chain["data"], "SplitValidation") / "split.npz")
+    assert len(split["train_rows"]) == TRAIN_REVIEWS - TINY["validation_size"]
+    for n in (8, 20):
+        training = read_json(TrainModel(**TINY, train_size=n).output_dir / "training.json")
+        assert training["training_documents"] == n
+        assert training["validation_documents"] == TINY["validation_size"]
+        metrics = read_json(EvaluateTest(**TINY, train_size=n).output_dir / "metrics.json")
+        assert metrics["training_documents"] == n  # the final model too
+    # one split and one Featurize serve every size
+    assert len(list((chain["data"] / "SplitValidation").iterdir())) == 1
+    assert len(list((chain["data"] / "Featurize").iterdir())) == 1
+
+
+def test_train_size_beyond_the_training_part_is_refused(chain):
+    from pipeline import PipelineError
+
+    build([Featurize(num_words=40)])  # fetches the archive: its size is now known
+    with pytest.raises(PipelineError, match=r"train_size must be at most the number of "
+                                            r"training documents left after validation "
+                                            r"\(30\), got 31"):
+        TrainModel(**TINY, train_size=31)
+
+
+def test_embedding_model_runs_through_the_ordinary_chain(chain):
+    result = build([RunAll(**EMBEDDING)])
+    assert result.status.name == "SUCCESS", result.summary_text
+    data = chain["data"]
+    features = Featurize(num_words=40, representation="sequences", maxlen=12)
+    padded = load_arrays(features.output_dir / "features.npz")
+    assert padded["train_padded"].shape == (TRAIN_REVIEWS, 12)
+    evaluate = EvaluateTest(**EMBEDDING)
+    assert "weights" not in evaluate.output()  # no numpy twin, and no failure for it
+    assert sorted(p.name for p in evaluate.output_dir.iterdir()) == \
+        ["metrics.json", "model.keras", "predictions.npz", "task.json"]
+    history = pd.read_csv(TrainModel(**EMBEDDING).output_dir / "history.csv")
+    assert len(history) == EMBEDDING["epochs"]
+    summary = read_json(RunAll(**EMBEDDING).output_dir / "summary.json")
+    assert (summary["dataset"], summary["model_name"]) == ("aclimdb", "embedding")
+    assert summary["parameters"]["maxlen"] == "12" and "units" not in summary["parameters"]
+    # the book's model and this one share the split and the encoding
+    assert len(list((data / "SplitValidation").iterdir())) == 1
+    assert len(list((data / "Encode").iterdir())) == 1
+
+
+def test_predict_with_a_model_that_has_no_numpy_twin_uses_keras(chain, tmp_path):
+    import keras
+
+    from pipeline.datasets.text import encode_texts
+
+    texts = ["great brilliant wonderful film", "awful boring worst waste"]
+    source = tmp_path / "new.txt"
+    source.write_text("\n".join(texts) + "\n")
+    result = build([Predict(**EMBEDDING, input=str(source))])
+    assert result.status.name == "SUCCESS", result.summary_text
+    rows = pd.read_csv(only_folder(chain["data"], "Predict") / "predictions.csv")
+    assert rows.columns.tolist() == ["id", "probability_positive", "label", "note"]
+
+    # the same numbers as Keras's own predict on the padded sequences
+    from pipeline.features.sequences import pad
+
+    vocabulary = read_json(only_folder(chain["data"], "Encode") / "vocabulary.json")
+    sequences = encode_texts(texts, vocabulary["words"])
+    offsets = np.cumsum([0] + [len(s) for s in sequences])
+    matrix = pad(np.concatenate(sequences).astype(np.int32), offsets, EMBEDDING["maxlen"])
+    model = keras.models.load_model(EvaluateTest(**EMBEDDING).output_dir / "model.keras")
+    expected = model.predict(matrix, verbose=0).reshape(-1)
+    np.testing.assert_allclose(rows["probability_positive"], expected, atol=1e-6)
+
+
+def test_download_reports_progress_to_the_scheduler(tmp_path, monkeypatch):
+    from pipeline import DownloadDataset, remote
+    from pipeline.datasets import download
+
+    reports = []
+    monkeypatch.setattr(remote, "send_progress",
+                        lambda task, message, percentage: reports.append((message, percentage)))
+    monkeypatch.setattr(download, "CHUNK", 4096)
+    monkeypatch.setattr(download, "PROGRESS_EVERY", 0.0)
+    archive = make_archive(tmp_path / "big.tar.gz", per_class=(200, 10))
+    with pipeline_config(tmp_path / "data", archive):
+        assert build([DownloadDataset()]).status.name == "SUCCESS"
+    percents = [p for message, p in reports if "MB (" in message]
+    assert len(percents) >= 3 and percents == sorted(percents) and percents[-1] == 100
+    size = archive.stat().st_size / 2**20
+    assert any(f"of {size:.1f} MB" in message for message, _ in reports), reports
+
+
+# ------------------------------------------------------------------ the console command
+
+COMMAND = str(__import__("pathlib").Path(sys.executable).with_name("text-classifier"))
+TINY_PARAMS = [arg for name, value in TINY.items() for arg in ("-p", f"{name}={value}")]
+
+
+def run_command(args, cwd, **env):
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **env)
+    environment.pop("LUIGI_CONFIG_PATH", None) if "LUIGI_CONFIG_PATH" not in env else None
+    return subprocess.run([COMMAND, *args], cwd=cwd, env=environment, text=True,
+                          capture_output=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A project folder elsewhere: luigi.cfg with a relative data folder, and a finished run."""
+    root = tmp_path_factory.mktemp("project")
+    shutil.copy(ROOT / "luigi.cfg", root / "luigi.cfg")
+    archive = make_archive(root / "aclImdb_tiny.tar.gz")
+    with pipeline_config(root / "data", archive):
+        assert build([RunAll(**TINY)]).status.name == "SUCCESS"
+    return root
+
+
+def test_command_without_configuration_says_so_and_trains_nothing(project, tmp_path):
+    completed = run_command(["predict", "a fine film"], cwd=tmp_path)
+    assert completed.returncode == 2
+    assert "no configuration: there is no luigi.cfg in this folder" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert list(tmp_path.iterdir()) == []  # no data/ created here
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_command_from_another_folder_finds_the_project(project, tmp_path, how):
+    config = str(project / "luigi.cfg")
+    if how == "option":
+        completed = run_command(["predict", "--config", config, *TINY_PARAMS,
+                                 "great brilliant film", "awful boring mess"], cwd=tmp_path)
+    else:
+        completed = run_command(["predict", *TINY_PARAMS, "great brilliant film",
+                                 "awful boring mess"], cwd=tmp_path, LUIGI_CONFIG_PATH=config)
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert len(lines) == 2 and "Building" not in completed.stderr  # used the finished run
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_command_with_a_missing_data_folder_refuses_to_train(project, tmp_path):
+    completed = run_command(["predict", "--config", str(project / "luigi.cfg"),
+                             "--data-dir", str(tmp_path / "nowhere"), "a film"], cwd=tmp_path)
+    assert completed.returncode == 2
+    assert f"data folder {tmp_path / 'nowhere'} does not exist" in completed.stderr
+    assert not (tmp_path / "nowhere").exists()
