@@ -117,9 +117,9 @@ def write_markdown(rows, path, title="Model comparison"):
 
     ordered = sorted(rows, key=lambda row: -row["test_accuracy"])
     lines = [f"# {title}", "",
-             "Validation figures come from TrainModel (trained with the held-out reviews); "
+             "Validation figures come from TrainModel (trained with the held-out documents); "
              "test figures from the final model of EvaluateTest, trained on all training "
-             "reviews for `final_epochs` epochs. `val_loss_rise` is the last epoch's "
+             "documents for `final_epochs` epochs. `val_loss_rise` is the last epoch's "
              "validation loss minus the lowest one: how far the variant overfits after "
              "its best epoch.", "",
              "| " + " | ".join(COLUMNS) + " |",

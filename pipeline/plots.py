@@ -32,7 +32,7 @@ def plot_history(history, path, *, chosen_epoch=None, test_accuracy=None, title=
         axes.set_title(f"Training and validation {label.lower()}")
         axes.grid(alpha=0.3)
         axes.legend()
-    heading = title or "IMDB review classifier"
+    heading = title or "Text classifier"
     if test_accuracy is not None:
         heading += f" (test accuracy {test_accuracy:.4f})"
     figure.suptitle(heading)

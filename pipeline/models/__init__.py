@@ -15,9 +15,12 @@ A model module (``mlp.py``) defines:
 ``portable(model, params, num_words, num_classes)``
     the model to save and evaluate (plain Keras layers), from the one ``build(fast=True)``
     trained.
-``export(model)``
-    arrays that :mod:`pipeline.inference` scores without TensorFlow, or None when the
-    model has no such twin (``predict`` then loads it with Keras).
+``export``
+    a function ``export(model)`` giving arrays that :mod:`pipeline.inference` scores
+    without TensorFlow, or ``None`` when the model has no such twin (``predict`` then
+    loads ``model.keras`` with Keras).
+``describe(params)``
+    a short title for plots ("mlp 2x16 relu, rmsprop lr 0.001").
 
 A model reads its own parameters, its ``SHARED`` ones and its representation's. The
 tasks declare the parameters of every model, but the ones the chosen model does not
