@@ -159,9 +159,14 @@ class DownloadDataset(DatasetParams, PipelineTask):
                     "official URL; local copies are checked by their layout)")
 
     def check_params(self):
+        """An address the dataset does not take is refused when given on the command line;
+        one set in luigi.cfg (for another dataset) is left alone."""
         super().check_params()
+        configured = luigi.configuration.get_config()
         for name in ("url", "word_index_url"):
-            if getattr(self, name) and name not in self.dataset_module.ADDRESSES:
+            value = getattr(self, name)
+            if value and name not in self.dataset_module.ADDRESSES and \
+                    value != configured.get(self.get_task_family(), name, ""):
                 raise PipelineError(f"dataset {self.dataset} has no {name}; it takes "
                                     f"{', '.join(self.dataset_module.ADDRESSES)}")
 

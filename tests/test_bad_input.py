@@ -111,8 +111,19 @@ def test_source_is_an_alias_of_dataset():
 
 
 def test_an_address_the_dataset_does_not_take_is_refused():
+    """Given on the command line it is refused; set in luigi.cfg for keras_imdb, an
+    aclimdb run leaves it alone."""
+    from luigi.configuration import get_config
+
     with pytest.raises(PipelineError, match="dataset aclimdb has no word_index_url"):
         DownloadDataset(word_index_url="/tmp/imdb_word_index.json")
+    config = get_config()
+    config.set("DownloadDataset", "word_index_url", "/data/imdb_word_index.json")
+    try:
+        assert DownloadDataset().word_index_url == "/data/imdb_word_index.json"
+        assert Encode().requires().dataset == "aclimdb"
+    finally:
+        config.remove_option("DownloadDataset", "word_index_url")
 
 
 @pytest.mark.parametrize("value", ["auto", "1", "4", "20"])

@@ -8,9 +8,15 @@ import pytest
 from conftest import TINY, build, output_folders, ran_families
 from pipeline import CompareModels, EvaluateTest, PipelineError, TrainModel
 from pipeline.compare import SHIPPED, load_variants
+from pipeline.grids import CompareModels as GridCompareModels
 from pipeline.storage import read_csv_columns, read_json
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_models_lives_in_grids_and_is_still_exported():
+    assert CompareModels is GridCompareModels
+    assert CompareModels.__module__ == "pipeline.grids"
 
 
 def test_shipped_variants_are_the_issue_s_grid():
@@ -80,9 +86,12 @@ def test_small_grid_from_real_histories_shared_upstream_and_no_rerun(data_dir):
     grid = CompareModels(variants="baseline,l2,tuned_small", **TINY)
     result = build([grid])
     assert result.scheduling_succeeded
-    # vectors and split computed once for all variants
-    assert len(output_folders(data_dir, "Vectorize")) == 1
+    # sequences, features and split computed once for all variants
+    assert len(output_folders(data_dir, "Encode")) == 1
+    assert len(output_folders(data_dir, "Featurize")) == 1
     assert len(output_folders(data_dir, "SplitValidation")) == 1
+    assert ran_families(result).count("Encode") == 1
+    assert ran_families(result).count("Featurize") == 1
     assert len(output_folders(data_dir, "TrainModel")) == 3
     assert ran_families(result).count("TrainModel") == 3
 
@@ -123,7 +132,8 @@ def test_small_grid_from_real_histories_shared_upstream_and_no_rerun(data_dir):
     # a new grid reuses the trained baseline: only the new variant trains
     other = build([CompareModels(variants="baseline,fast_lr", **TINY)])
     assert ran_families(other).count("TrainModel") == 1
-    assert ran_families(other).count("Vectorize") == 0
+    for family in ("Encode", "SplitValidation", "Featurize"):
+        assert ran_families(other).count(family) == 0, family
 
 
 def test_variants_file_json_and_comparison_folder_follows_content(tmp_path, data_dir):

@@ -1,4 +1,6 @@
-"""Reading, checking and encoding the archive: pipeline/dataset.py."""
+"""Reading, checking and encoding the archive: pipeline/datasets/text.py (words to
+sequences), pipeline/datasets/download.py (fetching) and pipeline/datasets/aclimdb.py
+(the archive and the dataset interface)."""
 import gzip
 import hashlib
 import http.server
@@ -13,10 +15,21 @@ import numpy as np
 import pytest
 
 from conftest import make_archive
-from pipeline.dataset import (
-    INDEX_FROM, OOV, START, build_vocabulary, decode_sequence, encode_split, encode_texts,
-    fetch_archive, iter_reviews, tokenize, tokenize_archive, tokenize_split, validate_archive)
+from pipeline import datasets
+from pipeline.datasets import Encoded, Split, aclimdb, download
+from pipeline.datasets.aclimdb import (
+    iter_reviews, read_review, tokenize_archive, tokenize_split, validate_archive)
+from pipeline.datasets.download import describe_progress, fetch_file
+from pipeline.datasets.text import (
+    INDEX_FROM, MIN_NUM_WORDS, OOV, PAD, RESERVED, START, UNUSED, build_vocabulary,
+    decode_sequence, encode_split, encode_texts, tokenize, tokenize_documents,
+    vocabulary_size, word_index)
 from pipeline.errors import PipelineError
+
+
+def fetch_archive(url, destination, sha256=None, **kwargs):
+    """The old ``fetch_archive``: :func:`fetch_file` for the aclImdb archive."""
+    return fetch_file(url, destination, name=aclimdb.ARCHIVE_NAME, sha256=sha256, **kwargs)
 
 
 def write_reviews(path, reviews):
@@ -175,13 +188,17 @@ class TestEncoding:
             np.testing.assert_array_equal(serial[split].ids, parallel[split].ids)
             np.testing.assert_array_equal(serial[split].offsets, parallel[split].offsets)
             np.testing.assert_array_equal(serial[split].labels, parallel[split].labels)
+            np.testing.assert_array_equal(serial[split].names, parallel[split].names)
 
-    def test_labels_and_files_follow_the_folders(self, tiny_archive):
+    def test_labels_and_names_follow_the_folders(self, tiny_archive):
         test = tokenize_split(tiny_archive, "test")
         assert len(test.labels) == 20 and test.labels.sum() == 10
-        for label, name in zip(test.labels, test.files):
+        assert test.labels.dtype == np.int16  # class numbers: 0 negative, 1 positive
+        assert set(test.labels.tolist()) == {0, 1}
+        for label, name in zip(test.labels, test.names):
             rating = int(name.split("_")[1].split(".")[0])
             assert (rating >= 7) == bool(label)
+            assert aclimdb.CLASS_NAMES[label] == ("positive" if rating >= 7 else "negative")
 
     def test_encode_texts_equals_archive_path(self, tmp_path, corpus):
         path, train_texts, _ = corpus
@@ -362,7 +379,246 @@ class TestValidateArchive:
         assert name in [m.name for m in tarfile.open(path).getmembers()]  # stored as is
         with pytest.raises(PipelineError, match="unsafe path") as error:
             validate_archive(path)
-        assert repr(name) in str(error.value)
-        with pytest.raises(PipelineError, match="unsafe path"):
+        assert repr(name) in str(error.value) and str(path) in str(error.value)
+        with pytest.raises(PipelineError, match="unsafe path") as error:
             list(iter_reviews(path))
+        assert str(path) in str(error.value)
+        # fetching names the address the user gave, not the staging copy
+        staging = tmp_path / ".staging-x"
+        staging.mkdir()
+        with pytest.raises(PipelineError, match="unsafe path") as error:
+            aclimdb.fetch(staging, url=str(path))
+        assert str(path) in str(error.value) and str(staging) not in str(error.value)
         assert not (tmp_path.parent / "escape.txt").exists()
+
+
+# ------------------------------------------------------------- text: the index convention
+
+class TestIndexConvention:
+    def test_reserved_indices(self):
+        assert (PAD, START, OOV, UNUSED, INDEX_FROM) == (0, 1, 2, 3, 3)
+        assert RESERVED == {0: "<pad>", 1: "<start>", 2: "<unknown>", 3: "<unused>"}
+        assert MIN_NUM_WORDS == 5  # indices 0-3 reserved, one word at index 4
+
+    @pytest.mark.parametrize("num_words, size", [(0, 0), (3, 0), (4, 0), (5, 1), (10, 6),
+                                                 (10000, 9996)])
+    def test_vocabulary_size(self, num_words, size):
+        assert vocabulary_size(num_words) == size
+
+    def test_word_index(self):
+        assert word_index(["the", "film", "great"]) == {"the": 4, "film": 5, "great": 6}
+        assert word_index([]) == {}
+
+
+class TestTokenizeDocuments:
+    def test_ids_offsets_labels_and_names_in_order(self):
+        documents = [(1, "0_9.txt", "The film, the END."), (0, "1_2.txt", ""),
+                     (2, "x", "film<br />noir")]
+        split = tokenize_documents(iter(documents))  # any iterable, read once
+        assert split.words == ["the", "film", "end", "noir"]  # ids by first appearance
+        assert split.ids.tolist() == [0, 1, 0, 2, 1, 3]
+        assert split.ids.dtype == np.int32
+        assert split.offsets.tolist() == [0, 4, 4, 6] and split.offsets.dtype == np.int64
+        assert split.labels.tolist() == [1, 0, 2] and split.labels.dtype == np.int16
+        assert split.names.tolist() == ["0_9.txt", "1_2.txt", "x"]
+        for k, (_, _, doc) in enumerate(documents):
+            ids = split.ids[split.offsets[k]:split.offsets[k + 1]]
+            assert [split.words[i] for i in ids] == tokenize(doc)
+
+    def test_no_documents(self):
+        split = tokenize_documents([])
+        assert split.words == [] and split.ids.size == 0 and split.offsets.tolist() == [0]
+        assert split.labels.size == 0 and split.names.size == 0
+
+    def test_equals_the_archive_s_own_tokenizing(self, tiny_archive):
+        documents = [(label, name, review) for _, label, name, review
+                     in iter_reviews(tiny_archive, "train")]
+        direct = tokenize_documents(documents)
+        from_archive = tokenize_split(tiny_archive, "train")
+        assert direct.words == from_archive.words
+        np.testing.assert_array_equal(direct.ids, from_archive.ids)
+        np.testing.assert_array_equal(direct.offsets, from_archive.offsets)
+        np.testing.assert_array_equal(direct.labels, from_archive.labels)
+        np.testing.assert_array_equal(direct.names, from_archive.names)
+
+
+# ------------------------------------------------------------- download: progress
+
+class TestProgress:
+    def test_local_file_increasing_byte_counts_and_total(self, tmp_path, monkeypatch):
+        source = make_archive(tmp_path / "a.tar.gz", per_class=(60, 30))
+        size = source.stat().st_size
+        monkeypatch.setattr(download, "CHUNK", 1000)        # many chunks
+        monkeypatch.setattr(download, "PROGRESS_EVERY", 0.0)  # report every one
+        calls = []
+        digest = fetch_file(str(source), tmp_path / "copy", name="a.tar.gz",
+                            progress=lambda done, total: calls.append((done, total)))
+        assert digest == sha256_of(source)
+        assert len(calls) >= size // 1000
+        assert all(total == size for _, total in calls)
+        done = [d for d, _ in calls]
+        assert all(b > a for a, b in zip(done, done[1:]))  # strictly increasing, no repeat
+        assert done[0] == 1000 and done[-1] == size
+        assert all(d % 1000 == 0 for d in done if d != size)  # one chunk at a time
+
+    def test_progress_is_throttled_but_always_ends_with_the_total(self, tmp_path, monkeypatch):
+        source = make_archive(tmp_path / "a.tar.gz", per_class=(60, 30))
+        size = source.stat().st_size
+        monkeypatch.setattr(download, "CHUNK", 1000)
+        calls = []
+        fetch_file(source.as_uri(), tmp_path / "copy", name="a.tar.gz",
+                   progress=lambda done, total: calls.append((done, total)))
+        assert calls[-1] == (size, size)
+        assert len(calls) < size // 1000  # about once a second, not once per chunk
+
+    def test_no_callback_is_fine(self, tiny_archive, tmp_path):
+        assert fetch_file(str(tiny_archive), tmp_path / "c", name="x") == sha256_of(tiny_archive)
+
+    def test_http_progress_knows_the_content_length(self, tiny_archive, tmp_path):
+        server, port = serve(tiny_archive.parent)
+        try:
+            calls = []
+            fetch_file(f"http://127.0.0.1:{port}/{tiny_archive.name}", tmp_path / "d",
+                       name="a.tar.gz", progress=lambda d, t: calls.append((d, t)))
+            size = tiny_archive.stat().st_size
+            assert calls[-1] == (size, size)
+        finally:
+            server.shutdown()
+            server.server_close()
+
+    def test_describe_progress(self):
+        mb = 1 << 20
+        message, percent = describe_progress("aclImdb_v1.tar.gz", 12 * mb, 48 * mb)
+        assert message == "aclImdb_v1.tar.gz: 12.0 of 48.0 MB (25 %)"
+        assert percent == pytest.approx(25.0)
+        message, percent = describe_progress("imdb.npz", 3 * mb // 2, None)
+        assert message == "imdb.npz: 1.5 MB" and percent is None
+
+    def test_messages_name_the_file_and_its_option(self, tmp_path):
+        with pytest.raises(PipelineError) as error:
+            fetch_file(str(tmp_path / "no.json"), tmp_path / "c", name="imdb_word_index.json",
+                       parameter="word_index_url")
+        message = str(error.value)
+        assert str(tmp_path / "no.json") in message
+        assert "--DownloadDataset-word-index-url /path/to/imdb_word_index.json" in message
+        assert "word_index_url = /path/to/imdb_word_index.json under [DownloadDataset]" \
+            in message
+
+
+def serve(folder):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), partial(Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
+# ------------------------------------------------------------- aclimdb: the dataset interface
+
+class TestAclImdbInterface:
+    def test_registry(self):
+        assert datasets.get("aclimdb") is aclimdb
+        assert aclimdb.CLASS_NAMES == ("negative", "positive")
+        assert aclimdb.FILES == {"archive": "aclImdb_v1.tar.gz"}
+        assert aclimdb.ADDRESSES == ("url",)
+        with pytest.raises(PipelineError, match="unknown dataset 'imdb2'.*aclimdb"):
+            datasets.get("imdb2")
+
+    def test_fetch_copies_checks_and_counts(self, tmp_path):
+        source = make_archive(tmp_path / "a.tar.gz", per_class=(7, 3))
+        folder = tmp_path / "fetched"
+        folder.mkdir()
+        progress = []
+        manifest = aclimdb.fetch(folder, url=str(source),
+                                 progress=lambda d, t: progress.append((d, t)))
+        assert (folder / "aclImdb_v1.tar.gz").read_bytes() == source.read_bytes()
+        assert manifest["documents"] == {"train": 14, "test": 6}
+        assert manifest["reviews"] == {"train/neg": 7, "train/pos": 7,
+                                       "test/neg": 3, "test/pos": 3}
+        assert manifest["sha256"] == sha256_of(source) and manifest["source"] == str(source)
+        assert progress[-1] == (source.stat().st_size, source.stat().st_size)
+
+    def test_fetch_with_a_wrong_sha256(self, tmp_path, tiny_archive):
+        folder = tmp_path / "fetched"
+        folder.mkdir()
+        with pytest.raises(PipelineError, match="SHA-256") as error:
+            aclimdb.fetch(folder, url=str(tiny_archive), sha256="1" * 64)
+        assert str(tiny_archive) in str(error.value)
+
+    @pytest.mark.parametrize("fraction", [0.3, 0.95])
+    def test_truncated_archive_error_names_the_path_given(self, tmp_path, fraction):
+        good = make_archive(tmp_path / "good.tar.gz", per_class=(60, 30))
+        truncated = tmp_path / "given" / "truncated.tar.gz"
+        truncated.parent.mkdir()
+        data = good.read_bytes()
+        truncated.write_bytes(data[:int(len(data) * fraction)])
+        staging = tmp_path / ".staging-destination"
+        staging.mkdir()
+        with pytest.raises(PipelineError, match="truncated or corrupt|not a readable") as error:
+            aclimdb.fetch(staging, url=str(truncated))
+        message = str(error.value)
+        assert str(truncated) in message
+        assert str(staging) not in message and "staging" not in message
+
+    def test_layout_error_names_the_url_given(self, tmp_path):
+        path = make_archive(tmp_path / "partial.tar.gz", skip_folders=("test/pos",))
+        staging = tmp_path / ".staging-x"
+        staging.mkdir()
+        with pytest.raises(PipelineError, match="not the aclImdb layout") as error:
+            aclimdb.fetch(staging, url=path.as_uri())
+        assert path.as_uri() in str(error.value) and str(staging) not in str(error.value)
+
+    def test_missing_file(self, tmp_path):
+        with pytest.raises(PipelineError, match="--DownloadDataset-url") as error:
+            aclimdb.fetch(tmp_path, url=str(tmp_path / "nowhere.tar.gz"))
+        assert "nowhere.tar.gz" in str(error.value)
+
+    @pytest.mark.parametrize("num_words", [5, 9, 1000])
+    def test_read_encodes_both_splits_by_keras_rules(self, tmp_path, corpus, num_words):
+        path, train_texts, test_texts = corpus
+        folder = tmp_path / "fetched"
+        folder.mkdir()
+        (folder / "aclImdb_v1.tar.gz").write_bytes(path.read_bytes())
+        encoded = aclimdb.read(folder, num_words)
+        assert isinstance(encoded, Encoded) and set(encoded.splits) == {"train", "test"}
+        for split, texts in (("train", train_texts), ("test", test_texts)):
+            data = encoded.splits[split]
+            assert isinstance(data, Split) and data.rows == len(texts)
+            # write_reviews adds pos before neg, as the texts list them
+            assert split_sequences(data.values, data.offsets) == \
+                reference_encoding(train_texts, texts, num_words)
+            assert data.labels.dtype == np.int16
+            assert data.labels.tolist() == [1] * (len(texts) // 2) + [0] * (len(texts) // 2)
+            assert data.names.tolist() == [f"{i}_{r}.txt" for r in (8, 2)
+                                           for i in range(len(texts) // 2)]
+        vocabulary, counts = build_vocabulary(tokenize_split(path, "train"), num_words)
+        assert encoded.vocabulary == vocabulary and encoded.counts == counts
+        assert len(encoded.vocabulary) <= vocabulary_size(num_words)
+
+    def test_split_arrays_round_trip(self, tmp_path, tiny_archive):
+        folder = tmp_path / "fetched"
+        folder.mkdir()
+        (folder / "aclImdb_v1.tar.gz").write_bytes(tiny_archive.read_bytes())
+        split = aclimdb.read(folder, 40).splits["test"]
+        arrays = split.to_arrays("test")
+        assert set(arrays) == {"test_values", "test_offsets", "test_labels", "test_names"}
+        back = Split.from_arrays(arrays, "test")
+        for field in ("values", "offsets", "labels", "names"):
+            np.testing.assert_array_equal(getattr(back, field), getattr(split, field))
+        assert back.rows == 20
+
+    def test_original_text(self, tmp_path, corpus):
+        path, _, _ = corpus
+        folder = tmp_path / "fetched"
+        folder.mkdir()
+        (folder / "aclImdb_v1.tar.gz").write_bytes(path.read_bytes())
+        assert aclimdb.original_text(folder, "test", "0_8.txt", 1) == \
+            "testonly testonly testonly great"
+        assert aclimdb.original_text(folder, "train", "1_2.txt", 0) == "It was dull. DULL!"
+        assert aclimdb.original_text(folder, "train", "1_2.txt", 1) is None  # not in pos/
+        assert aclimdb.original_text(folder, "test", "9_8.txt", 1) is None
+        assert read_review(folder / "aclImdb_v1.tar.gz", "train", "pos", "0_8.txt") == \
+            "Great great film.<br />Loved it!"

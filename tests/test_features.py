@@ -1,8 +1,15 @@
-"""Multi-hot vectors in CSR form and the validation split: pipeline/features.py."""
+"""Multi-hot vectors in CSR form (pipeline/features/multihot.py), the representation
+registry (pipeline/features/__init__.py) and the validation split (pipeline/split.py)."""
 import numpy as np
 import pytest
 
-from pipeline.features import MultiHot, multi_hot, split_rows
+from pipeline import features
+from pipeline.datasets import Split
+from pipeline.errors import PipelineError
+from pipeline.features import multihot
+from pipeline.features import sequences as padded_sequences
+from pipeline.features.multihot import MultiHot, _sorted_unique, multi_hot
+from pipeline.split import split_rows, training_subset
 
 
 def vectorize_sequences(sequences, dimension):
@@ -43,8 +50,9 @@ def test_multi_hot_equals_the_books_loop(seed, rows, num_words):
     assert result.rows == rows and result.num_words == num_words
     np.testing.assert_array_equal(result.to_dense(np.float64),
                                   vectorize_sequences(sequences, num_words))
-    np.testing.assert_array_equal(result.labels, labels.astype(np.float32))
-    assert result.labels.dtype == np.float32
+    # labels are class numbers, kept as given (no float32 cast any more)
+    np.testing.assert_array_equal(result.labels, labels)
+    assert result.labels.dtype == labels.dtype
     for k, sequence in enumerate(sequences):
         row = result.indices[result.indptr[k]:result.indptr[k + 1]]
         assert row.tolist() == sorted(set(sequence))  # sorted, no duplicates
@@ -87,12 +95,140 @@ def test_take_equals_dense_rows():
 def test_arrays_round_trip():
     values, offsets = as_flat([[1, 5, 2], [1], [3, 3]])
     data = multi_hot(values, offsets, [1, 0, 1], 7)
-    back = MultiHot.from_arrays(data.to_arrays("train"), "train", 7)
+    arrays = data.to_arrays("train")
+    assert set(arrays) == {"train_indptr", "train_indices", "train_labels"}
+    back = MultiHot.from_arrays(arrays, "train", 7)
     np.testing.assert_array_equal(back.to_dense(), data.to_dense())
     np.testing.assert_array_equal(back.labels, data.labels)
+    # the module-level function Featurize's readers use gives the same object
+    module_back = multihot.from_arrays(arrays, "train", np.int64(7))
+    assert module_back.num_words == 7 and type(module_back.num_words) is int
+    np.testing.assert_array_equal(module_back.indptr, data.indptr)
+    np.testing.assert_array_equal(module_back.indices, data.indices)
 
 
-# ----------------------------------------------------------------------- split_rows
+def test_multiclass_labels_are_kept_as_class_numbers():
+    values, offsets = as_flat([[1, 4], [1, 5], [1, 6], [1, 4, 6]])
+    labels = np.array([0, 2, 1, 2], dtype=np.int16)
+    data = multi_hot(values, offsets, labels, 8)
+    assert data.labels.dtype == np.int16
+    np.testing.assert_array_equal(data.labels, [0, 2, 1, 2])
+    np.testing.assert_array_equal(data.take([3, 1]).labels, [2, 2])
+
+
+# ------------------------------------------------------------ build from a dataset Split
+
+def test_build_from_a_split_equals_multi_hot_of_its_arrays():
+    rng = np.random.default_rng(11)
+    sequences = random_sequences(rng, 30, 20)
+    values, offsets = as_flat(sequences)
+    labels = rng.integers(0, 2, size=30).astype(np.int16)
+    names = np.asarray([f"{k}_7.txt" for k in range(30)])
+    split = Split(values, offsets, labels, names)
+    built = multihot.build(split, 20)
+    assert isinstance(built, MultiHot) and built.rows == split.rows == 30
+    np.testing.assert_array_equal(built.to_dense(np.float64), vectorize_sequences(sequences, 20))
+    np.testing.assert_array_equal(built.labels, labels)
+    assert built.labels.dtype == np.int16
+    # the Split survives the arrays of Encode's sequences.npz
+    again = Split.from_arrays(split.to_arrays("test"), "test")
+    np.testing.assert_array_equal(multihot.build(again, 20).to_dense(), built.to_dense())
+    np.testing.assert_array_equal(again.names, names)
+
+
+def test_representation_registry():
+    assert features.get("multihot") is multihot
+    assert features.get("sequences") is padded_sequences
+    assert multihot.PARAMETERS == {} and multihot.check({}) is None
+    # multihot reads no parameter of its own; the others' are not attributed to it
+    found = features.all_parameters()
+    assert all("multihot" not in readers for _, readers in found.values())
+    assert {name: readers for name, (_, readers) in found.items()} == \
+        {"maxlen": ["sequences"], "padding": ["sequences"], "truncating": ["sequences"]}
+    with pytest.raises(PipelineError, match="unknown representation 'bag'.*multihot"):
+        features.get("bag")
+
+
+# ---------------------------------------------------- padded sequences (features/sequences.py)
+
+@pytest.mark.parametrize("padding", ["pre", "post"])
+@pytest.mark.parametrize("truncating", ["pre", "post"])
+@pytest.mark.parametrize("maxlen", [1, 5, 12, 80])
+def test_pad_equals_keras_pad_sequences(padding, truncating, maxlen):
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(maxlen)
+    docs = random_sequences(rng, 25, 40, max_length=20)
+    docs[3] = []
+    values, offsets = as_flat(docs)
+    got = padded_sequences.pad(values, offsets, maxlen, padding, truncating)
+    expected = keras.utils.pad_sequences(docs, maxlen=maxlen, padding=padding,
+                                         truncating=truncating, value=0)
+    assert got.dtype == np.int32 and got.shape == (25, maxlen)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_pad_by_hand():
+    values, offsets = as_flat([[1, 5, 6, 7], [1, 2], []])
+    assert padded_sequences.pad(values, offsets, 3).tolist() == [[5, 6, 7], [0, 1, 2], [0, 0, 0]]
+    assert padded_sequences.pad(values, offsets, 3, "post", "post").tolist() == \
+        [[1, 5, 6], [1, 2, 0], [0, 0, 0]]
+    assert padded_sequences.pad(np.zeros(0, np.int32), np.zeros(1, np.int64), 4).shape == (0, 4)
+
+
+def test_padded_build_take_and_arrays():
+    values, offsets = as_flat([[1, 5, 6, 7], [1, 2], [1, 9, 9]])
+    split = Split(values, offsets, np.array([1, 0, 2], np.int16), np.array(["a", "b", "c"]))
+    params = {"maxlen": 3, "padding": "pre", "truncating": "post"}
+    padded_sequences.check(params)
+    padded = features.get("sequences").build(split, 10, **params)
+    assert padded.rows == 3
+    assert padded.matrix.tolist() == [[1, 5, 6], [0, 1, 2], [1, 9, 9]]
+    assert padded.labels.dtype == np.int16
+    part = padded.take(np.array([2, 0]))
+    assert part.matrix.tolist() == [[1, 9, 9], [1, 5, 6]] and part.labels.tolist() == [2, 1]
+    arrays = padded.to_arrays("train")
+    assert set(arrays) == {"train_padded", "train_labels"}
+    back = padded_sequences.from_arrays(arrays, "train", 10, **params)
+    np.testing.assert_array_equal(back.matrix, padded.matrix)
+    np.testing.assert_array_equal(back.labels, padded.labels)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"maxlen": 0, "padding": "pre", "truncating": "pre"}, "maxlen must be between 1"),
+    ({"maxlen": 10, "padding": "middle", "truncating": "pre"}, "padding must be pre or post"),
+    ({"maxlen": 10, "padding": "pre", "truncating": "both"}, "truncating must be pre or post"),
+])
+def test_padded_parameters_are_checked(params, message):
+    with pytest.raises(PipelineError, match=message):
+        padded_sequences.check(params)
+
+
+def test_padded_batches():
+    tf = pytest.importorskip("tensorflow")
+    values, offsets = as_flat([[1, 5], [1, 6, 7], [1], [1, 4, 4, 4]])
+    labels = np.array([1, 0, 1, 0], np.int16)
+    padded = padded_sequences.build(Split(values, offsets, labels, np.array(list("abcd"))), 8,
+                             maxlen=3, padding="pre", truncating="pre")
+    xs, ys = [], []
+    for x, y in padded.batches(3):
+        assert y.dtype == tf.float32
+        xs.append(x.numpy())
+        ys.append(y.numpy())
+    np.testing.assert_array_equal(np.concatenate(xs), padded.matrix)
+    np.testing.assert_array_equal(np.concatenate(ys), labels)
+    shuffled = np.concatenate([x.numpy() for x, _ in padded.batches(4, "int32", shuffle_seed=3)])
+    assert sorted(map(tuple, shuffled.tolist())) == sorted(map(tuple, padded.matrix.tolist()))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sorted_unique_equals_np_unique(seed):
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 50, size=int(rng.integers(0, 300)))
+    np.testing.assert_array_equal(_sorted_unique(values), np.unique(values))
+    assert _sorted_unique(np.zeros(0, np.int64)).size == 0
+
+
+# ------------------------------------------------------------ split_rows: pipeline/split.py
 
 @pytest.mark.parametrize("num_rows,validation_size", [(100, 30), (25000, 10000), (2, 1)])
 def test_split_is_disjoint_and_covering(num_rows, validation_size):
@@ -122,3 +258,13 @@ def test_split_is_shuffled_over_a_positives_first_archive(seed):
     assert 0.35 < labels[train].mean() < 0.65
     # and not merely a sorted selection: the order is shuffled too
     assert not np.array_equal(train, np.sort(train))
+
+
+def test_training_subset_is_the_first_rows_and_nested():
+    train, _ = split_rows(100, 30, seed=3)
+    np.testing.assert_array_equal(training_subset(train, 0), train)  # 0 = all
+    small, large = training_subset(train, 10), training_subset(train, 40)
+    np.testing.assert_array_equal(small, train[:10])
+    np.testing.assert_array_equal(large, train[:40])
+    assert set(small.tolist()) <= set(large.tolist())  # nested, for learning curves
+    np.testing.assert_array_equal(training_subset(train, 70), train)

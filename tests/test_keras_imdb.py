@@ -1,4 +1,5 @@
-"""Keras's preprocessed IMDB read safely: pipeline/keras_imdb.py.
+"""Keras's preprocessed IMDB read safely: pipeline/datasets/keras_imdb.py and the
+restricted unpickler it reads .npz members with, pipeline/datasets/safe_npz.py.
 
 Small files are written in exactly the format of Keras's imdb.npz (object arrays of
 lists of ints, pickled inside .npy members) and results are compared with Keras's
@@ -17,13 +18,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import keras_imdb
-from pipeline.dataset import decode_sequence
-from pipeline.errors import PipelineError
-from pipeline.features import multi_hot
-from pipeline.keras_imdb import (
+from pipeline import datasets
+from pipeline.datasets import Encoded, Split, keras_imdb, safe_npz
+from pipeline.datasets.keras_imdb import (
     load_data, load_splits, md5_of, read_npz_safely, read_word_index,
     vocabulary_from_word_index)
+from pipeline.datasets.text import decode_sequence
+from pipeline.errors import PipelineError
+from pipeline.features.multihot import multi_hot
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -321,7 +323,7 @@ class TestSemantics:
         assert read_npz_safely(path)["x_train"] == data["x_train"]
 
     def test_module_imports_no_keras(self):
-        code = ("import sys, pipeline.keras_imdb; "
+        code = ("import sys, pipeline.datasets.keras_imdb, pipeline.datasets.safe_npz; "
                 "bad = [m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')]; "
                 "assert not bad, bad")
         subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
@@ -372,6 +374,7 @@ class TestHostile:
         assert "\n" not in message
         assert str(path) in message and "x_train.npy" in message
         assert "refused global" in message
+        assert "the file is not a Keras dataset file or was tampered with" in message
         assert any(name in message for name in ("posix.system", "builtins.eval",
                                                 "builtins.exec"))
         assert not marker.exists()
@@ -614,3 +617,129 @@ class TestWordIndex:
             notebook = [reverse_word_index.get(i - 3, "?") for i in sequence]
             assert notebook[0] == "?"    # the start character; ours drops it
             assert decode_sequence(sequence, vocabulary) == " ".join(notebook[1:])
+
+
+# ------------------------------------------------------------------------ safe_npz itself
+
+class TestSafeNpz:
+    def test_read_members_gives_every_npy_member(self, tmp_path):
+        data = dataset(seed=9)
+        members = members_with(data)
+        members["extra"] = numeric_npy(np.arange(4, dtype=np.int16))
+        path = write_members(tmp_path / "reuters.npz", members)
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.writestr("README.txt", "not an array")
+        arrays = safe_npz.read_members(path)
+        assert set(arrays) == {"x_train", "y_train", "x_test", "y_test", "extra"}
+        assert arrays["x_train"].dtype == object
+        assert arrays["x_train"].tolist() == data["x_train"]
+        np.testing.assert_array_equal(arrays["y_test"], data["y_test"])
+        assert arrays["extra"].dtype == np.int16 and arrays["extra"].tolist() == [0, 1, 2, 3]
+
+    def test_read_npy_object_member(self, tmp_path):
+        rows = [[1, 2, 3], [], [40000]]
+        stream = io.BytesIO()
+        np.lib.format.write_array(stream, object_array(rows))
+        array = safe_npz._read_npy("f.npz", "x.npy", stream.getvalue())
+        assert array.shape == (3,) and array.tolist() == rows
+
+    def test_restricted_unpickler_refuses_any_other_global(self, tmp_path, monkeypatch):
+        marker = tmp_path / "pwned"
+        payload = pickle.dumps(Evil(os.system, f"touch {marker}"), protocol=2)
+        with pytest.raises(safe_npz._Refused, match="refused global posix.system"):
+            safe_npz._RestrictedUnpickler(io.BytesIO(payload), encoding="latin1").load()
+        assert not marker.exists()
+
+    def test_refusal_names_the_member_and_the_file(self, tmp_path):
+        payload = pickle.dumps(Evil(eval, "1 + 1"), protocol=4)
+        path = write_members(tmp_path / "other.npz", {"docs": object_npy(1, payload)})
+        with pytest.raises(PipelineError) as caught:
+            safe_npz.read_members(path)
+        message = str(caught.value)
+        assert message.startswith(f"{path}: member docs.npy: unsafe or unexpected pickle")
+        assert "refused global builtins.eval" in message
+        assert message.endswith("the file is not a Keras dataset file or was tampered with")
+
+
+# ------------------------------------------------------------------------ dataset interface
+
+@pytest.fixture
+def fetched(tmp_path, small_npz, word_index_file):
+    """A DownloadDataset-like folder with imdb.npz and its word index."""
+    npz, data = small_npz
+    folder = tmp_path / "DownloadDataset" / "keras_imdb"
+    folder.mkdir(parents=True)
+    manifest = keras_imdb.fetch(folder, url=str(npz), word_index_url=str(word_index_file))
+    return folder, manifest, data
+
+
+class TestInterface:
+    def test_registry(self):
+        assert datasets.get("keras_imdb") is keras_imdb
+        assert datasets.SOURCE_ALIASES["keras"] == "keras_imdb"
+        assert keras_imdb.CLASS_NAMES == ("negative", "positive")
+        assert keras_imdb.FILES == {"npz": "imdb.npz", "word_index": "imdb_word_index.json"}
+        assert keras_imdb.ADDRESSES == ("url", "word_index_url")
+
+    def test_fetch_copies_both_files_and_counts(self, fetched, small_npz, word_index_file):
+        folder, manifest, data = fetched
+        assert (folder / "imdb.npz").read_bytes() == small_npz[0].read_bytes()
+        assert (folder / "imdb_word_index.json").read_bytes() == word_index_file.read_bytes()
+        assert manifest["documents"] == {"train": 23, "test": 17}
+        for split in ("train", "test"):
+            labels = np.asarray(data[f"y_{split}"])
+            assert manifest["reviews"][f"{split}/pos"] == int((labels == 1).sum())
+            assert manifest["reviews"][f"{split}/neg"] == int((labels == 0).sum())
+        import hashlib
+
+        assert manifest["sha256"] == hashlib.sha256(small_npz[0].read_bytes()).hexdigest()
+        assert manifest["source"] == str(small_npz[0])
+        assert manifest["word_index_source"] == str(word_index_file)
+
+    def test_fetch_progress_for_both_files(self, tmp_path, small_npz, word_index_file):
+        folder = tmp_path / "f"
+        folder.mkdir()
+        calls = []
+        keras_imdb.fetch(folder, url=str(small_npz[0]), word_index_url=str(word_index_file),
+                         progress=lambda done, total: calls.append((done, total)))
+        sizes = (small_npz[0].stat().st_size, word_index_file.stat().st_size)
+        assert [(s, s) for s in sizes] == [c for c in calls if c[0] == c[1]][-2:]
+
+    @pytest.mark.parametrize("which", ["npz", "word_index"])
+    def test_fetch_errors_name_the_address_given_not_the_folder(self, tmp_path, small_npz,
+                                                                word_index_file, which):
+        bad = tmp_path / "given" / ("bad.npz" if which == "npz" else "bad.json")
+        bad.parent.mkdir()
+        bad.write_bytes(b"<html>404 Not Found</html>")
+        staging = tmp_path / ".staging-destination"
+        staging.mkdir()
+        urls = {"url": str(small_npz[0]), "word_index_url": str(word_index_file)}
+        urls["url" if which == "npz" else "word_index_url"] = str(bad)
+        with pytest.raises(PipelineError) as caught:
+            keras_imdb.fetch(staging, **urls)
+        message = str(caught.value)
+        assert str(bad) in message and str(staging) not in message
+
+    @pytest.mark.parametrize("num_words", [5, 10, 24, 30])
+    def test_read_is_load_data_flat(self, fetched, word_index_file, num_words):
+        folder, _, _ = fetched
+        encoded = keras_imdb.read(folder, num_words)
+        assert isinstance(encoded, Encoded)
+        (x_train, y_train), (x_test, y_test) = load_data(folder / "imdb.npz", num_words)
+        for split, rows, labels in (("train", x_train, y_train), ("test", x_test, y_test)):
+            data = encoded.splits[split]
+            assert isinstance(data, Split) and data.rows == len(rows)
+            assert [data.values[a:b].tolist()
+                    for a, b in zip(data.offsets[:-1], data.offsets[1:])] == rows
+            assert data.labels.dtype == np.int16
+            np.testing.assert_array_equal(data.labels, labels)
+            assert data.names.tolist() == [f"{split}-{i}" for i in range(len(rows))]
+        index = read_word_index(word_index_file)
+        assert encoded.vocabulary == vocabulary_from_word_index(index, num_words)
+        # counts: occurrences in the training split of index 4, 5, ... (rank 1, 2, ...)
+        flat = [w for row in x_train for w in row]
+        assert encoded.counts == [flat.count(p + 4) for p in range(len(encoded.vocabulary))]
+
+    def test_no_original_texts(self, fetched):
+        folder, _, _ = fetched
+        assert keras_imdb.original_text(folder, "train", "train-0", 1) is None

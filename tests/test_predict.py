@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from conftest import TINY, build
-from pipeline import EvaluateTest, PipelineError, PredictReviews, Vectorize
-from pipeline.dataset import iter_reviews
+from pipeline import Encode, EvaluateTest, PipelineError, Predict, PredictReviews
+from pipeline.datasets.aclimdb import iter_reviews
 from pipeline.inference import NumpyMLP
-from pipeline.predict import Review, read_reviews, score
+from pipeline.predict import Review, label_of, read_reviews, score, write_predictions
 from pipeline.storage import load_arrays, read_json
 
 CLI = str(Path(sys.executable).with_name("imdb-sentiment"))
@@ -71,41 +71,134 @@ def trained(data_dir):
     """The tiny archive's final model and vocabulary (trained once per test)."""
     evaluate = EvaluateTest(**dict(TINY, epochs=8))
     assert build([evaluate]).scheduling_succeeded
-    vectorize = evaluate.clone(Vectorize)
-    vocabulary = read_json(vectorize.output()["vocabulary"].path)
-    return (NumpyMLP.load(evaluate.output()["weights"].path), vocabulary, evaluate, vectorize)
+    encode = evaluate.clone(Encode)
+    vocabulary = read_json(encode.output()["vocabulary"].path)
+    return (NumpyMLP.load(evaluate.output()["weights"].path), vocabulary, evaluate, encode)
 
 
 def test_scoring_raw_text_equals_the_pipeline_s_own_predictions(trained, tiny_archive):
     model, vocabulary, evaluate, _ = trained
+    assert vocabulary["class_names"] == ["negative", "positive"]
+    assert vocabulary["dataset"] == "aclimdb" and vocabulary["num_words"] == TINY["num_words"]
     texts = [text for _, _, _, text in iter_reviews(tiny_archive, "test")]
     reviews = [Review(str(i), text) for i, text in enumerate(texts)]
-    probabilities = score(model, vocabulary["words"], vocabulary["num_words"], reviews)
-    stored = load_arrays(evaluate.output()["predictions"].path)["probabilities"]
-    np.testing.assert_allclose(probabilities, stored, rtol=1e-6, atol=1e-7)
+    probabilities = score(model, vocabulary, reviews)
+    assert all(p.shape == (2,) for p in probabilities)
+    stored = load_arrays(evaluate.output()["predictions"].path)
+    assert stored["probabilities"].shape == (len(texts), 2)
+    assert stored["class_names"].tolist() == ["negative", "positive"]
+    np.testing.assert_allclose(np.stack(probabilities), stored["probabilities"],
+                               rtol=1e-6, atol=1e-7)
+    # the stored labels are the test reviews' classes, in the archive's order
+    labels = [label for _, label, _, _ in iter_reviews(tiny_archive, "test")]
+    assert stored["labels"].tolist() == labels
 
 
 def test_notes_for_empty_and_unknown_reviews(trained):
     model, vocabulary, _, _ = trained
     reviews = [Review("1", "brilliant wonderful"), Review("2", "   "),
                Review("3", "zzzz qqqq xxxx")]
-    probabilities = score(model, vocabulary["words"], vocabulary["num_words"], reviews)
+    probabilities = score(model, vocabulary, reviews)
     assert probabilities[1] is None and reviews[1].notes == ["empty review"]
     assert reviews[2].notes == ["no known words"]
-    assert 0.0 <= probabilities[0] <= 1.0 and 0.0 <= probabilities[2] <= 1.0
+    for probability in (probabilities[0], probabilities[2]):
+        assert probability.shape == (2,)
+        assert ((0.0 <= probability) & (probability <= 1.0)).all()
+        assert probability.sum() == pytest.approx(1.0)
     assert reviews[0].notes == []
+
+
+def test_explicit_representation_is_the_default_one(trained):
+    model, vocabulary, _, _ = trained
+    texts = ["brilliant wonderful", "awful dull mess", "the movie"]
+    default = score(model, vocabulary, [Review(str(i), t) for i, t in enumerate(texts)])
+    explicit = score(model, vocabulary, [Review(str(i), t) for i, t in enumerate(texts)],
+                     representation="multihot", representation_params={})
+    np.testing.assert_array_equal(np.stack(default), np.stack(explicit))
+    with pytest.raises(PipelineError, match="unknown representation"):
+        score(model, vocabulary, [Review("1", "x")], representation="bag")
 
 
 def test_model_and_vocabulary_must_belong_together(trained):
     model, vocabulary, _, _ = trained
     with pytest.raises(PipelineError, match="do not belong together"):
-        score(model, vocabulary["words"], vocabulary["num_words"] + 1, [Review("1", "x")])
+        score(model, dict(vocabulary, num_words=vocabulary["num_words"] + 1),
+              [Review("1", "x")])
+    with pytest.raises(PipelineError, match="do not belong together"):
+        # more words than the index space of num_words holds
+        extra = 36 + 1 - len(vocabulary["words"])  # vocabulary_size(40) = 36
+        score(model, dict(vocabulary, words=vocabulary["words"] + [f"x{i}" for i in range(extra)]),
+              [Review("1", "x")])
+
+
+# --------------------------------------------------------------- labels and the CSV
+
+def test_label_of():
+    assert label_of(np.array([0.3, 0.7]), ["negative", "positive"]) == "positive"
+    assert label_of(np.array([0.5, 0.5]), ["negative", "positive"]) == "positive"  # >= 0.5
+    assert label_of(np.array([0.51, 0.49]), ["negative", "positive"]) == "negative"
+    assert label_of(np.array([0.2, 0.5, 0.3]), ["a", "b", "c"]) == "b"
+    assert label_of(None, ["negative", "positive"]) == ""
+
+
+def test_write_predictions_binary_columns(tmp_path):
+    reviews = [Review("a", "x"), Review("b", "", ["empty review"]),
+               Review("c", "y", ["no known words"])]
+    probabilities = [np.array([0.25, 0.75]), None, np.array([0.9, 0.1])]
+    path = tmp_path / "p.csv"
+    write_predictions(reviews, probabilities, ["negative", "positive"], path)
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [["id", "probability_positive", "label", "note"],
+                    ["a", "0.750000", "positive", ""],
+                    ["b", "", "", "empty review"],
+                    ["c", "0.100000", "negative", "no known words"]]
+
+
+def test_write_predictions_three_classes(tmp_path):
+    reviews = [Review("1", "x"), Review("2", "", ["empty review"])]
+    path = tmp_path / "p.csv"
+    write_predictions(reviews, [np.array([0.2, 0.1, 0.7]), None], ["a", "b", "c"], path)
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [["id", "label", "probability", "note"], ["1", "c", "0.700000", ""],
+                    ["2", "", "", "empty review"]]
+
+
+def test_scoring_with_a_three_class_model():
+    """score() with a softmax twin: one row of three class probabilities per review."""
+    import keras
+
+    from pipeline.features.multihot import multi_hot
+    from pipeline.datasets.text import encode_texts
+    from pipeline.inference import export_weights
+    from pipeline.models.mlp import build_model
+
+    keras.utils.set_random_seed(2)
+    words = ["good", "bad", "plot", "music", "actor"]
+    vocabulary = {"words": words, "num_words": 9, "class_names": ["a", "b", "c"]}
+    model = build_model(num_words=9, num_classes=3, units=4)
+    mlp = NumpyMLP(export_weights(model))
+    texts = ["good plot", "", "bad bad music", "unseen words"]
+    reviews = [Review(str(i), t) for i, t in enumerate(texts)]
+    probabilities = score(mlp, vocabulary, reviews)
+    assert probabilities[1] is None and reviews[1].notes == ["empty review"]
+    assert reviews[3].notes == ["no known words"]
+    sequences = encode_texts([texts[i] for i in (0, 2, 3)], words)
+    values = np.asarray([v for s in sequences for v in s], dtype=np.int32)
+    offsets = np.cumsum([0] + [len(s) for s in sequences])
+    data = multi_hot(values, offsets, np.zeros(3, np.int16), 9)
+    expected = model.predict(data.batches(8), verbose=0)
+    got = np.stack([probabilities[i] for i in (0, 2, 3)])
+    assert got.shape == (3, 3)
+    np.testing.assert_allclose(got, expected, rtol=2e-5, atol=2e-6)
 
 
 def test_predict_task_writes_every_row(tmp_path, data_dir):
     path = tmp_path / "mine.txt"
     path.write_bytes(b"great brilliant loved\n\nawful dull mess\n\xff great\n")
     task = PredictReviews(input=str(path), **TINY)
+    assert isinstance(task, Predict)  # the old name is an alias of Predict
     assert build([task]).scheduling_succeeded
     with open(task.output()["predictions"].path, newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -121,9 +214,29 @@ def test_predict_task_writes_every_row(tmp_path, data_dir):
     assert PredictReviews(input=str(path), **TINY).output_dir != before
 
 
+def test_predict_task_equals_scoring_by_hand(tmp_path, data_dir):
+    path = tmp_path / "mine.csv"
+    path.write_text('id,text\nr1,"great brilliant, loved it"\nr2,awful dull mess\n')
+    task = Predict(input=str(path), **TINY)
+    assert build([task]).scheduling_succeeded
+    evaluate = EvaluateTest(**TINY)
+    vocabulary = read_json(evaluate.clone(Encode).output()["vocabulary"].path)
+    model = NumpyMLP.load(evaluate.output()["weights"].path)
+    expected = score(model, vocabulary, [Review("r1", "great brilliant, loved it"),
+                                         Review("r2", "awful dull mess")])
+    with open(task.output()["predictions"].path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["id"] for row in rows] == ["r1", "r2"]
+    for row, probability in zip(rows, expected):
+        assert float(row["probability_positive"]) == pytest.approx(probability[1], abs=1e-6)
+        assert row["label"] == label_of(probability, ["negative", "positive"])
+
+
 def test_predict_task_missing_input_fails_before_work(tmp_path, data_dir):
-    with pytest.raises(PipelineError, match="input .*no such file"):
-        PredictReviews(input=str(tmp_path / "nope.txt"), **TINY)
+    for task in (Predict, PredictReviews):
+        with pytest.raises(PipelineError, match="input .*no such file"):
+            task(input=str(tmp_path / "nope.txt"), **TINY)
+    assert not data_dir.exists()
 
 
 def _cli(*args, cwd):
@@ -138,7 +251,7 @@ def _params(**overrides):
 
 
 def test_cli_predict_and_decode(trained, cli_dir, data_dir, tiny_archive):
-    _, vocabulary, _, vectorize = trained
+    model, vocabulary, _, encode = trained
     common = ["--data-dir", str(data_dir), *_params()]
     result = _cli("predict", *common, "brilliant wonderful superb", "", cwd=cli_dir)
     assert result.returncode == 0, result.stderr
@@ -146,13 +259,18 @@ def test_cli_predict_and_decode(trained, cli_dir, data_dir, tiny_archive):
     number, probability, label, text = first.split("\t")
     assert number == "1" and 0 <= float(probability) <= 1 and text == "brilliant wonderful superb"
     assert label.strip() == ("positive" if float(probability) >= 0.5 else "negative")
+    expected = score(model, vocabulary, [Review("1", "brilliant wonderful superb")])[0]
+    assert float(probability) == pytest.approx(expected[1], abs=1e-4)  # P(positive)
     assert "empty review" in second
 
     result = _cli("decode", *common, "--split", "test", "--index", "2", cwd=cli_dir)
     assert result.returncode == 0, result.stderr
-    arrays = load_arrays(vectorize.output()["vectors"].path)
-    expected_file = str(arrays["test_files"][2])
+    arrays = load_arrays(encode.output()["sequences"].path)
+    expected_file = str(arrays["test_names"][2])
     assert expected_file in result.stdout
+    label = ["negative", "positive"][int(arrays["test_labels"][2])]
+    assert result.stdout.splitlines()[0] == \
+        f"test document 2 ({expected_file}, {label}), as the model sees it:"
     original = [text for split, _, name, text in iter_reviews(tiny_archive, "test")
                 if name == expected_file and split == "test"][0]
     assert original in result.stdout
@@ -165,7 +283,7 @@ def test_cli_predict_and_decode(trained, cli_dir, data_dir, tiny_archive):
     (["decode", "--index", "999"], "--index must be between 0 and"),
     (["predict", "-p", "nope=1", "x"], "--param 'nope=1'"),
     (["predict", "-p", "epochs=many", "x"], "--param epochs: invalid value"),
-    (["predict"], "either review texts or --file"),
+    (["predict"], "either texts or --file"),
 ])
 def test_cli_bad_arguments(trained, cli_dir, data_dir, args, message):
     result = _cli(*args[:1], "--data-dir", str(data_dir), *_params(), *args[1:], cwd=cli_dir)

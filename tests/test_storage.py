@@ -163,6 +163,23 @@ class TestFiles:
             assert back[key].dtype == np.asarray(value).dtype
         assert (tmp_path / "x.npz").exists() and entries(tmp_path) == ["x.npz"]
 
+    def test_load_only_some_arrays(self, tmp_path):
+        """``only``: the named arrays and nothing else (SplitValidation reads one)."""
+        arrays = {"train_offsets": np.array([0, 3, 5], np.int64),
+                  "train_values": np.arange(5, dtype=np.int32),
+                  "test_offsets": np.array([0, 2], np.int64)}
+        storage.save_arrays(tmp_path / "x.npz", **arrays)
+        back = storage.load_arrays(tmp_path / "x.npz", only=("train_offsets",))
+        assert list(back) == ["train_offsets"]
+        np.testing.assert_array_equal(back["train_offsets"], arrays["train_offsets"])
+        assert back["train_offsets"].dtype == np.int64
+        both = storage.load_arrays(tmp_path / "x.npz", only=["test_offsets", "train_values"])
+        assert list(both) == ["test_offsets", "train_values"]
+        np.testing.assert_array_equal(both["train_values"], arrays["train_values"])
+        assert storage.load_arrays(tmp_path / "x.npz", only=()) == {}
+        with pytest.raises(KeyError):
+            storage.load_arrays(tmp_path / "x.npz", only=("missing",))
+
     def test_pickled_arrays_are_refused(self, tmp_path):
         path = tmp_path / "evil.npz"
         np.savez(path, objects=np.array([{"a": 1}, None], dtype=object))

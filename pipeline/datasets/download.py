@@ -70,7 +70,7 @@ def fetch_file(url, destination, *, name, sha256=None, parameter="url", progress
 
 def _stream(src, destination, total, progress):
     hasher = hashlib.sha256()
-    done, last = 0, time.monotonic()
+    done, reported, last = 0, None, time.monotonic()
     with open(destination, "wb") as dst:
         while chunk := src.read(CHUNK):
             hasher.update(chunk)
@@ -78,8 +78,8 @@ def _stream(src, destination, total, progress):
             done += len(chunk)
             if progress is not None and time.monotonic() - last >= PROGRESS_EVERY:
                 progress(done, total)
-                last = time.monotonic()
-    if progress is not None:
+                reported, last = done, time.monotonic()
+    if progress is not None and reported != done:
         progress(done, total)
     return hasher.hexdigest()
 
