@@ -14,7 +14,7 @@ from functools import partial
 import numpy as np
 import pytest
 
-from conftest import make_archive
+from conftest import REAL_ARCHIVE, make_archive
 from pipeline import datasets
 from pipeline.datasets import Encoded, Split, aclimdb, download
 from pipeline.datasets.aclimdb import (
@@ -622,3 +622,79 @@ class TestAclImdbInterface:
         assert aclimdb.original_text(folder, "test", "9_8.txt", 1) is None
         assert read_review(folder / "aclImdb_v1.tar.gz", "train", "pos", "0_8.txt") == \
             "Great great film.<br />Loved it!"
+
+
+# ------------------------------------------------------- the fast tar header scanner
+
+def _tarfile_members(path):
+    with tarfile.open(path) as tar:
+        return [(m.name, m.isfile(), tar.extractfile(m).read() if m.isfile() else None)
+                for m in tar.getmembers()]
+
+
+def _scanned_members(path):
+    from pipeline.datasets.aclimdb import _members
+
+    return [(name, is_file, read() if is_file else None)
+            for name, is_file, read in _members(path)]
+
+
+def test_scanner_reads_what_tarfile_reads(tmp_path):
+    archive = make_archive(tmp_path / "a.tar.gz", per_class=(7, 3))
+    with tarfile.open(tmp_path / "b.tar.gz", "w:gz", format=tarfile.USTAR_FORMAT) as tar:
+        folder = tarfile.TarInfo("aclImdb/train/")
+        folder.type = tarfile.DIRTYPE
+        tar.addfile(folder)
+        for name, data in (("aclImdb/train/pos/1_9.txt", b"x" * 511),
+                           ("aclImdb/train/pos/2_9.txt", b""),
+                           ("a" * 90 + "/" + "b" * 90 + ".txt", b"prefix field" * 100)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    for path in (archive, tmp_path / "b.tar.gz"):
+        from pipeline.datasets.aclimdb import scan_tar
+
+        scan_tar(gzip.decompress(path.read_bytes()))  # the fast path takes these
+        assert _scanned_members(path) == _tarfile_members(path)
+
+
+def test_unusual_headers_go_through_tarfile(tmp_path):
+    """A pax header (a 300-character name) and a symbolic link: the scanner gives up,
+    tarfile reads them, and the results are the same as tarfile's own."""
+    from pipeline.datasets.aclimdb import _UnusualTar, scan_tar
+
+    path = tmp_path / "pax.tar.gz"
+    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("aclImdb/train/pos/" + "x" * 300 + "_9.txt")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"abc"))
+        link = tarfile.TarInfo("aclImdb/train/pos/9_9.txt")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "/etc/passwd"
+        tar.addfile(link)
+    with pytest.raises(_UnusualTar):
+        scan_tar(gzip.decompress(path.read_bytes()))
+    assert _scanned_members(path) == _tarfile_members(path)
+    assert [is_file for _, is_file, _ in _scanned_members(path)] == [True, False]
+
+
+def test_scanner_refuses_a_header_with_a_bad_checksum(tmp_path):
+    from pipeline.datasets.aclimdb import _UnusualTar, scan_tar
+
+    data = bytearray(gzip.decompress(make_archive(tmp_path / "a.tar.gz").read_bytes()))
+    data[0] ^= 1  # the first member's name, without fixing its checksum
+    with pytest.raises(_UnusualTar):
+        scan_tar(bytes(data))
+
+
+@pytest.mark.skipif(not REAL_ARCHIVE.exists(), reason="real archive not available")
+def test_scanner_agrees_with_tarfile_on_the_real_archive():
+    from pipeline.datasets.aclimdb import scan_tar
+
+    data = gzip.decompress(REAL_ARCHIVE.read_bytes())
+    scanned = scan_tar(data)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        members = tar.getmembers()
+    assert [(name, is_file, size) for name, is_file, _, size in scanned] == \
+        [(m.name, m.isfile(), m.size) for m in members]
+    assert [start for _, _, start, _ in scanned] == [m.offset_data for m in members]

@@ -561,3 +561,42 @@ def test_portable_three_class_model_predicts_the_same(trained_three_classes, tmp
     loaded = keras.models.load_model(tmp_path / "model.keras")
     np.testing.assert_allclose(predict(loaded, test, 3), predict(model, test, 3),
                                rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("overrides", [
+    {},                                              # the book's binary cross-entropy
+    {"l2": 0.01, "dropout": 0.3, "l1": 0.001},       # weight penalties count in the loss
+    {"loss": "mse"},
+    {"loss": "hinge"},
+])
+def test_evaluate_loss_equals_keras_evaluate(overrides):
+    """evaluate() computes the loss from its one prediction pass; it must be the number
+    model.evaluate gives (which it no longer calls)."""
+    model, _, _, validation = train_once(epochs=2, **overrides)
+    expected = model.evaluate(validation.batches(8), verbose=0, return_dict=True)["loss"]
+    metrics, _ = evaluate(model, validation, ["negative", "positive"])
+    assert metrics["loss"] == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
+def test_evaluate_loss_equals_keras_evaluate_three_classes(trained_three_classes):
+    model, _, _, test = trained_three_classes
+    expected = model.evaluate(test.batches(8, "int32"), verbose=0, return_dict=True)["loss"]
+    assert evaluate(model, test, CLASSES3)[0]["loss"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_validation_batches_cached_give_the_same_history(monkeypatch):
+    """fit() caches the validation batches: the history is that of uncached batches."""
+    from pipeline.features.multihot import MultiHot
+
+    _, cached, _, _ = train_once(epochs=3)
+    original = MultiHot.batches
+    calls = []
+
+    def uncached(self, batch_size, label_dtype="float32", shuffle_seed=None, cache=False):
+        calls.append(cache)
+        return original(self, batch_size, label_dtype, shuffle_seed, cache=False)
+
+    monkeypatch.setattr(MultiHot, "batches", uncached)
+    _, plain, _, _ = train_once(epochs=3)
+    assert calls == [False, True]  # training batches reshuffled, validation ones cached
+    pd.testing.assert_frame_equal(cached, plain)

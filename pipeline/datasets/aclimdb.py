@@ -12,7 +12,7 @@ import tarfile
 import zlib
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ..errors import PipelineError
 from . import SPLITS, Encoded, Split
@@ -66,22 +66,114 @@ def original_text(folder, split, name, label):
 # ------------------------------------------------------------------ reading the archive
 
 def _check_member_name(name, archive):
-    path = PurePosixPath(name)
-    if path.is_absolute() or ".." in path.parts:
+    # string operations, not PurePosixPath (0.45 s per pass over 50,000 members)
+    if name.startswith("/") or ".." in name.split("/"):
         raise PipelineError(f"{archive}: unsafe path in archive: {name!r} (absolute or "
                             f"with '..')")
 
 
-def _open_archive(path, shown=None):
-    """Open a tar archive; a gzip one is decompressed in memory first (twice as fast
-    as tarfile's seeking through the compressed stream for 50,000 small members).
-    Errors name ``shown`` (the address the user gave), else ``path``."""
+class _UnusualTar(Exception):
+    """A header the fast scanner does not handle: the archive is read with tarfile."""
+
+
+_ZERO_BLOCK = bytes(512)
+_PLAIN_TYPES = (b"0", b"\0", b"5")  # regular file (new and old style), folder
+
+
+def _octal(field):
+    field = field.split(b"\0", 1)[0].strip()
+    if not field:
+        return 0
+    if not field.isdigit() or b"8" in field or b"9" in field:
+        raise _UnusualTar
+    return int(field, 8)
+
+
+def scan_tar(data):
+    """``(name, is_file, start, size)`` of each member of an uncompressed tar in memory.
+
+    Reads the 512-byte headers directly, about four times faster than tarfile's
+    member objects on 50,000 small files. Only plain ustar/GNU headers of files and
+    folders are handled; anything else (long names, pax headers, links, binary sizes, a
+    bad checksum, a member running past the end) raises :class:`_UnusualTar` before
+    anything is used, and the caller reads the archive with tarfile instead.
+    """
+    members, offset, end = [], 0, len(data)
+    while True:
+        header = data[offset:offset + 512]
+        if len(header) < 512:
+            raise _UnusualTar  # truncated, or no end marker: let tarfile judge
+        if header == _ZERO_BLOCK:
+            return members
+        typeflag = header[156:157]
+        if typeflag not in _PLAIN_TYPES or header[257:262] != b"ustar":
+            raise _UnusualTar
+        if _octal(header[148:156]) != sum(header[:148]) + 256 + sum(header[156:]):
+            raise _UnusualTar
+        size = _octal(header[124:136])
+        if offset + 512 + size > end:
+            raise _UnusualTar
+        name = header[:100].split(b"\0", 1)[0]
+        prefix = header[345:500].split(b"\0", 1)[0]
+        if prefix:
+            name = prefix + b"/" + name
+        name = name.decode("utf-8", "surrogateescape")
+        is_file = typeflag != b"5" and not name.endswith("/")
+        members.append((name if is_file else name.rstrip("/"), is_file, offset + 512, size))
+        offset += 512 + (size + 511) // 512 * 512
+
+
+def _members(path, shown=None):
+    """``(name, is_file, read)`` of each member of the archive; ``read()`` gives its bytes.
+
+    A gzip archive (the usual case) is decompressed in memory once and its headers read
+    by :func:`scan_tar`; any other archive, or an unusual header, goes through tarfile.
+    Errors are :class:`PipelineError` naming ``shown`` (else ``path``).
+    """
+    shown = shown or path
     try:
         with open(path, "rb") as handle:
             compressed = handle.read(2) == b"\x1f\x8b"
-        if compressed:
+            handle.seek(0)
+            data = gzip.decompress(handle.read()) if compressed else None
+    except (EOFError, OSError, zlib.error) as exc:
+        raise PipelineError(f"{shown}: not a readable archive, truncated or corrupt "
+                            f"({exc})") from None
+    if data is not None:
+        try:
+            members = scan_tar(data)
+        except _UnusualTar:
+            members = None
+        if members is not None:
+            view = memoryview(data)
+            for name, is_file, start, size in members:
+                yield name, is_file, (lambda start=start, size=size:
+                                      bytes(view[start:start + size]))
+            return
+    archive = _open_archive(path, shown, data)
+    try:
+        for member in archive:
+            yield member.name, member.isfile(), \
+                (lambda member=member: archive.extractfile(member).read())
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise PipelineError(f"{shown}: archive is truncated or corrupt ({exc})") from None
+    finally:
+        archive.close()
+
+
+def _open_archive(path, shown=None, data=None):
+    """Open a tar archive with tarfile; a gzip one is decompressed in memory first (twice
+    as fast as tarfile's seeking through the compressed stream for 50,000 small members;
+    ``data``: already decompressed). Errors name ``shown`` (the address the user gave),
+    else ``path``."""
+    try:
+        if data is None:
             with open(path, "rb") as handle:
-                return tarfile.open(fileobj=io.BytesIO(gzip.decompress(handle.read())))
+                if handle.read(2) == b"\x1f\x8b":
+                    handle.seek(0)
+                    data = gzip.decompress(handle.read())
+        if data is not None:
+            return tarfile.open(fileobj=io.BytesIO(data))
         return tarfile.open(path, "r:*")
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise PipelineError(f"{shown or path}: not a readable archive, truncated or corrupt "
@@ -95,22 +187,15 @@ def iter_reviews(path, split=None):
     ``..``); only regular files named ``aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt``
     are reviews. A truncated or corrupt archive raises :class:`PipelineError`.
     """
-    archive = _open_archive(path)
-    try:
-        for member in archive:
-            _check_member_name(member.name, path)
-            match = REVIEW_RE.match(member.name)
-            if not match or not member.isfile():
-                continue
-            if split is not None and match[1] != split:
-                continue
-            data = archive.extractfile(member).read()
-            yield match[1], FOLDERS.index(match[2]), PurePosixPath(member.name).name, \
-                data.decode("utf-8", errors="replace")
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        raise PipelineError(f"{path}: archive is truncated or corrupt ({exc})") from None
-    finally:
-        archive.close()
+    for name, is_file, read in _members(path):
+        _check_member_name(name, path)
+        match = REVIEW_RE.match(name)
+        if not match or not is_file:
+            continue
+        if split is not None and match[1] != split:
+            continue
+        yield match[1], FOLDERS.index(match[2]), name.rsplit("/", 1)[-1], \
+            read().decode("utf-8", errors="replace")
 
 
 def read_review(path, split, folder, file_name):
@@ -133,17 +218,11 @@ def validate_archive(path, shown=None):
     """
     shown = shown or path
     counts = {(split, label): 0 for split in SPLITS for label in ("neg", "pos")}
-    archive = _open_archive(path, shown)
-    try:
-        for member in archive:
-            _check_member_name(member.name, shown)
-            match = REVIEW_RE.match(member.name)
-            if match and member.isfile():
-                counts[(match[1], match[2])] += 1
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        raise PipelineError(f"{shown}: archive is truncated or corrupt ({exc})") from None
-    finally:
-        archive.close()
+    for name, is_file, _ in _members(path, shown):
+        _check_member_name(name, shown)
+        match = REVIEW_RE.match(name)
+        if match and is_file:
+            counts[(match[1], match[2])] += 1
     missing = [f"aclImdb/{s}/{label}/" for (s, label), n in counts.items() if n == 0]
     if missing:
         raise PipelineError(

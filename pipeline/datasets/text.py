@@ -21,7 +21,7 @@ MIN_NUM_WORDS = INDEX_FROM + 2  # the smallest index space with one word in it
 _BREAKS = ("<br />", "<br/>", "<br>")  # matched after lowercasing
 # Typographic apostrophes, acute accents and backticks used as apostrophes ("don’t",
 # "don´t", "don`t") count as "'"; 300 IMDB training reviews have them.
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u00b4": "'", "`": "'"})
+_APOSTROPHES = ("\u2019", "\u00b4", "`")
 # A word is a run of letters or digits; apostrophes are kept inside a word
 # ("don't", "rock'n'roll") and dropped elsewhere, like every other punctuation mark.
 _WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
@@ -29,9 +29,14 @@ _WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
 def tokenize(text):
     """Lowercase words of a document: ``<br />`` removed, punctuation dropped."""
-    text = text.lower().translate(_APOSTROPHES)
-    for line_break in _BREAKS:
-        text = text.replace(line_break, " ")
+    text = text.lower()
+    # replace only what is there: str.translate costs 0.3 s per IMDB split
+    for apostrophe in _APOSTROPHES:
+        if apostrophe in text:
+            text = text.replace(apostrophe, "'")
+    if "<br" in text:
+        for line_break in _BREAKS:
+            text = text.replace(line_break, " ")
     return _WORD_RE.findall(text)
 
 
@@ -59,7 +64,7 @@ def tokenize_documents(documents):
     ids, lengths, labels, names = [], [], [], []
     for label, name, text in documents:
         tokens = tokenize(text)
-        ids.extend([word_ids[word] for word in tokens])
+        ids.extend(map(word_ids.__getitem__, tokens))
         lengths.append(len(tokens))
         labels.append(label)
         names.append(name)

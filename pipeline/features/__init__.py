@@ -10,7 +10,8 @@ A representation module (``multihot.py``) defines:
     raise :class:`~pipeline.errors.PipelineError` naming a bad value.
 ``build(split, num_words, **params)``
     a :class:`~pipeline.datasets.Split` -> the representation of its documents: an
-    object with ``rows``, ``labels``, ``take(rows)`` and ``to_arrays(prefix)``.
+    object with ``rows``, ``labels``, ``take(rows)``, ``to_arrays(prefix)`` and
+    ``batches(batch_size, label_dtype, shuffle_seed, cache)`` (a ``tf.data.Dataset``).
 ``from_arrays(arrays, prefix, num_words, **params)``
     the same object back from the arrays of its ``.npz``.
 

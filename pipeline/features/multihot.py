@@ -67,12 +67,13 @@ class MultiHot:
         return {f"{prefix}_indptr": self.indptr, f"{prefix}_indices": self.indices,
                 f"{prefix}_labels": self.labels}
 
-    def batches(self, batch_size, label_dtype="float32", shuffle_seed=None):
+    def batches(self, batch_size, label_dtype="float32", shuffle_seed=None, cache=False):
         """A ``tf.data.Dataset`` of ``(SparseTensor, labels)`` batches built in-graph.
 
         The CSR matrix lives in a RaggedTensor; each batch gathers its rows and turns
         them into a SparseTensor of ones, so no dense matrix and no Python per batch.
-        With ``shuffle_seed`` the rows are reshuffled each epoch, deterministically.
+        With ``shuffle_seed`` the rows are reshuffled each epoch, deterministically;
+        with ``cache`` (data read unshuffled every epoch) the batches are built once.
         """
         import tensorflow as tf
 
@@ -91,7 +92,8 @@ class MultiHot:
             ones = tf.ones_like(picked.flat_values, dtype=tf.float32)
             return tf.SparseTensor(cells, ones, shape), tf.gather(labels, batch_rows)
 
-        return rows.batch(batch_size).map(to_sparse).prefetch(2)
+        batches = rows.batch(batch_size).map(to_sparse)
+        return (batches.cache() if cache else batches).prefetch(2)
 
     @classmethod
     def from_arrays(cls, arrays, prefix, num_words):

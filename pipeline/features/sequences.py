@@ -81,13 +81,14 @@ class Padded:
     def to_arrays(self, prefix):
         return {f"{prefix}_padded": self.matrix, f"{prefix}_labels": self.labels}
 
-    def batches(self, batch_size, label_dtype="float32", shuffle_seed=None):
+    def batches(self, batch_size, label_dtype="float32", shuffle_seed=None, cache=False):
         """A ``tf.data.Dataset`` of ``(indices, labels)`` batches, reshuffled each epoch
-        with ``shuffle_seed``."""
+        with ``shuffle_seed``; built once with ``cache``."""
         import tensorflow as tf
 
         data = tf.data.Dataset.from_tensor_slices(
             (self.matrix, tf.constant(self.labels, dtype=label_dtype)))
         if shuffle_seed is not None:
             data = data.shuffle(self.rows, seed=shuffle_seed, reshuffle_each_iteration=True)
-        return data.batch(batch_size).prefetch(2)
+        data = data.batch(batch_size)
+        return (data.cache() if cache else data).prefetch(2)
