@@ -55,6 +55,12 @@ def locate(args):
             "/path/to/luigi.cfg (or --data-dir /path/to/data for the built-in defaults)")
     data = data.resolve()
     get_config().set("pipeline", "data_dir", str(data))
+    read = [str(config.resolve())] if config is not None else []
+    if config is not None and Path("luigi.cfg").is_file() and \
+            Path("luigi.cfg").resolve() != config.resolve():
+        read.append(f"./luigi.cfg (read by luigi too; {config.name}'s values win)")
+    print(f"configuration: {'; '.join(read) or 'built-in defaults'}; data folder: {data}",
+          file=sys.stderr, flush=True)
     return config, data
 
 
@@ -99,9 +105,7 @@ def _ensure(config, data, *tasks):
 
 
 def predict_command(args):
-    from . import storage
-    from .inference import load_scorer
-    from .predict import Review, label_of, read_reviews, score
+    from .predict import Review, label_of, read_reviews, score_with
 
     if bool(args.texts) == bool(args.file):
         raise PipelineError("give either texts or --file, not both or neither")
@@ -109,14 +113,8 @@ def predict_command(args):
     _ensure(config, data, evaluate, encode)
     reviews = read_reviews(args.file) if args.file else \
         [Review(str(i), text) for i, text in enumerate(args.texts, start=1)]
-    vocabulary = storage.read_json(encode.output()["vocabulary"].path)
-    outputs = evaluate.output()
-    # numpy twin when there is one: no TensorFlow, ~0.5 s instead of ~8
-    scorer = load_scorer(outputs["weights"].path if "weights" in outputs else "",
-                         outputs["model"].path)
-    class_names = vocabulary.get("class_names", ["negative", "positive"])
-    probabilities = score(scorer, vocabulary, reviews, evaluate.model_module.REPRESENTATION,
-                          evaluate.representation_params())
+    # the numpy twin when there is one: no TensorFlow, ~0.5 s instead of ~8
+    probabilities, class_names = score_with(evaluate, encode, reviews)
     for review, probability in zip(reviews, probabilities):
         label = label_of(probability, class_names)
         shown = "" if probability is None else \
@@ -144,7 +142,7 @@ def decode_command(args):
     sequence = split.values[split.offsets[args.index]:split.offsets[args.index + 1]]
     label, name = int(split.labels[args.index]), str(split.names[args.index])
     vocabulary = storage.read_json(encode.output()["vocabulary"].path)
-    class_names = vocabulary.get("class_names", ["negative", "positive"])
+    class_names = vocabulary["class_names"]
     print(f"{args.split} document {args.index} ({name}, {class_names[label]}), "
           f"as the model sees it:")
     print(decode_sequence(sequence, vocabulary["words"]))
@@ -156,22 +154,32 @@ def decode_command(args):
           "(not available: the dataset has no original texts, or its files were deleted)")
 
 
+def _add_common(parser, default):
+    """Options of every subcommand, accepted before it or after it (``default``:
+    ``argparse.SUPPRESS`` on the subcommand, so it does not overwrite the top level's)."""
+    parser.add_argument("--config", default=default,
+                        help=f"luigi.cfg of the project (default: ${CONFIG_ENV}, else "
+                             "./luigi.cfg)")
+    parser.add_argument("--data-dir", default=default,
+                        help="data folder (default: [pipeline] data_dir of the "
+                             "configuration, relative to its folder)")
+    parser.add_argument("--param", "-p", action="append", default=default,
+                        metavar="NAME=VALUE",
+                        help="a pipeline parameter of the configuration (repeatable)")
+
+
 def main(argv=None, prog=None):
     prog = prog or Path(sys.argv[0]).name or "text-classifier"
     parser = argparse.ArgumentParser(
         prog=prog, description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n", 2)[2])
+    _add_common(parser, None)
     commands = parser.add_subparsers(dest="command", required=True)
     for name, function, text in (("predict", predict_command, "score documents"),
                                  ("decode", decode_command, "show an encoded document")):
         sub = commands.add_parser(name, help=text)
         sub.set_defaults(function=function)
-        sub.add_argument("--config", help="luigi.cfg of the project (default: "
-                                          f"${CONFIG_ENV}, else ./luigi.cfg)")
-        sub.add_argument("--data-dir", help="data folder (default: [pipeline] data_dir of "
-                                            "the configuration, relative to its folder)")
-        sub.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
-                         help="a pipeline parameter of the configuration (repeatable)")
+        _add_common(sub, argparse.SUPPRESS)
         if name == "predict":
             sub.add_argument("texts", nargs="*", help="document texts")
             sub.add_argument("--file", help=".txt (one document per line), folder of .txt, "
@@ -181,6 +189,7 @@ def main(argv=None, prog=None):
             sub.add_argument("--index", type=int, default=0,
                              help="position of the document in the split")
     args = parser.parse_args(argv)
+    args.param = args.param or []
     try:
         args.function(args)
     except ValueError as exc:

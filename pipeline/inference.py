@@ -131,7 +131,9 @@ class KerasScorer:
         self.model = keras.models.load_model(path)
 
     def predict(self, data, batch_size=2048):
-        return self.model.predict(data.batches(batch_size), verbose=0)
+        from .training import raw_outputs
+
+        return raw_outputs(self.model, data, batch_size=batch_size)
 
 
 def load_scorer(weights_path, model_path):

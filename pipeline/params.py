@@ -21,7 +21,7 @@ from pathlib import Path
 
 import luigi
 
-from . import datasets, features, models
+from . import datasets
 from .config import experiment_default, pipeline
 from .datasets.text import INDEX_FROM, MIN_NUM_WORDS
 from .errors import PipelineError
@@ -109,6 +109,22 @@ class SplitParams(EncodeParams):
                 f"({available}), got {self.validation_size}")
 
 
+# Parameters are listed (in --help, in task names) in the order they are created: the
+# stages' own ones first, then those the registries below bring.
+_REPRESENTATION = luigi.Parameter(default="multihot")
+_MODEL = experiment_default(luigi.Parameter, "model", "mlp")
+_TRAIN_SIZE = experiment_default(
+    luigi.IntParameter, "train_size", 0,
+    description="Train on the first N training documents of the seeded split only "
+                "(nested subsets, for learning curves); 0 = all of them")
+
+from . import features, models  # noqa: E402
+
+_REPRESENTATION.description = (f"How documents become model input (Featurize): "
+                               f"{', '.join(features.REPRESENTATIONS)}")
+_MODEL.description = f"Which model: {', '.join(models.MODELS)}"
+
+
 def _with_parameters(name, base, parameters, doc):
     """``base`` plus the given Luigi parameters, as a new mixin class."""
     return type(name, (base,), {"__doc__": doc, "__module__": __name__, **parameters})
@@ -121,9 +137,7 @@ _FeatureBase = _with_parameters(
 
 
 class FeatureParams(_FeatureBase):
-    representation = luigi.Parameter(
-        default="multihot",
-        description=f"How documents become model input: {', '.join(features.REPRESENTATIONS)}")
+    representation = _REPRESENTATION
 
     #: the parameter that decides which of the ``dependent`` ones a task reads
     chooser = "representation"
@@ -148,13 +162,8 @@ _ModelBase = _with_parameters(
 
 
 class ModelParams(_ModelBase):
-    model = experiment_default(
-        luigi.Parameter, "model", "mlp",
-        description=f"Which model: {', '.join(models.MODELS)}")
-    train_size = experiment_default(
-        luigi.IntParameter, "train_size", 0,
-        description="Train on the first N training documents of the seeded split only "
-                    "(nested subsets, for learning curves); 0 = all of them")
+    model = _MODEL
+    train_size = _TRAIN_SIZE
 
     chooser = "model"
     dependent = frozenset(models.all_parameters())

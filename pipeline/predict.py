@@ -6,7 +6,7 @@ Inputs: a text file (one review per line), a folder of ``.txt`` files (one revie
 each), or a CSV file with a ``text`` column (and optionally an ``id`` column). Bad
 reviews never lose the good ones; each gets a row with a note instead:
 
-- an empty (or blank) review: no probability, note ``empty review``;
+- an empty (or blank) text: no probability, note ``empty text``;
 - bytes that are not UTF-8: replaced by U+FFFD, scored, note ``invalid UTF-8 replaced``;
 - a review with no word in the vocabulary: scored (the model then sees only the
   start and unknown-word markers, so the probability says nothing about the text),
@@ -50,7 +50,7 @@ def read_reviews(path):
     else:
         raise PipelineError(f"input {path}: no such file or folder")
     if not reviews:
-        raise PipelineError(f"input {path}: no reviews in it")
+        raise PipelineError(f"input {path}: no documents in it")
     return reviews
 
 
@@ -102,14 +102,14 @@ def score(model, vocabulary, reviews, representation="multihot", representation_
     from .models.heads import probabilities as as_probabilities
 
     words, num_words = vocabulary["words"], vocabulary["num_words"]
-    num_classes = len(vocabulary.get("class_names", ("negative", "positive")))
+    num_classes = len(vocabulary["class_names"])
     check_model_matches(model, words, num_words)
     scored = []
     for i, review in enumerate(reviews):
         if review.text.strip():
             scored.append(i)
         else:
-            review.notes.append("empty review")
+            review.notes.append("empty text")
     probabilities = [None] * len(reviews)
     if not scored:
         return probabilities
@@ -130,6 +130,24 @@ def score(model, vocabulary, reviews, representation="multihot", representation_
     for i, row in zip(scored, outputs):
         probabilities[i] = row
     return probabilities
+
+
+def score_with(evaluate, encode, reviews):
+    """Score ``reviews`` with the final model of a complete EvaluateTest task, encoded with
+    the vocabulary of its Encode task; returns ``(probabilities, class names)``.
+
+    The numpy twin when the model has one (no TensorFlow), else the saved Keras model.
+    """
+    from . import storage
+    from .inference import load_scorer
+
+    outputs = evaluate.output()
+    scorer = load_scorer(outputs["weights"].path if "weights" in outputs else "",
+                         outputs["model"].path)
+    vocabulary = storage.read_json(encode.output()["vocabulary"].path)
+    probabilities = score(scorer, vocabulary, reviews, evaluate.model_module.REPRESENTATION,
+                          evaluate.representation_params())
+    return probabilities, vocabulary["class_names"]
 
 
 def label_of(probability, class_names):

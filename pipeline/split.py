@@ -16,5 +16,14 @@ def split_rows(num_rows, validation_size, seed):
 
 
 def training_subset(train_rows, train_size):
-    """The first ``train_size`` training rows (all of them for 0)."""
+    """The first ``train_size`` training rows (all of them for 0).
+
+    Raises :class:`PipelineError` when there are fewer: a first run cannot check
+    ``train_size`` when its task is built (the dataset's size is not known yet).
+    """
+    from .errors import PipelineError
+
+    if train_size > len(train_rows):
+        raise PipelineError(f"train_size must be at most the number of training documents "
+                            f"left after validation ({len(train_rows)}), got {train_size}")
     return train_rows if not train_size else train_rows[:train_size]

@@ -108,8 +108,10 @@ def _fsync_tree(root):
                 os.fsync(handle.fileno())
 
 
-def write_json(path, obj):
-    Path(path).write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+def write_json(path, obj, sort_keys=True):
+    """``obj`` as indented JSON; keys sorted unless their order means something (classes)."""
+    Path(path).write_text(json.dumps(obj, indent=2, sort_keys=sort_keys) + "\n",
+                          encoding="utf-8")
 
 
 def read_json(path):

@@ -54,8 +54,8 @@ class PipelineTask(luigi.Task):
         family = cls.get_task_family()
         if resolved.get("source"):
             resolved["dataset"] = _dataset_of_source(
-                resolved["source"], resolved["dataset"],
-                by_name["dataset"].configured_default(family, "dataset"))
+                resolved["source"], resolved["dataset"], family,
+                source_given="source" in kwargs, dataset_given="dataset" in kwargs)
             resolved["source"] = ""
         chooser = getattr(cls, "chooser", None)
         if chooser:
@@ -77,6 +77,11 @@ class PipelineTask(luigi.Task):
             for name in self.dependent - self.parameters_read(getattr(self, chooser)):
                 params.pop(name, None)
         return params
+
+    def __repr__(self):
+        """Luigi's, without the parameters the chosen model does not read."""
+        shown = self.to_str_params(only_significant=True)
+        return f"{self.get_task_family()}({', '.join(f'{k}={v}' for k, v in shown.items())})"
 
     @property
     def output_dir(self):
@@ -112,14 +117,25 @@ class PipelineTask(luigi.Task):
         logger.info("%s: %s", self.get_task_family(), message)
 
 
-def _dataset_of_source(source, dataset, default_dataset):
+def _dataset_of_source(source, dataset, family, source_given, dataset_given):
+    """``dataset`` as the old ``source`` sets it. A value given (on the command line or in
+    code) beats one from luigi.cfg; two given, or two in luigi.cfg, must agree."""
     if source not in datasets.SOURCE_ALIASES:
         raise PipelineError(f"unknown source {source!r}; source is the old name of dataset: "
                             f"{', '.join(datasets.SOURCE_ALIASES)} (keras = keras_imdb)")
     alias = datasets.SOURCE_ALIASES[source]
-    if dataset not in (alias, default_dataset):
-        raise PipelineError(f"source {source!r} (dataset {alias}) contradicts dataset "
-                            f"{dataset!r}; give only dataset")
+    if dataset_given != source_given:
+        return dataset if dataset_given else alias
+    if not dataset_given:  # both from luigi.cfg (or dataset from no file at all)
+        configured = luigi.configuration.get_config()
+        dataset_given = any(configured.has_option(section, "dataset")
+                            for section in ("experiment", family))
+        where = " in luigi.cfg"
+    else:
+        where = ""
+    if dataset_given and dataset != alias:
+        raise PipelineError(f"source {source!r}{where} (the old name of dataset {alias}) "
+                            f"contradicts dataset {dataset!r}; give only dataset")
     return alias
 
 
@@ -157,6 +173,9 @@ class DownloadDataset(DatasetParams, PipelineTask):
         default="", significant=False,
         description="Expected SHA-256 of the main file (default: the official one for the "
                     "official URL; local copies are checked by their layout)")
+    #: ``<dataset>_url`` keys of [DownloadDataset] in luigi.cfg, read by :meth:`addresses`
+    ignore_unconsumed = {f"{dataset}_{name}" for dataset in datasets.DATASETS
+                         for name in ("url", "word_index_url")}
 
     def check_params(self):
         """An address the dataset does not take is refused when given on the command line;
@@ -170,6 +189,28 @@ class DownloadDataset(DatasetParams, PipelineTask):
                 raise PipelineError(f"dataset {self.dataset} has no {name}; it takes "
                                     f"{', '.join(self.dataset_module.ADDRESSES)}")
 
+    def addresses(self):
+        """Where each of the dataset's files comes from ('' = its official address).
+
+        The command line's ``--DownloadDataset-url`` first; else ``<dataset>_url`` under
+        ``[DownloadDataset]`` in luigi.cfg (one local copy per dataset), else ``url``
+        there; else a copy this data folder kept under the dataset's old name.
+        """
+        configured = luigi.configuration.get_config()
+        family = self.get_task_family()
+        legacy = datasets.LEGACY_FOLDERS.get(self.dataset)
+        found = {}
+        for name, key in self.dataset_module.ADDRESSES.items():
+            value = getattr(self, name)
+            specific = configured.get(family, f"{self.dataset}_{name}", "")
+            if specific and value == configured.get(family, name, ""):
+                value = specific
+            old_copy = legacy and download_folder(legacy) / self.dataset_module.FILES[key]
+            if not value and old_copy and old_copy.is_file():
+                value = str(old_copy)
+            found[name] = value
+        return found
+
     @property
     def files(self):
         return {**self.dataset_module.FILES, "manifest": "manifest.json"}
@@ -182,13 +223,13 @@ class DownloadDataset(DatasetParams, PipelineTask):
     def run(self):
         from .datasets.download import describe_progress
 
-        self.report(f"fetching {self.dataset} from {self.url or 'the official address'}")
+        addresses = self.addresses()
+        self.report(f"fetching {self.dataset} from {addresses['url'] or 'the official address'}")
 
-        def progress(done, total):
-            message, percent = describe_progress(self.dataset, done, total)
+        def progress(name, done, total):
+            message, percent = describe_progress(name, done, total)
             self.report(message, None if percent is None else round(percent))
 
-        addresses = {name: getattr(self, name) for name in self.dataset_module.ADDRESSES}
         with self.staged() as folder:
             manifest = self.dataset_module.fetch(folder, progress=progress,
                                                  sha256=self.sha256, **addresses)
@@ -389,7 +430,8 @@ class EvaluateTest(_Fitting, FinalParams, PipelineTask):
                         "training_seconds": round(seconds, 3)})
         with self.staged() as folder:
             model.save(folder / self.files["model"])
-            storage.write_json(folder / self.files["metrics"], metrics)
+            # unsorted: per_class lists the classes in label order
+            storage.write_json(folder / self.files["metrics"], metrics, sort_keys=False)
             storage.save_arrays(folder / self.files["predictions"],
                                 probabilities=probabilities, labels=test.labels,
                                 class_names=self.class_names)
@@ -454,7 +496,7 @@ def describe(summary, path):
     warning = ("" if math.isfinite(summary["test_loss"]) else
                "  warning: the test loss is not finite: training diverged; try a smaller "
                "learning_rate\n")
-    what = f"{summary.get('dataset', 'aclimdb')}, {summary.get('model_name', 'mlp')}"
+    what = f"{summary['dataset']}, {summary['model_name']}"
     return (f"\n{what}: test accuracy {summary['test_accuracy']:.4f}, "
             f"test loss {summary['test_loss']:.4f} "
             f"(final model trained {summary['chosen_epoch']} epochs)\n{warning}"
@@ -506,20 +548,15 @@ class Predict(FinalParams, PipelineTask):
         return {"evaluate": self.clone(EvaluateTest), "encode": self.clone(Encode)}
 
     def run(self):
-        from .inference import load_scorer
-        from .predict import read_reviews, score, write_predictions
+        from .predict import read_reviews, score_with, write_predictions
 
-        # The parameter `input` hides Task.input(); ask the requirements directly.
-        upstream = luigi.task.getpaths(self.requires())
+        # The parameter `input` hides Task.input(); use the required tasks' outputs.
+        upstream = self.requires()
         reviews = read_reviews(self.input)
-        evaluate = upstream["evaluate"]
-        scorer = load_scorer(evaluate["weights"].path if "weights" in evaluate else "",
-                             evaluate["model"].path)
-        vocabulary = storage.read_json(upstream["encode"]["vocabulary"].path)
-        probabilities = score(scorer, vocabulary, reviews, self.model_module.REPRESENTATION,
-                              self.representation_params())
+        probabilities, class_names = score_with(upstream["evaluate"], upstream["encode"],
+                                                reviews)
         with self.staged() as folder:
-            write_predictions(reviews, probabilities, vocabulary["class_names"],
+            write_predictions(reviews, probabilities, class_names,
                               folder / self.files["predictions"])
         scored = sum(p is not None for p in probabilities)
         self.report(f"scored {scored} of {len(reviews)} documents", 100)

@@ -63,13 +63,14 @@ def best_epoch(history):
     return int(history["epoch"].iloc[int(np.nanargmin(losses))])
 
 
-def _outputs(model, data, num_classes, batch_size):
+def raw_outputs(model, data, num_classes=2, batch_size=2048):
+    """What a Keras model outputs for a representation (sigmoid column or softmax rows)."""
     return model.predict(data.batches(batch_size, heads.label_dtype(num_classes)), verbose=0)
 
 
 def predict(model, data, num_classes=2, batch_size=2048):
     """``(documents, classes)`` probabilities of a Keras model on a representation."""
-    return heads.probabilities(_outputs(model, data, num_classes, batch_size), num_classes)
+    return heads.probabilities(raw_outputs(model, data, num_classes, batch_size), num_classes)
 
 
 def evaluate(model, data, class_names, batch_size=2048):
@@ -82,7 +83,7 @@ def evaluate(model, data, class_names, batch_size=2048):
     from .metrics import classification_metrics
 
     num_classes = len(class_names)
-    outputs = _outputs(model, data, num_classes, batch_size)
+    outputs = raw_outputs(model, data, num_classes, batch_size)
     probabilities = heads.probabilities(outputs, num_classes)
     metrics = classification_metrics(data.labels, probabilities, class_names)
     metrics["loss"] = model_loss(model, data.labels, outputs, num_classes)

@@ -43,14 +43,24 @@ def test_train_size_trains_on_nested_subsets_of_one_split(chain):
     assert len(list((chain["data"] / "Featurize").iterdir())) == 1
 
 
-def test_train_size_beyond_the_training_part_is_refused(chain):
+def test_train_size_beyond_the_training_part_is_refused(tmp_path, caplog):
+    """On a first run (dataset size unknown) when TrainModel runs, before training; once the
+    dataset is fetched, when the task is built."""
     from pipeline import PipelineError
 
-    build([Featurize(num_words=40)])  # fetches the archive: its size is now known
-    with pytest.raises(PipelineError, match=r"train_size must be at most the number of "
-                                            r"training documents left after validation "
-                                            r"\(30\), got 31"):
-        TrainModel(**TINY, train_size=31)
+    message = ("train_size must be at most the number of training documents left after "
+               "validation (30), got 31")
+    with pipeline_config(tmp_path / "data", make_archive(tmp_path / "a.tar.gz")) as data:
+        result = build([TrainModel(**TINY, train_size=31)])
+        assert result.status.name == "FAILED"
+        assert message in caplog.text
+        assert not (data / "TrainModel").exists() or \
+            not any(p for p in (data / "TrainModel").iterdir() if not p.name.startswith("."))
+        from luigi.task_register import Register
+
+        Register.clear_instance_cache()  # a new command line builds its tasks anew
+        with pytest.raises(PipelineError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            TrainModel(**TINY, train_size=31)
 
 
 def test_embedding_model_runs_through_the_ordinary_chain(chain):
@@ -170,3 +180,42 @@ def test_command_with_a_missing_data_folder_refuses_to_train(project, tmp_path):
     assert completed.returncode == 2
     assert f"data folder {tmp_path / 'nowhere'} does not exist" in completed.stderr
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_addresses_per_dataset_in_luigi_cfg(tmp_path):
+    """[DownloadDataset] aclimdb_url beats the shared url for that dataset only; the
+    command line's url beats both."""
+    from luigi.configuration import get_config
+
+    from pipeline import DownloadDataset
+
+    config = get_config()
+    keys = ("url", "aclimdb_url", "keras_imdb_url")
+    saved = {key: config.get("DownloadDataset", key, None) for key in keys}
+    config.set("DownloadDataset", "url", "/shared.tar.gz")
+    config.set("DownloadDataset", "aclimdb_url", "/imdb/aclImdb_v1.tar.gz")
+    try:
+        assert DownloadDataset().addresses() == {"url": "/imdb/aclImdb_v1.tar.gz"}
+        assert DownloadDataset(dataset="keras_imdb").addresses()["url"] == "/shared.tar.gz"
+        config.set("DownloadDataset", "keras_imdb_url", "/keras/imdb.npz")
+        assert DownloadDataset(dataset="keras_imdb").addresses()["url"] == "/keras/imdb.npz"
+        assert DownloadDataset(url="/given.tar.gz").addresses() == {"url": "/given.tar.gz"}
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                config.remove_option("DownloadDataset", key)
+            else:
+                config.set("DownloadDataset", key, value)
+
+
+def test_keras_files_fetched_under_the_old_source_name_are_reused(tmp_path):
+    """data/DownloadDataset/keras/ (before the restructure) feeds keras_imdb offline."""
+    from pipeline import DownloadDataset
+
+    with pipeline_config(tmp_path / "data", "") as data:
+        old = data / "DownloadDataset" / "keras"
+        old.mkdir(parents=True)
+        (old / "imdb.npz").write_bytes(b"old npz")
+        (old / "imdb_word_index.json").write_bytes(b"{}")
+        assert DownloadDataset(dataset="keras_imdb").addresses() == {
+            "url": str(old / "imdb.npz"), "word_index_url": str(old / "imdb_word_index.json")}

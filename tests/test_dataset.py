@@ -452,7 +452,7 @@ class TestProgress:
         monkeypatch.setattr(download, "PROGRESS_EVERY", 0.0)  # report every one
         calls = []
         digest = fetch_file(str(source), tmp_path / "copy", name="a.tar.gz",
-                            progress=lambda done, total: calls.append((done, total)))
+                            progress=lambda name, done, total: calls.append((done, total)))
         assert digest == sha256_of(source)
         assert len(calls) >= size // 1000
         assert all(total == size for _, total in calls)
@@ -467,7 +467,7 @@ class TestProgress:
         monkeypatch.setattr(download, "CHUNK", 1000)
         calls = []
         fetch_file(source.as_uri(), tmp_path / "copy", name="a.tar.gz",
-                   progress=lambda done, total: calls.append((done, total)))
+                   progress=lambda name, done, total: calls.append((done, total)))
         assert calls[-1] == (size, size)
         assert len(calls) < size // 1000  # about once a second, not once per chunk
 
@@ -479,7 +479,7 @@ class TestProgress:
         try:
             calls = []
             fetch_file(f"http://127.0.0.1:{port}/{tiny_archive.name}", tmp_path / "d",
-                       name="a.tar.gz", progress=lambda d, t: calls.append((d, t)))
+                       name="a.tar.gz", progress=lambda name, d, t: calls.append((d, t)))
             size = tiny_archive.stat().st_size
             assert calls[-1] == (size, size)
         finally:
@@ -523,7 +523,7 @@ class TestAclImdbInterface:
         assert datasets.get("aclimdb") is aclimdb
         assert aclimdb.CLASS_NAMES == ("negative", "positive")
         assert aclimdb.FILES == {"archive": "aclImdb_v1.tar.gz"}
-        assert aclimdb.ADDRESSES == ("url",)
+        assert aclimdb.ADDRESSES == {"url": "archive"}
         with pytest.raises(PipelineError, match="unknown dataset 'imdb2'.*aclimdb"):
             datasets.get("imdb2")
 
@@ -533,7 +533,7 @@ class TestAclImdbInterface:
         folder.mkdir()
         progress = []
         manifest = aclimdb.fetch(folder, url=str(source),
-                                 progress=lambda d, t: progress.append((d, t)))
+                                 progress=lambda name, d, t: progress.append((d, t)))
         assert (folder / "aclImdb_v1.tar.gz").read_bytes() == source.read_bytes()
         assert manifest["documents"] == {"train": 14, "test": 6}
         assert manifest["reviews"] == {"train/neg": 7, "train/pos": 7,

@@ -679,7 +679,7 @@ class TestInterface:
         assert datasets.SOURCE_ALIASES["keras"] == "keras_imdb"
         assert keras_imdb.CLASS_NAMES == ("negative", "positive")
         assert keras_imdb.FILES == {"npz": "imdb.npz", "word_index": "imdb_word_index.json"}
-        assert keras_imdb.ADDRESSES == ("url", "word_index_url")
+        assert keras_imdb.ADDRESSES == {"url": "npz", "word_index_url": "word_index"}
 
     def test_fetch_copies_both_files_and_counts(self, fetched, small_npz, word_index_file):
         folder, manifest, data = fetched
@@ -701,9 +701,11 @@ class TestInterface:
         folder.mkdir()
         calls = []
         keras_imdb.fetch(folder, url=str(small_npz[0]), word_index_url=str(word_index_file),
-                         progress=lambda done, total: calls.append((done, total)))
+                         progress=lambda name, done, total: calls.append((name, done, total)))
         sizes = (small_npz[0].stat().st_size, word_index_file.stat().st_size)
-        assert [(s, s) for s in sizes] == [c for c in calls if c[0] == c[1]][-2:]
+        # each file reports under its own name, ending at its own size
+        assert [c for c in calls if c[1] == c[2]] == [
+            ("imdb.npz", sizes[0], sizes[0]), ("imdb_word_index.json", sizes[1], sizes[1])]
 
     @pytest.mark.parametrize("which", ["npz", "word_index"])
     def test_fetch_errors_name_the_address_given_not_the_folder(self, tmp_path, small_npz,

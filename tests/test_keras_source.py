@@ -103,7 +103,7 @@ def test_keras_dataset_runs_the_whole_chain(keras_config, keras_files):
 
 def test_the_old_source_keras_is_the_same_configuration(keras_config):
     """--source keras still works: an alias of --dataset keras_imdb, the same outputs."""
-    old = RunAll(**dict(SMALL, dataset="aclimdb", source="keras"))
+    old = RunAll(**{k: v for k, v in SMALL.items() if k != "dataset"}, source="keras")
     assert old.dataset == "keras_imdb"
     assert old.task_id == RunAll(**SMALL).task_id
     assert Encode(source="keras", num_words=30).task_id == \
@@ -113,6 +113,8 @@ def test_the_old_source_keras_is_the_same_configuration(keras_config):
     assert DownloadDataset(source="keras").output_dir.name == "keras_imdb"
     with pytest.raises(PipelineError, match="contradicts dataset"):
         Encode(source="aclimdb", dataset="keras_imdb", num_words=30)
+    with pytest.raises(PipelineError, match="contradicts dataset"):  # both given
+        Encode(source="keras", dataset="aclimdb", num_words=30)
 
 
 def test_datasets_do_not_share_outputs(keras_config):

@@ -54,7 +54,7 @@ def test_csv_with_a_bad_byte_notes_only_its_row(tmp_path):
 
 
 @pytest.mark.parametrize("name, content, message", [
-    ("empty.txt", b"", "no reviews"),
+    ("empty.txt", b"", "no documents"),
     ("nocol.csv", b"id,body\n1,x\n", "no 'text' column"),
     ("missing.txt", None, "no such file"),
 ])
@@ -99,7 +99,7 @@ def test_notes_for_empty_and_unknown_reviews(trained):
     reviews = [Review("1", "brilliant wonderful"), Review("2", "   "),
                Review("3", "zzzz qqqq xxxx")]
     probabilities = score(model, vocabulary, reviews)
-    assert probabilities[1] is None and reviews[1].notes == ["empty review"]
+    assert probabilities[1] is None and reviews[1].notes == ["empty text"]
     assert reviews[2].notes == ["no known words"]
     for probability in (probabilities[0], probabilities[2]):
         assert probability.shape == (2,)
@@ -142,7 +142,7 @@ def test_label_of():
 
 
 def test_write_predictions_binary_columns(tmp_path):
-    reviews = [Review("a", "x"), Review("b", "", ["empty review"]),
+    reviews = [Review("a", "x"), Review("b", "", ["empty text"]),
                Review("c", "y", ["no known words"])]
     probabilities = [np.array([0.25, 0.75]), None, np.array([0.9, 0.1])]
     path = tmp_path / "p.csv"
@@ -151,18 +151,18 @@ def test_write_predictions_binary_columns(tmp_path):
         rows = list(csv.reader(handle))
     assert rows == [["id", "probability_positive", "label", "note"],
                     ["a", "0.750000", "positive", ""],
-                    ["b", "", "", "empty review"],
+                    ["b", "", "", "empty text"],
                     ["c", "0.100000", "negative", "no known words"]]
 
 
 def test_write_predictions_three_classes(tmp_path):
-    reviews = [Review("1", "x"), Review("2", "", ["empty review"])]
+    reviews = [Review("1", "x"), Review("2", "", ["empty text"])]
     path = tmp_path / "p.csv"
     write_predictions(reviews, [np.array([0.2, 0.1, 0.7]), None], ["a", "b", "c"], path)
     with open(path, newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows == [["id", "label", "probability", "note"], ["1", "c", "0.700000", ""],
-                    ["2", "", "", "empty review"]]
+                    ["2", "", "", "empty text"]]
 
 
 def test_scoring_with_a_three_class_model():
@@ -182,7 +182,7 @@ def test_scoring_with_a_three_class_model():
     texts = ["good plot", "", "bad bad music", "unseen words"]
     reviews = [Review(str(i), t) for i, t in enumerate(texts)]
     probabilities = score(mlp, vocabulary, reviews)
-    assert probabilities[1] is None and reviews[1].notes == ["empty review"]
+    assert probabilities[1] is None and reviews[1].notes == ["empty text"]
     assert reviews[3].notes == ["no known words"]
     sequences = encode_texts([texts[i] for i in (0, 2, 3)], words)
     values = np.asarray([v for s in sequences for v in s], dtype=np.int32)
@@ -203,7 +203,7 @@ def test_predict_task_writes_every_row(tmp_path, data_dir):
     with open(task.output()["predictions"].path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [row["id"] for row in rows] == ["1", "2", "3", "4"]
-    assert rows[1]["probability_positive"] == "" and rows[1]["note"] == "empty review"
+    assert rows[1]["probability_positive"] == "" and rows[1]["note"] == "empty text"
     assert rows[3]["note"] == "invalid UTF-8 replaced"
     for row in (rows[0], rows[2], rows[3]):
         probability = float(row["probability_positive"])
@@ -261,7 +261,7 @@ def test_cli_predict_and_decode(trained, cli_dir, data_dir, tiny_archive):
     assert label.strip() == ("positive" if float(probability) >= 0.5 else "negative")
     expected = score(model, vocabulary, [Review("1", "brilliant wonderful superb")])[0]
     assert float(probability) == pytest.approx(expected[1], abs=1e-4)  # P(positive)
-    assert "empty review" in second
+    assert "empty text" in second
 
     result = _cli("decode", *common, "--split", "test", "--index", "2", cwd=cli_dir)
     assert result.returncode == 0, result.stderr

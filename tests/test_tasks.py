@@ -12,8 +12,8 @@ import pytest
 from conftest import (
     TASK_FAMILIES, TINY, build, hidden_leftovers, make_archive, mtimes, only_folder,
     output_folders, pipeline_config, ran_families)
-from pipeline import (Encode, EvaluateTest, Featurize, PlotHistory, RunAll, SplitValidation,
-                      TrainModel)
+from pipeline import (Encode, EvaluateTest, Featurize, PipelineError, PlotHistory, RunAll,
+                      SplitValidation, TrainModel)
 from pipeline.datasets.text import tokenize
 from pipeline.metrics import classification_metrics
 from pipeline.storage import load_arrays, read_json
@@ -443,10 +443,14 @@ def test_experiment_defaults_are_read_when_a_task_is_built():
         assert DownloadDataset().dataset == "keras_imdb"
         assert Encode().requires().dataset == "keras_imdb"
         assert RunAll().epochs == 7 and TrainModel(epochs=3).epochs == 3
-        config.set("experiment", "dataset", "aclimdb")
-        config.set("experiment", "source", "keras")  # an old luigi.cfg
+        config.remove_option("experiment", "dataset")
+        config.set("experiment", "source", "keras")  # an old luigi.cfg, without dataset
         assert RunAll().dataset == "keras_imdb"
         assert RunAll().requires()["train"].dataset == "keras_imdb"
+        assert RunAll(dataset="aclimdb").dataset == "aclimdb"  # a given value beats it
+        config.set("experiment", "dataset", "aclimdb")  # both in luigi.cfg: they disagree
+        with pytest.raises(PipelineError, match="source 'keras' in luigi.cfg .* contradicts"):
+            RunAll()
     finally:
         for name, value in saved.items():
             if value is None:

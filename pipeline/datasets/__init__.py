@@ -2,15 +2,15 @@
 
 A dataset module (``aclimdb.py``, ``keras_imdb.py``) defines:
 
-``TITLE``, ``DOCUMENT``
-    how outputs name the dataset and one of its documents ("IMDB movie reviews",
-    "review").
+``TITLE``
+    how outputs name the dataset ("IMDB movie reviews").
 ``CLASS_NAMES``
     the classes, in label order (label ``k`` is ``CLASS_NAMES[k]``).
 ``FILES``
     ``{key: file name}``: what DownloadDataset keeps for it.
 ``ADDRESSES``
-    the DownloadDataset parameters it takes addresses from (``url``, ...).
+    ``{DownloadDataset parameter: key in FILES}``: where each file's address comes from
+    (``url`` for the main file, ...).
 ``fetch(folder, *, progress, sha256, **addresses) -> manifest``
     fetch and verify the files into ``folder``; the manifest (a dict written as
     manifest.json) holds ``documents``: ``{"train": n, "test": m}``.
@@ -36,6 +36,8 @@ DATASETS = {
 }
 #: The old ``source`` parameter's values, kept as aliases of ``dataset``.
 SOURCE_ALIASES = {"aclimdb": "aclimdb", "keras": "keras_imdb"}
+#: Where DownloadDataset kept a dataset's files before it had its name (its old source).
+LEGACY_FOLDERS = {"keras_imdb": "keras"}
 SPLITS = ("train", "test")
 
 

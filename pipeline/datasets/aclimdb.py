@@ -20,12 +20,11 @@ from .download import fetch_file
 from .text import build_vocabulary, encode_split, tokenize_documents
 
 TITLE = "IMDB movie reviews"
-DOCUMENT = "review"
 CLASS_NAMES = ("negative", "positive")
 FOLDERS = ("neg", "pos")  # label k is in folder FOLDERS[k]
 ARCHIVE_NAME = "aclImdb_v1.tar.gz"
 FILES = {"archive": ARCHIVE_NAME}
-ADDRESSES = ("url",)
+ADDRESSES = {"url": "archive"}  # DownloadDataset parameter -> the file it gives
 
 OFFICIAL_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 OFFICIAL_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"

@@ -41,15 +41,16 @@ def fetch_file(url, destination, *, name, sha256=None, parameter="url", progress
 
     ``name`` is what the file is called in messages (``aclImdb_v1.tar.gz``) and
     ``parameter`` the DownloadDataset parameter that gives its address.
-    ``progress(done_bytes, total_bytes_or_None)`` is called about once a second and
+    ``progress(name, done_bytes, total_bytes_or_None)`` is called about once a second and
     once at the end. The caller writes ``destination`` atomically (a staging folder).
     Raises :class:`PipelineError` saying how to work offline when the file cannot be
     fetched, and when ``sha256`` is given and does not match.
     """
     option, config = option_for(parameter, name)
+    report = None if progress is None else (lambda done, total: progress(name, done, total))
     source = local_path(url)
     if source is None:
-        digest = _download(url, destination, timeout, name, option, config, progress)
+        digest = _download(url, destination, timeout, name, option, config, report)
     else:
         if not source.is_file():
             raise PipelineError(
@@ -57,7 +58,7 @@ def fetch_file(url, destination, *, name, sha256=None, parameter="url", progress
                 f"with {option} (or {config}).")
         try:
             with open(source, "rb") as src:
-                digest = _stream(src, destination, source.stat().st_size, progress)
+                digest = _stream(src, destination, source.stat().st_size, report)
         except OSError as exc:
             raise PipelineError(f"DownloadDataset: cannot read {source} "
                                 f"({exc.strerror or exc})") from None

@@ -34,14 +34,13 @@ from pathlib import Path
 from ..errors import PipelineError
 from . import SPLITS, Encoded, Split
 from .download import fetch_file
-from .text import INDEX_FROM, OOV, START
+from .text import INDEX_FROM, OOV, START, vocabulary_size
 
 TITLE = "IMDB movie reviews (Keras's preprocessed imdb.npz)"
-DOCUMENT = "review"
 CLASS_NAMES = ("negative", "positive")
 NPZ_NAME, WORD_INDEX_NAME = "imdb.npz", "imdb_word_index.json"
 FILES = {"npz": NPZ_NAME, "word_index": WORD_INDEX_NAME}
-ADDRESSES = ("url", "word_index_url")
+ADDRESSES = {"url": "npz", "word_index_url": "word_index"}
 
 NPZ_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz"
 NPZ_SHA256 = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"
@@ -319,7 +318,7 @@ def vocabulary_from_word_index(word_index, num_words):
     if num_words is None:
         last = max(word_index.values(), default=0)
     else:
-        last = _check_num_words(num_words) - INDEX_FROM - 1
+        last = vocabulary_size(_check_num_words(num_words))
     if last <= 0:
         return []
     words = [None] * last

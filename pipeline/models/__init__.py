@@ -22,11 +22,11 @@ A model module (``mlp.py``) defines:
 ``describe(params)``
     a short title for plots ("mlp 2x16 relu, rmsprop lr 0.001").
 
-A model reads its own parameters, its ``SHARED`` ones and its representation's. The
-tasks declare the parameters of every model, but the ones the chosen model does not
-read are left out of its task ids, and giving one of them a value is an error
-(:func:`unread_parameters`). Adding a model is one module and one line in
-:data:`MODELS`.
+A model reads its own parameters, its ``SHARED`` ones and its representation's
+(:func:`reads`). The tasks declare the parameters of every model, but the ones the
+chosen model does not read are left out of its task ids, and giving one of them a value
+is an error (``PipelineTask`` in :mod:`pipeline.tasks`). Adding a model is one module and
+one line in :data:`MODELS`.
 """
 import importlib
 import math
@@ -85,17 +85,10 @@ def reads(name):
             | set(features.get(module.REPRESENTATION).PARAMETERS))
 
 
-def unread_parameters(name):
-    """Model-dependent parameters that model ``name`` does not read."""
-    return set(all_parameters()) - reads(name)
-
-
-def check(name, params, num_classes):
-    """Check the parameters model ``name`` reads; :class:`PipelineError` names a bad one."""
+def check_training(shared, num_classes):
+    """Check the training parameters in ``shared`` (those a model reads)."""
     from .heads import loss_for
 
-    module = get(name)
-    shared = {key: params[key] for key in module.SHARED}
     if "loss" in shared:
         loss_for(shared["loss"], num_classes)
     if "optimizer" in shared and shared["optimizer"] not in OPTIMIZERS:
@@ -107,7 +100,12 @@ def check(name, params, num_classes):
     for key in ("epochs", "batch_size"):
         if key in shared and shared[key] < 1:
             raise PipelineError(f"{key} must be a positive integer, got {shared[key]}")
+
+
+def check(name, params, num_classes):
+    """Check the parameters model ``name`` reads; :class:`PipelineError` names a bad one."""
+    module = get(name)
+    check_training({key: params[key] for key in module.SHARED}, num_classes)
     module.check({key: params[key] for key in module.PARAMETERS})
-    representation = module.REPRESENTATION
-    features.get(representation).check(
-        {key: params[key] for key in features.get(representation).PARAMETERS})
+    representation = features.get(module.REPRESENTATION)
+    representation.check({key: params[key] for key in representation.PARAMETERS})

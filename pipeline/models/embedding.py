@@ -40,12 +40,8 @@ def build(params, num_words, num_classes, fast=False):
     x = keras.layers.Embedding(num_words, params["embedding_dim"], name="embedding")(inputs)
     x = keras.layers.Flatten(name="flatten")(x)
     outputs = heads.output_layer(num_classes)(x)
-    model = keras.Model(inputs, outputs, name="embedding")
-    model.compile(optimizer=keras.optimizers.get({"class_name": params["optimizer"],
-                                                   "config": {"learning_rate":
-                                                              params["learning_rate"]}}),
-                  loss=heads.loss_for(params["loss"], num_classes), metrics=["accuracy"])
-    return model
+    return heads.compiled(keras.Model(inputs, outputs, name="embedding"), params,
+                          num_classes)
 
 
 def portable(model, params, num_words, num_classes):

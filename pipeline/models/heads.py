@@ -33,6 +33,18 @@ def output_layer(num_classes):
     return keras.layers.Dense(num_classes, activation="softmax", name="classes")
 
 
+def compiled(model, params, num_classes, **options):
+    """``model`` compiled with the training parameters (optimizer, learning_rate, loss),
+    the loss for the class count and the accuracy metric."""
+    import keras
+
+    model.compile(optimizer=keras.optimizers.get({"class_name": params["optimizer"],
+                                                   "config": {"learning_rate":
+                                                              params["learning_rate"]}}),
+                  loss=loss_for(params["loss"], num_classes), metrics=["accuracy"], **options)
+    return model
+
+
 def label_dtype(num_classes):
     """What the labels are fed as: 0/1 floats for a sigmoid, class numbers for softmax."""
     return "float32" if num_classes == 2 else "int32"

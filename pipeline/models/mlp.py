@@ -46,7 +46,16 @@ PARAMETERS = {
 
 def check(params):
     """Raise :class:`PipelineError` naming the first invalid parameter of :data:`PARAMETERS`."""
-    check_model_params(**params)
+    for name in ("layers", "units"):
+        if int(params[name]) < 1:
+            raise PipelineError(f"{name} must be a positive integer, got {params[name]}")
+    _choice("activation", params["activation"], ACTIVATIONS)
+    _choice("regularize", params["regularize"], REGULARIZE)
+    if not 0.0 <= params["dropout"] < 1.0:
+        raise PipelineError(f"dropout must be in [0, 1), got {params['dropout']}")
+    for name in ("l1", "l2"):
+        if not 0.0 <= params[name] < math.inf:
+            raise PipelineError(f"{name} must be a finite number >= 0, got {params[name]}")
 
 
 def check_model_params(num_classes=2, **params):
@@ -54,27 +63,16 @@ def check_model_params(num_classes=2, **params):
 
     Parameters not given take the book's values (:data:`BOOK_MODEL`).
     """
+    from . import check_training
+
     unknown = sorted(set(params) - set(BOOK_MODEL))
     if unknown:
         raise PipelineError(f"unknown model parameter {unknown[0]!r}")
     p = {**BOOK_MODEL, **params}
-    for name in ("num_words", "layers", "units"):
-        if int(p[name]) < 1:
-            raise PipelineError(f"{name} must be a positive integer, got {p[name]}")
-    _choice("activation", p["activation"], ACTIVATIONS)
-    from . import OPTIMIZERS
-
-    _choice("optimizer", p["optimizer"], OPTIMIZERS)
-    heads.loss_for(p["loss"], num_classes)
-    _choice("regularize", p["regularize"], REGULARIZE)
-    if not 0.0 <= p["dropout"] < 1.0:
-        raise PipelineError(f"dropout must be in [0, 1), got {p['dropout']}")
-    for name in ("l1", "l2"):
-        if not 0.0 <= p[name] < math.inf:
-            raise PipelineError(f"{name} must be a finite number >= 0, got {p[name]}")
-    if not 0.0 < p["learning_rate"] < math.inf:
-        raise PipelineError(f"learning_rate must be a finite number > 0, "
-                            f"got {p['learning_rate']}")
+    if int(p["num_words"]) < 1:
+        raise PipelineError(f"num_words must be a positive integer, got {p['num_words']}")
+    check({name: p[name] for name in PARAMETERS})
+    check_training({name: p[name] for name in SHARED if name in p}, num_classes)
 
 
 def _choice(name, value, allowed):
@@ -145,13 +143,8 @@ def build_model(fast=False, num_classes=2, **params):
         if p["dropout"]:
             x = keras.layers.Dropout(p["dropout"], name=f"dropout_{i + 1}")(x)
     outputs = heads.output_layer(num_classes)(x)
-    model = keras.Model(inputs, outputs, name="mlp")
-    model.compile(optimizer=keras.optimizers.get({"class_name": p["optimizer"],
-                                                   "config": {"learning_rate":
-                                                              p["learning_rate"]}}),
-                  loss=heads.loss_for(p["loss"], num_classes), metrics=["accuracy"],
-                  steps_per_execution=8)
-    return model
+    return heads.compiled(keras.Model(inputs, outputs, name="mlp"), p, num_classes,
+                          steps_per_execution=8)
 
 
 def portable_model(model, num_classes=2, **params):

@@ -1,0 +1,91 @@
+"""More than two classes through the whole chain: a three-class dataset module plugged into
+the registry (tests/three_colours.py), run with both models, then predicted and decoded."""
+import csv
+
+import numpy as np
+import pytest
+
+from conftest import build, pipeline_config
+from pipeline import EvaluateTest, PipelineError, Predict, RunAll, TrainModel, datasets
+from pipeline.storage import load_arrays, read_json
+
+CLASSES = ["red", "green", "blue"]
+BASE = dict(dataset="three_colours", num_words=30, validation_size=15, epochs=12,
+            batch_size=8, learning_rate=0.01)
+MODELS = {"mlp": dict(units=8), "embedding": dict(model="embedding", maxlen=12,
+                                                  embedding_dim=8)}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    datasets.DATASETS["three_colours"] = "three_colours"
+    root = tmp_path_factory.mktemp("multiclass")
+    try:
+        with pipeline_config(root / "data", "") as data:
+            tasks = [RunAll(**BASE, **params) for params in MODELS.values()]
+            result = build(tasks)
+            yield {"data": data, "result": result, "root": root}
+    finally:
+        del datasets.DATASETS["three_colours"]
+
+
+def test_both_models_run_through_the_chain(runs):
+    assert runs["result"].status.name == "SUCCESS", runs["result"].summary_text
+    vocabulary = read_json(next((runs["data"] / "Encode").glob("*/vocabulary.json")))
+    assert vocabulary["class_names"] == CLASSES
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_softmax_head_metrics_and_predictions_by_class_name(runs, name):
+    import keras
+
+    params = dict(BASE, **MODELS[name])
+    evaluate = EvaluateTest(**params)
+    model = keras.models.load_model(evaluate.output_dir / "model.keras")
+    assert model.layers[-1].units == 3
+    assert model.layers[-1].get_config()["activation"] == "softmax"
+    assert model.loss == "sparse_categorical_crossentropy"
+
+    metrics = read_json(evaluate.output_dir / "metrics.json")
+    assert list(metrics["per_class"]) == CLASSES
+    assert [c["support"] for c in metrics["per_class"].values()] == [10, 10, 10]
+    assert metrics["confusion_matrix"]["labels"] == CLASSES
+    matrix = np.asarray(metrics["confusion_matrix"]["rows_true_columns_predicted"])
+    assert matrix.shape == (3, 3) and matrix.sum() == 30
+    assert metrics["accuracy"] == pytest.approx(np.trace(matrix) / 30)
+    assert metrics["accuracy"] > 0.8  # the colours are easy to tell apart
+    for key in ("macro_f1", "weighted_f1"):
+        assert 0 < metrics[key] <= 1
+    assert "roc_auc" not in metrics  # a two-class figure
+
+    saved = load_arrays(evaluate.output_dir / "predictions.npz")
+    assert saved["probabilities"].shape == (30, 3)
+    np.testing.assert_allclose(saved["probabilities"].sum(axis=1), 1, atol=1e-5)
+    assert saved["class_names"].tolist() == CLASSES
+    history = read_json(TrainModel(**params).output_dir / "training.json")
+    assert history["training_documents"] == 90 - 15
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_predict_names_the_classes(runs, tmp_path, name):
+    source = tmp_path / "new.txt"
+    # shaped like the training documents (4 colour words, 6 filler): the embedding model
+    # flattens word positions, so it knows documents of that length best
+    source.write_text("ruby the cherry a blood it brick was and of\n"
+                      "of sky and sea was navy it ice a the\n\n")
+    params = dict(BASE, **MODELS[name])
+    with pipeline_config(runs["data"], ""):
+        task = Predict(**params, input=str(source))
+        assert build([task]).status.name == "SUCCESS"
+    with open(task.output()["predictions"].path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["id", "label", "probability", "note"]
+    assert [row["label"] for row in rows] == ["red", "blue", ""]
+    assert rows[2]["note"] == "empty text"
+    assert all(float(row["probability"]) > 1 / 3 for row in rows[:2])
+
+
+def test_a_binary_loss_is_refused_for_three_classes(runs):
+    with pytest.raises(PipelineError, match="unknown loss 'binary_crossentropy' for 3 "
+                                            "classes"):
+        RunAll(**BASE, loss="binary_crossentropy")
