@@ -62,18 +62,8 @@ def tiny_archive(tmp_path):
 @pytest.fixture
 def data_dir(tmp_path, tiny_archive):
     """Point the pipeline at a fresh data folder and the tiny archive, restore afterwards."""
-    config = get_config()
-    saved = {(section, key): config.get(section, key, None)
-             for section, key in (("pipeline", "data_dir"), ("DownloadDataset", "url"))}
-    folder = tmp_path / "data"
-    config.set("pipeline", "data_dir", str(folder))
-    config.set("DownloadDataset", "url", str(tiny_archive))
-    yield folder
-    for (section, key), value in saved.items():
-        if value is None:
-            config.remove_option(section, key)
-        else:
-            config.set(section, key, value)
+    with pipeline_config(tmp_path / "data", tiny_archive) as folder:
+        yield folder
 
 
 # Small, fast settings for task tests on the tiny archive.
@@ -108,21 +98,30 @@ TASK_FAMILIES = ("DownloadDataset", "Encode", "SplitValidation", "Featurize", "T
 
 
 @contextlib.contextmanager
+def configured(section, **values):
+    """luigi.cfg's ``[section]`` with these values (None: the key removed), put back after."""
+    config = get_config()
+    saved = {key: config.get(section, key, None) for key in values}
+    def put(key, value):
+        if value is not None:
+            config.set(section, key, str(value))
+        elif config.has_section(section):
+            config.remove_option(section, key)
+
+    try:
+        for key, value in values.items():
+            put(key, value)
+        yield config
+    finally:
+        for key, value in saved.items():
+            put(key, value)
+
+
+@contextlib.contextmanager
 def pipeline_config(folder, url):
     """Like the ``data_dir`` fixture, for any scope: data folder and archive url set."""
-    config = get_config()
-    keys = (("pipeline", "data_dir"), ("DownloadDataset", "url"))
-    saved = {key: config.get(*key, None) for key in keys}
-    config.set("pipeline", "data_dir", str(folder))
-    config.set("DownloadDataset", "url", str(url))
-    try:
+    with configured("pipeline", data_dir=folder), configured("DownloadDataset", url=url):
         yield Path(folder)
-    finally:
-        for (section, key), value in saved.items():
-            if value is None:
-                config.remove_option(section, key)
-            else:
-                config.set(section, key, value)
 
 
 def ran_families(result):

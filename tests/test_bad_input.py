@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from conftest import (
-    TINY, build, hidden_leftovers, make_archive, output_folders, ran_families, run_luigi,
-    tiny_cli_args)
+    TINY, build, configured, hidden_leftovers, make_archive, output_folders, ran_families,
+    run_luigi, tiny_cli_args)
 from pipeline import (
     DownloadDataset, Encode, EvaluateTest, Featurize, PipelineError, PlotHistory, RunAll,
     SplitValidation, TrainModel)
@@ -81,24 +81,16 @@ def test_a_parameter_the_chosen_model_does_not_read_is_refused(task_cls, params,
 def test_parameters_a_model_does_not_read_stay_out_of_its_task_ids():
     """The defaults of other models' parameters (given explicitly, or changed in luigi.cfg)
     do not change the ids of the book's model, and the reverse."""
-    from luigi.configuration import get_config
-
     mlp = RunAll()
     assert RunAll(maxlen=150, model="mlp", embedding_dim=100).task_id == mlp.task_id
     embedding = TrainModel(model="embedding")
     assert "maxlen" in embedding.to_str_params(only_significant=True)
     assert "units" not in embedding.to_str_params(only_significant=True)
-    config = get_config()
-    config.set("experiment", "maxlen", "77")
-    config.set("experiment", "units", "64")
-    try:
+    with configured("experiment", maxlen=77, units=64):
         assert RunAll().task_id != mlp.task_id  # units is mlp's
         assert RunAll(units=16).task_id == mlp.task_id  # maxlen is not
         assert TrainModel(model="embedding", units=64).task_id != embedding.task_id
         assert TrainModel(model="embedding", maxlen=150).task_id == embedding.task_id
-    finally:
-        config.remove_option("experiment", "maxlen")
-        config.remove_option("experiment", "units")
 
 
 def test_source_is_an_alias_of_dataset():
@@ -113,17 +105,11 @@ def test_source_is_an_alias_of_dataset():
 def test_an_address_the_dataset_does_not_take_is_refused():
     """Given on the command line it is refused; set in luigi.cfg for keras_imdb, an
     aclimdb run leaves it alone."""
-    from luigi.configuration import get_config
-
     with pytest.raises(PipelineError, match="dataset aclimdb has no word_index_url"):
         DownloadDataset(word_index_url="/tmp/imdb_word_index.json")
-    config = get_config()
-    config.set("DownloadDataset", "word_index_url", "/data/imdb_word_index.json")
-    try:
+    with configured("DownloadDataset", word_index_url="/data/imdb_word_index.json"):
         assert DownloadDataset().word_index_url == "/data/imdb_word_index.json"
         assert Encode().requires().dataset == "aclimdb"
-    finally:
-        config.remove_option("DownloadDataset", "word_index_url")
 
 
 @pytest.mark.parametrize("value", ["auto", "1", "4", "20"])

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, TINY, build, make_archive, only_folder, pipeline_config, ran_families
+from conftest import (ROOT, TINY, build, configured, make_archive, only_folder,
+                      pipeline_config)
 from pipeline import EvaluateTest, Featurize, Predict, RunAll, TrainModel
 from pipeline.storage import load_arrays, read_json
 
@@ -185,27 +186,15 @@ def test_command_with_a_missing_data_folder_refuses_to_train(project, tmp_path):
 def test_addresses_per_dataset_in_luigi_cfg(tmp_path):
     """[DownloadDataset] aclimdb_url beats the shared url for that dataset only; the
     command line's url beats both."""
-    from luigi.configuration import get_config
-
     from pipeline import DownloadDataset
 
-    config = get_config()
-    keys = ("url", "aclimdb_url", "keras_imdb_url")
-    saved = {key: config.get("DownloadDataset", key, None) for key in keys}
-    config.set("DownloadDataset", "url", "/shared.tar.gz")
-    config.set("DownloadDataset", "aclimdb_url", "/imdb/aclImdb_v1.tar.gz")
-    try:
+    with configured("DownloadDataset", url="/shared.tar.gz",
+                    aclimdb_url="/imdb/aclImdb_v1.tar.gz", keras_imdb_url=None) as config:
         assert DownloadDataset().addresses() == {"url": "/imdb/aclImdb_v1.tar.gz"}
         assert DownloadDataset(dataset="keras_imdb").addresses()["url"] == "/shared.tar.gz"
         config.set("DownloadDataset", "keras_imdb_url", "/keras/imdb.npz")
         assert DownloadDataset(dataset="keras_imdb").addresses()["url"] == "/keras/imdb.npz"
         assert DownloadDataset(url="/given.tar.gz").addresses() == {"url": "/given.tar.gz"}
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                config.remove_option("DownloadDataset", key)
-            else:
-                config.set("DownloadDataset", key, value)
 
 
 def test_keras_files_fetched_under_the_old_source_name_are_reused(tmp_path):

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from conftest import (
-    TASK_FAMILIES, TINY, build, hidden_leftovers, make_archive, mtimes, only_folder,
-    output_folders, pipeline_config, ran_families)
+    TASK_FAMILIES, TINY, build, configured, hidden_leftovers, make_archive, mtimes,
+    only_folder, output_folders, pipeline_config, ran_families)
 from pipeline import (Encode, EvaluateTest, Featurize, PipelineError, PlotHistory, RunAll,
                       SplitValidation, TrainModel)
 from pipeline.datasets.text import tokenize
@@ -430,16 +430,9 @@ def test_experiment_defaults_are_read_when_a_task_is_built():
     """[experiment] in luigi.cfg is the default of every task that has the parameter,
     DownloadDataset's dataset included, and a change to it applies to tasks built after;
     the old name `source` still works there."""
-    from luigi.configuration import get_config
-
     from pipeline import DownloadDataset
 
-    config = get_config()
-    names = ("dataset", "source", "epochs")
-    saved = {name: config.get("experiment", name, None) for name in names}
-    config.set("experiment", "dataset", "keras_imdb")
-    config.set("experiment", "epochs", "7")
-    try:
+    with configured("experiment", dataset="keras_imdb", epochs=7, source=None) as config:
         assert DownloadDataset().dataset == "keras_imdb"
         assert Encode().requires().dataset == "keras_imdb"
         assert RunAll().epochs == 7 and TrainModel(epochs=3).epochs == 3
@@ -451,10 +444,4 @@ def test_experiment_defaults_are_read_when_a_task_is_built():
         config.set("experiment", "dataset", "aclimdb")  # both in luigi.cfg: they disagree
         with pytest.raises(PipelineError, match="source 'keras' in luigi.cfg .* contradicts"):
             RunAll()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                config.remove_option("experiment", name)
-            else:
-                config.set("experiment", name, value)
     assert DownloadDataset().dataset == "aclimdb" and RunAll().epochs == 20
