@@ -38,6 +38,8 @@ def locate(args):
         add_config_path(str(config))
     elif os.environ.get(CONFIG_ENV):
         config = Path(os.environ[CONFIG_ENV].split(os.pathsep)[-1]).expanduser()
+        if not config.is_file():
+            raise PipelineError(f"${CONFIG_ENV} names {config}: no such file")
     elif Path("luigi.cfg").is_file():
         config = Path("luigi.cfg")
     else:
@@ -163,7 +165,10 @@ def _add_common(parser, default):
     parser.add_argument("--data-dir", default=default,
                         help="data folder (default: [pipeline] data_dir of the "
                              "configuration, relative to its folder)")
+    # its own destination on the subcommand: argparse would replace, not extend, the list
+    # given before the subcommand
     parser.add_argument("--param", "-p", action="append", default=default,
+                        dest="param" if default is None else "param_after",
                         metavar="NAME=VALUE",
                         help="a pipeline parameter of the configuration (repeatable)")
 
@@ -189,7 +194,7 @@ def main(argv=None, prog=None):
             sub.add_argument("--index", type=int, default=0,
                              help="position of the document in the split")
     args = parser.parse_args(argv)
-    args.param = args.param or []
+    args.param = (args.param or []) + getattr(args, "param_after", [])
     try:
         args.function(args)
     except ValueError as exc:

@@ -47,9 +47,19 @@ class CompareModels(FinalParams, PipelineTask):
         return {name: self._variant_params(name, spec) for name, spec in self.selected.items()}
 
     def _variant_params(self, name, spec):
-        """The base parameters with the variant's overrides, checked and typed."""
+        """The base parameters with the variant's overrides, checked and typed.
+
+        Of the base's model-dependent parameters, a variant keeps those its own model
+        reads (a variant that changes the model takes that model's defaults for the rest).
+        """
         known = dict(EvaluateTest.get_params())
         params = {key: value for key, value in self.param_kwargs.items() if key in known}
+        model = known["model"].parse(str(spec["model"])) if "model" in spec else self.model
+        try:
+            unread = EvaluateTest.dependent - EvaluateTest.parameters_read(model)
+        except PipelineError as exc:
+            raise PipelineError(f"variant {name!r}: {exc}") from None
+        params = {key: value for key, value in params.items() if key not in unread}
         for field, value in spec.items():
             if field == "description":
                 continue
@@ -69,9 +79,11 @@ class CompareModels(FinalParams, PipelineTask):
 
     @property
     def output_dir(self):
+        """One folder per grid: the variants' names and their EvaluateTest ids (which hold
+        exactly the parameters each variant's model reads)."""
         from .compare import spec_digest
 
-        digest = spec_digest({name: {k: str(v) for k, v in params.items()}
+        digest = spec_digest({name: EvaluateTest(**params).task_id
                               for name, params in self.variant_params.items()})
         return Path(pipeline().data_dir) / self.get_task_family() / f"{self.task_id}_{digest}"
 

@@ -25,6 +25,7 @@ from . import datasets
 from .config import experiment_default, pipeline
 from .datasets.text import INDEX_FROM, MIN_NUM_WORDS
 from .errors import PipelineError
+from .split import check_sizes
 
 MAX_SEED = 2**32 - 1  # numpy's and TensorFlow's seeds are 32-bit
 
@@ -102,11 +103,12 @@ class SplitParams(EncodeParams):
                 f"validation_size must be a positive integer, got {self.validation_size}")
         if not 0 <= self.seed <= MAX_SEED:
             raise PipelineError(f"seed must be between 0 and {MAX_SEED}, got {self.seed}")
+        if getattr(self, "train_size", 0) < 0:
+            raise PipelineError(f"train_size must be 0 (all) or a positive integer, "
+                                f"got {self.train_size}")
         available = known_training_documents(self.dataset)
-        if available is not None and self.validation_size >= available:
-            raise PipelineError(
-                f"validation_size must be smaller than the number of training documents "
-                f"({available}), got {self.validation_size}")
+        if available is not None:
+            check_sizes(available, self.validation_size, getattr(self, "train_size", 0))
 
 
 # Parameters are listed (in --help, in task names) in the order they are created: the
@@ -132,7 +134,7 @@ def _with_parameters(name, base, parameters, doc):
 
 _FeatureBase = _with_parameters(
     "_FeatureBase", EncodeParams,
-    {name: param for name, (param, _) in features.all_parameters().items()},
+    features.all_parameters(),
     "EncodeParams plus every representation's parameters.")
 
 
@@ -175,14 +177,6 @@ class ModelParams(_ModelBase):
     def check_params(self):
         super().check_params()
         models.check(self.model, self.model_params(), len(self.class_names))
-        if self.train_size < 0:
-            raise PipelineError(f"train_size must be 0 (all) or a positive integer, "
-                                f"got {self.train_size}")
-        available = known_training_documents(self.dataset)
-        if available is not None and self.train_size > available - self.validation_size:
-            raise PipelineError(
-                f"train_size must be at most the number of training documents left after "
-                f"validation ({available - self.validation_size}), got {self.train_size}")
 
     @property
     def model_module(self):

@@ -15,15 +15,24 @@ def split_rows(num_rows, validation_size, seed):
     return order[validation_size:], order[:validation_size]
 
 
-def training_subset(train_rows, train_size):
-    """The first ``train_size`` training rows (all of them for 0).
-
-    Raises :class:`PipelineError` when there are fewer: a first run cannot check
-    ``train_size`` when its task is built (the dataset's size is not known yet).
-    """
+def check_sizes(training_documents, validation_size, train_size=0):
+    """Raise :class:`PipelineError` unless ``validation_size`` leaves training documents and
+    ``train_size`` fits in what is left. Checked when a task is built (from the dataset's
+    manifest, once it is fetched) and again on the real rows."""
     from .errors import PipelineError
 
-    if train_size > len(train_rows):
+    if validation_size >= training_documents:
+        raise PipelineError(f"validation_size must be smaller than the number of training "
+                            f"documents ({training_documents}), got {validation_size}")
+    left = training_documents - validation_size
+    if train_size > left:
         raise PipelineError(f"train_size must be at most the number of training documents "
-                            f"left after validation ({len(train_rows)}), got {train_size}")
-    return train_rows if not train_size else train_rows[:train_size]
+                            f"left after validation ({left}), got {train_size}")
+
+
+def training_subset(split, train_size):
+    """The training rows of a split (``train_rows``, ``val_rows``): the first
+    ``train_size`` of them, all of them for 0."""
+    train_rows, val_rows = split["train_rows"], split["val_rows"]
+    check_sizes(len(train_rows) + len(val_rows), len(val_rows), train_size)
+    return train_rows[:train_size] if train_size else train_rows

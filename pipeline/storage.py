@@ -138,10 +138,15 @@ def save_arrays(path, **arrays):
         np.savez(handle, **arrays)
 
 
-def load_arrays(path, only=None):
+def load_arrays(path, only=None, prefixes=None):
     """Load the arrays of an ``.npz`` written by :func:`save_arrays` (never unpickles):
-    all of them, or the names in ``only``."""
+    all of them, the names in ``only``, or those starting with one of ``prefixes`` (and
+    ``num_words``). The others are not read."""
     import numpy as np
 
     with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in (data.files if only is None else only)}
+        names = data.files if only is None else only
+        if prefixes is not None:
+            names = [name for name in names
+                     if name == "num_words" or name.startswith(tuple(prefixes))]
+        return {name: data[name] for name in names}

@@ -69,6 +69,19 @@ class PipelineTask(luigi.Task):
                         f"choose a {chooser} that uses it")
         return [(name, resolved[name]) for name, _ in values]
 
+    def clone(self, cls=None, **kwargs):
+        """Luigi's, without passing on the parameters this task's model does not read: the
+        task built takes its own defaults for them (they may differ, e.g. a ``[TrainModel]``
+        value in luigi.cfg, and would be refused there)."""
+        chooser = getattr(self, "chooser", None)
+        unread = self.dependent - self.parameters_read(getattr(self, chooser)) \
+            if chooser else set()
+        cls = cls or self.__class__
+        values = {name: kwargs[name] if name in kwargs else getattr(self, name)
+                  for name, _ in cls.get_params()
+                  if name in kwargs or (hasattr(self, name) and name not in unread)}
+        return cls(**values)
+
     def to_str_params(self, only_significant=False, only_public=False):
         """Luigi's, without the parameters the chosen model does not read (task ids)."""
         params = super().to_str_params(only_significant, only_public)
@@ -192,22 +205,24 @@ class DownloadDataset(DatasetParams, PipelineTask):
     def addresses(self):
         """Where each of the dataset's files comes from ('' = its official address).
 
-        The command line's ``--DownloadDataset-url`` first; else ``<dataset>_url`` under
-        ``[DownloadDataset]`` in luigi.cfg (one local copy per dataset), else ``url``
-        there; else a copy this data folder kept under the dataset's old name.
+        In this order: the command line (``--DownloadDataset-url``); ``<dataset>_url``
+        under ``[DownloadDataset]`` in luigi.cfg (one local copy per dataset); the copies
+        this data folder kept under the dataset's old name (all files of it together);
+        ``url`` under ``[DownloadDataset]``.
         """
         configured = luigi.configuration.get_config()
         family = self.get_task_family()
+        files = self.dataset_module.FILES
         legacy = datasets.LEGACY_FOLDERS.get(self.dataset)
+        old = {name: download_folder(legacy) / files[key]
+               for name, key in self.dataset_module.ADDRESSES.items()} if legacy else {}
+        old_copies = bool(old) and all(path.is_file() for path in old.values())
         found = {}
-        for name, key in self.dataset_module.ADDRESSES.items():
-            value = getattr(self, name)
-            specific = configured.get(family, f"{self.dataset}_{name}", "")
-            if specific and value == configured.get(family, name, ""):
-                value = specific
-            old_copy = legacy and download_folder(legacy) / self.dataset_module.FILES[key]
-            if not value and old_copy and old_copy.is_file():
-                value = str(old_copy)
+        for name in self.dataset_module.ADDRESSES:
+            value, shared = getattr(self, name), configured.get(family, name, "")
+            if value == shared:  # not given on the command line
+                value = (configured.get(family, f"{self.dataset}_{name}", "")
+                         or (str(old[name]) if old_copies else shared))
             found[name] = value
         return found
 
@@ -227,8 +242,7 @@ class DownloadDataset(DatasetParams, PipelineTask):
         self.report(f"fetching {self.dataset} from {addresses['url'] or 'the official address'}")
 
         def progress(name, done, total):
-            message, percent = describe_progress(name, done, total)
-            self.report(message, None if percent is None else round(percent))
+            self.report(*describe_progress(name, done, total))
 
         with self.staged() as folder:
             manifest = self.dataset_module.fetch(folder, progress=progress,
@@ -280,14 +294,11 @@ class SplitValidation(SplitParams, PipelineTask):
         return self.clone(Encode)
 
     def run(self):
-        from .split import split_rows
+        from .split import check_sizes, split_rows
 
         rows = storage.load_arrays(self.input()["sequences"].path,
                                    only=("train_offsets",))["train_offsets"].size - 1
-        if self.validation_size >= rows:
-            raise PipelineError(
-                f"validation_size must be smaller than the number of training documents "
-                f"({rows}), got {self.validation_size}")
+        check_sizes(rows, self.validation_size)
         train_rows, val_rows = split_rows(rows, self.validation_size, self.seed)
         with self.staged() as folder:
             storage.save_arrays(folder / self.files["split"], train_rows=train_rows,
@@ -317,11 +328,13 @@ class Featurize(FeatureParams, PipelineTask):
                                 **arrays)
 
 
-def load_features(task, path, split):
-    """One split of a Featurize output, as the model's representation object."""
+def load_features(task, path, *splits):
+    """The given splits of a Featurize output, as the model's representation objects
+    (only their arrays are read)."""
     module = features.get(task.model_module.REPRESENTATION)
-    return module.from_arrays(storage.load_arrays(path), split, task.num_words,
-                              **task.representation_params())
+    arrays = storage.load_arrays(path, prefixes=[f"{split}_" for split in splits])
+    return [module.from_arrays(arrays, split, task.num_words, **task.representation_params())
+            for split in splits]
 
 
 class _Fitting:
@@ -368,8 +381,8 @@ class TrainModel(_Fitting, ModelParams, PipelineTask):
         from .split import training_subset
 
         split = storage.load_arrays(self.input()["split"]["split"].path)
-        documents = load_features(self, self.input()["features"]["features"].path, "train")
-        train = documents.take(training_subset(split["train_rows"], self.train_size))
+        documents, = load_features(self, self.input()["features"]["features"].path, "train")
+        train = documents.take(training_subset(split, self.train_size))
         validation = documents.take(split["val_rows"])
         model, history, seconds = self.fit_model(train, self.epochs, validation)
         with self.staged() as folder:
@@ -416,12 +429,11 @@ class EvaluateTest(_Fitting, FinalParams, PipelineTask):
         from .training import evaluate
 
         epochs = self.chosen_epochs()
-        path = self.input()["features"]["features"].path
-        train = load_features(self, path, "train")
+        train, test = load_features(self, self.input()["features"]["features"].path,
+                                    "train", "test")
         if self.train_size:
             split = storage.load_arrays(self.input()["split"]["split"].path)
-            train = train.take(training_subset(split["train_rows"], self.train_size))
-        test = load_features(self, path, "test")
+            train = train.take(training_subset(split, self.train_size))
         model, _, seconds = self.fit_model(train, epochs)
         self.report("evaluating on the test documents", 100)
         metrics, probabilities = evaluate(model, test, self.class_names)

@@ -208,3 +208,45 @@ def test_keras_files_fetched_under_the_old_source_name_are_reused(tmp_path):
         (old / "imdb_word_index.json").write_bytes(b"{}")
         assert DownloadDataset(dataset="keras_imdb").addresses() == {
             "url": str(old / "imdb.npz"), "word_index_url": str(old / "imdb_word_index.json")}
+
+
+def test_an_old_copy_beats_the_shared_url_and_comes_as_a_whole(tmp_path):
+    """With the README's offline setup ([DownloadDataset] url = the IMDB archive), the
+    keras_imdb copies kept under keras/ are used, both files from there."""
+    from pipeline import DownloadDataset
+
+    with pipeline_config(tmp_path / "data", "/data/aclImdb_v1.tar.gz") as data:
+        old = data / "DownloadDataset" / "keras"
+        old.mkdir(parents=True)
+        (old / "imdb.npz").write_bytes(b"old npz")
+        assert DownloadDataset(dataset="keras_imdb").addresses() == {  # one file is not all
+            "url": "/data/aclImdb_v1.tar.gz", "word_index_url": ""}
+        (old / "imdb_word_index.json").write_bytes(b"{}")
+        assert DownloadDataset(dataset="keras_imdb").addresses() == {
+            "url": str(old / "imdb.npz"), "word_index_url": str(old / "imdb_word_index.json")}
+        assert DownloadDataset().addresses() == {"url": "/data/aclImdb_v1.tar.gz"}
+
+
+def test_a_task_section_value_of_an_unread_parameter_does_not_reach_other_tasks():
+    """[TrainModel] maxlen = 200 is TrainModel's default of a parameter mlp does not read:
+    accepted there, and not handed on to Featurize (which would refuse it)."""
+    with configured("TrainModel", maxlen=200):
+        train = TrainModel(**TINY)
+        assert train.requires()["features"].maxlen == 150
+    with configured("RunAll", layers=3):
+        run = RunAll(**{**TINY, "model": "embedding", "units": 16})
+        assert run.requires()["train"].layers == 2  # embedding does not read layers
+
+
+@pytest.mark.parametrize("before,after,bad", [
+    (["-p", "epochs=abc"], ["-p", "seed=1"], "epochs"),
+    (["-p", "seed=1"], ["-p", "epochs=abc"], "epochs"),
+])
+def test_command_params_before_and_after_the_subcommand_add_up(tmp_path, capsys, before,
+                                                                after, bad):
+    from pipeline import cli
+
+    code = cli.main([*before, "--data-dir", str(tmp_path), "predict", *after, "a film"],
+                    prog="text-classifier")
+    assert code == 2
+    assert f"--param {bad}: invalid value 'abc'" in capsys.readouterr().err

@@ -146,3 +146,33 @@ def test_variants_file_json_and_comparison_folder_follows_content(tmp_path, data
     grid = CompareModels(variants_file=str(path), **TINY)
     assert grid.output_dir != before
     assert grid.variant_params["wide"]["units"] == 10
+
+
+def test_grid_folder_ignores_parameters_no_variant_reads(data_dir):
+    """Another model's parameters (maxlen) do not change an all-mlp grid's folder, as they
+    do not change its TrainModel and EvaluateTest ids; the mlp's own (units) do."""
+    from conftest import configured
+
+    before = CompareModels(**TINY, variants="baseline").output_dir
+    with configured("experiment", maxlen=200):
+        assert CompareModels(**TINY, variants="baseline").output_dir == before
+    assert CompareModels(**dict(TINY, units=9), variants="baseline").output_dir != before
+
+
+def test_a_variant_that_changes_the_model_drops_the_base_model_parameters(data_dir):
+    """Base units=8 (mlp's) does not follow a variant to the embedding model; a variant that
+    sets a parameter its own model does not read is refused, naming the variant."""
+    import json
+
+    spec = {"emb": {"model": "embedding", "maxlen": 20}, "bad": {"model": "embedding",
+                                                                "layers": 3}}
+    path = data_dir.parent / "variants.json"
+    path.write_text(json.dumps({"emb": spec["emb"]}))
+    grid = CompareModels(**TINY, variants_file=str(path))
+    params = grid.variant_params["emb"]
+    assert "units" not in params and params["maxlen"] == 20
+    both = data_dir.parent / "both.json"
+    both.write_text(json.dumps(spec))
+    with pytest.raises(PipelineError, match="variant 'bad': layers is not a parameter of "
+                                            "model 'embedding'"):
+        CompareModels(**TINY, variants_file=str(both))

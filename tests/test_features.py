@@ -9,7 +9,7 @@ from pipeline.errors import PipelineError
 from pipeline.features import multihot
 from pipeline.features import sequences as padded_sequences
 from pipeline.features.multihot import MultiHot, _sorted_unique, multi_hot
-from pipeline.split import split_rows, training_subset
+from pipeline.split import check_sizes, split_rows, training_subset
 
 
 def vectorize_sequences(sequences, dimension):
@@ -140,11 +140,10 @@ def test_representation_registry():
     assert features.get("multihot") is multihot
     assert features.get("sequences") is padded_sequences
     assert multihot.PARAMETERS == {} and multihot.check({}) is None
-    # multihot reads no parameter of its own; the others' are not attributed to it
+    # multihot reads no parameter of its own: all of them are the sequences'
     found = features.all_parameters()
-    assert all("multihot" not in readers for _, readers in found.values())
-    assert {name: readers for name, (_, readers) in found.items()} == \
-        {"maxlen": ["sequences"], "padding": ["sequences"], "truncating": ["sequences"]}
+    assert found == padded_sequences.PARAMETERS
+    assert sorted(found) == ["maxlen", "padding", "truncating"]
     with pytest.raises(PipelineError, match="unknown representation 'bag'.*multihot"):
         features.get("bag")
 
@@ -261,10 +260,22 @@ def test_split_is_shuffled_over_a_positives_first_archive(seed):
 
 
 def test_training_subset_is_the_first_rows_and_nested():
-    train, _ = split_rows(100, 30, seed=3)
-    np.testing.assert_array_equal(training_subset(train, 0), train)  # 0 = all
-    small, large = training_subset(train, 10), training_subset(train, 40)
+    train, val = split_rows(100, 30, seed=3)
+    split = {"train_rows": train, "val_rows": val}
+    np.testing.assert_array_equal(training_subset(split, 0), train)  # 0 = all
+    small, large = training_subset(split, 10), training_subset(split, 40)
     np.testing.assert_array_equal(small, train[:10])
     np.testing.assert_array_equal(large, train[:40])
     assert set(small.tolist()) <= set(large.tolist())  # nested, for learning curves
-    np.testing.assert_array_equal(training_subset(train, 70), train)
+    np.testing.assert_array_equal(training_subset(split, 70), train)
+    with pytest.raises(PipelineError, match=r"left after validation \(70\), got 71"):
+        training_subset(split, 71)
+
+
+def test_check_sizes_names_the_parameter():
+    check_sizes(100, 30, 70)
+    with pytest.raises(PipelineError, match=r"validation_size must be smaller than the number "
+                                            r"of training documents \(100\), got 100"):
+        check_sizes(100, 100)
+    with pytest.raises(PipelineError, match="train_size must be at most"):
+        check_sizes(100, 30, 71)

@@ -366,8 +366,8 @@ def fetch(folder, *, progress=None, sha256=None, url="", word_index_url=""):
 def read(folder, num_words):
     """``load_data(num_words=num_words)`` on the files in ``folder``, flat.
 
-    The vocabulary comes from the word index; a review's name is its position in
-    the file's split (there are no file names).
+    The vocabulary comes from the word index; a review's name is its position in the
+    split as ``load_data`` returns it, after its shuffle (there are no file names).
     """
     import numpy as np
 

@@ -3,9 +3,9 @@
 A representation module (``multihot.py``) defines:
 
 ``PARAMETERS``
-    ``{name: luigi parameter}``: the parameters it reads besides ``num_words`` (they
-    are declared on the tasks for it; the ones another representation reads do not
-    change its task ids).
+    ``{name: luigi parameter}``: the parameters it reads besides ``num_words``, made with
+    :func:`pipeline.config.experiment_default` (they are declared on the tasks for it;
+    the ones another representation reads do not change its task ids).
 ``check(params)``
     raise :class:`~pipeline.errors.PipelineError` naming a bad value.
 ``build(split, num_words, **params)``
@@ -36,9 +36,6 @@ def get(name):
 
 
 def all_parameters():
-    """Every representation's parameters: ``{name: (luigi parameter, [representations])}``."""
-    found = {}
-    for name in REPRESENTATIONS:
-        for param_name, param in get(name).PARAMETERS.items():
-            found.setdefault(param_name, (param, []))[1].append(name)
-    return found
+    """Every representation's parameters: ``{name: luigi parameter}``."""
+    return {name: param for representation in REPRESENTATIONS
+            for name, param in get(representation).PARAMETERS.items()}

@@ -5,7 +5,9 @@ A model module (``mlp.py``) defines:
 ``REPRESENTATION``
     the representation it reads (a name of :mod:`pipeline.features`).
 ``PARAMETERS``
-    ``{name: luigi parameter}``: its own parameters (hidden layers, units, ...).
+    ``{name: luigi parameter}``: its own parameters (hidden layers, units, ...), made
+    with :func:`pipeline.config.experiment_default` (their default is what "not given"
+    means when a parameter the chosen model does not read is refused).
 ``SHARED``
     the names of the training parameters of :data:`TRAINING` it reads.
 ``check(params)``
@@ -73,7 +75,7 @@ def all_parameters():
     found = dict(TRAINING)
     for name in MODELS:
         found.update(get(name).PARAMETERS)
-    for name, (param, _) in features.all_parameters().items():
+    for name, param in features.all_parameters().items():
         found.setdefault(name, param)
     return found
 
