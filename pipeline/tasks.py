@@ -69,13 +69,18 @@ class PipelineTask(luigi.Task):
                         f"choose a {chooser} that uses it")
         return [(name, resolved[name]) for name, _ in values]
 
+    def unread_parameters(self):
+        """The model- (or representation-) dependent parameters this task's choice does
+        not read; none for a task that chooses neither."""
+        chooser = getattr(self, "chooser", None)
+        return self.dependent - self.parameters_read(getattr(self, chooser)) \
+            if chooser else set()
+
     def clone(self, cls=None, **kwargs):
         """Luigi's, without passing on the parameters this task's model does not read: the
         task built takes its own defaults for them (they may differ, e.g. a ``[TrainModel]``
         value in luigi.cfg, and would be refused there)."""
-        chooser = getattr(self, "chooser", None)
-        unread = self.dependent - self.parameters_read(getattr(self, chooser)) \
-            if chooser else set()
+        unread = self.unread_parameters()
         cls = cls or self.__class__
         values = {name: kwargs[name] if name in kwargs else getattr(self, name)
                   for name, _ in cls.get_params()
@@ -85,9 +90,8 @@ class PipelineTask(luigi.Task):
     def to_str_params(self, only_significant=False, only_public=False):
         """Luigi's, without the parameters the chosen model does not read (task ids)."""
         params = super().to_str_params(only_significant, only_public)
-        chooser = getattr(self, "chooser", None)
-        if only_significant and chooser:
-            for name in self.dependent - self.parameters_read(getattr(self, chooser)):
+        if only_significant:
+            for name in self.unread_parameters():
                 params.pop(name, None)
         return params
 
