@@ -6,7 +6,16 @@ their ids), but its default lives in one place, the ``[experiment]`` section of
 the same default to be repeated for every task that carries the parameter; reading
 ``[experiment]`` once, when the tasks are defined, keeps one source of truth and
 still lets ``[TaskName]`` sections and the command line override it.
+
+A dataset may bring defaults of its own (Reuters trains 64-unit layers and holds out
+1,000 newswires, where IMDB takes 16 and 10,000): ``DEFAULTS`` in its module, which
+``[experiment.<dataset>]`` in luigi.cfg overrides. They come before ``[experiment]``,
+the more specific before the general. Which dataset a task is built for is known only
+while its parameters are resolved: :func:`dataset_defaults` sets it for that moment.
 """
+import contextlib
+import contextvars
+
 import luigi
 from luigi.configuration import get_config
 from luigi.parameter import _no_value
@@ -14,6 +23,22 @@ from luigi.parameter import _no_value
 from .errors import PipelineError
 
 EXPERIMENT_SECTION = "experiment"
+_DATASET = contextvars.ContextVar("dataset", default=None)
+
+
+@contextlib.contextmanager
+def dataset_defaults(dataset):
+    """While inside, parameter defaults are those of ``dataset`` (see the module doc)."""
+    token = _DATASET.set(dataset)
+    try:
+        yield
+    finally:
+        _DATASET.reset(token)
+
+
+def dataset_section(dataset):
+    """The luigi.cfg section of ``dataset``'s own defaults."""
+    return f"{EXPERIMENT_SECTION}.{dataset}"
 
 
 class pipeline(luigi.Config):  # noqa: N801 - the name is the luigi.cfg section
@@ -62,14 +87,22 @@ def _checked_parameter_class(param_cls):
                 yield from self._configured()
 
             def _configured(self):
-                raw = get_config().get(EXPERIMENT_SECTION, self._name, None)
+                dataset = _DATASET.get()
+                if dataset is not None:
+                    yield from self._from_file(dataset_section(dataset))
+                    own = _dataset_module_defaults(dataset)
+                    if self._name in own:
+                        yield self.normalize(own[self._name]), None
+                yield from self._from_file(EXPERIMENT_SECTION)
+                yield self._fallback, None
+
+            def _from_file(self, section):
+                raw = get_config().get(section, self._name, None)
                 if raw is not None:
                     try:
                         yield self.parse(raw), None
                     except PipelineError as exc:
-                        raise PipelineError(
-                            f"[{EXPERIMENT_SECTION}] in luigi.cfg: {exc}") from None
-                yield self._fallback, None
+                        raise PipelineError(f"[{section}] in luigi.cfg: {exc}") from None
 
             def configured_default(self, task_name, param_name):
                 """The value without the command line: ``[TaskName]``, ``[experiment]``
@@ -80,3 +113,12 @@ def _checked_parameter_class(param_cls):
         Checked.__name__ = Checked.__qualname__ = f"Checked{param_cls.__name__}"
         _CHECKED[param_cls] = Checked
     return _CHECKED[param_cls]
+
+
+def _dataset_module_defaults(dataset):
+    from . import datasets
+
+    try:
+        return getattr(datasets.get(dataset), "DEFAULTS", {})
+    except PipelineError:
+        return {}  # an unknown dataset is reported by the task's own check

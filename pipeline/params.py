@@ -18,6 +18,7 @@ in :mod:`pipeline.tasks`), so ``--model mlp --maxlen 150`` cannot silently do no
 """
 import json
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import luigi
 
@@ -52,6 +53,14 @@ def known_training_documents(dataset):
     return sum(n for key, n in counts.items() if key.startswith("train/")) or None
 
 
+class Choice(NamedTuple):
+    """A parameter that chooses which of the ``dependent`` parameters a task reads."""
+
+    name: str                 # the choosing parameter: dataset, representation, model
+    dependent: frozenset      # every parameter some choice reads
+    reads: Callable           # choice -> the names of those it reads
+
+
 class DatasetParams:
     dataset = experiment_default(
         luigi.Parameter, "dataset", "aclimdb",
@@ -73,7 +82,14 @@ class DatasetParams:
         return list(self.dataset_module.CLASS_NAMES)
 
 
-class EncodeParams(DatasetParams):
+_EncodeBase = type("_EncodeBase", (DatasetParams,), {
+    "__doc__": "DatasetParams plus every dataset's own parameters.", "__module__": __name__,
+    **datasets.all_parameters()})
+
+
+class EncodeParams(_EncodeBase):
+    choice = Choice("dataset", frozenset(datasets.all_parameters()), datasets.reads)
+
     num_words = experiment_default(
         luigi.IntParameter, "num_words", 10000,
         description="Size of the index space, as Keras's num_words: the num_words - 4 most "
@@ -81,11 +97,16 @@ class EncodeParams(DatasetParams):
 
     def check_params(self):
         super().check_params()
+        datasets.check(self.dataset, self.dataset_params())
         if self.num_words < MIN_NUM_WORDS:
             raise PipelineError(
                 f"num_words must be at least {MIN_NUM_WORDS} (indices 0 to {INDEX_FROM} are "
                 f"padding, start, unknown and unused; the words come after), "
                 f"got {self.num_words}")
+
+    def dataset_params(self):
+        """The values of the chosen dataset's own parameters."""
+        return {name: getattr(self, name) for name in datasets.reads(self.dataset)}
 
 
 class SplitParams(EncodeParams):
@@ -141,13 +162,13 @@ _FeatureBase = _with_parameters(
 class FeatureParams(_FeatureBase):
     representation = _REPRESENTATION
 
-    #: the parameter that decides which of the ``dependent`` ones a task reads
-    chooser = "representation"
     dependent = frozenset(features.all_parameters())
 
     @staticmethod
     def parameters_read(representation):
         return set(features.get(representation).PARAMETERS)
+
+    choice = Choice("representation", dependent, parameters_read)
 
     def check_params(self):
         super().check_params()
@@ -167,12 +188,13 @@ class ModelParams(_ModelBase):
     model = _MODEL
     train_size = _TRAIN_SIZE
 
-    chooser = "model"
     dependent = frozenset(models.all_parameters())
 
     @staticmethod
     def parameters_read(model):
         return models.reads(model)
+
+    choice = Choice("model", dependent, parameters_read)
 
     def check_params(self):
         super().check_params()

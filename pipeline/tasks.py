@@ -19,7 +19,7 @@ from pathlib import Path
 import luigi
 
 from . import datasets, features, remote, storage
-from .config import pipeline
+from .config import dataset_defaults, pipeline
 from .errors import PipelineError, install_log_filter
 from .params import (DatasetParams, EncodeParams, FeatureParams, FinalParams, ModelParams,
                      SplitParams, download_folder)
@@ -43,38 +43,56 @@ class PipelineTask(luigi.Task):
 
     @classmethod
     def get_param_values(cls, params, args, kwargs):
-        """Luigi's values, then two rules of this pipeline.
+        """Luigi's values, then three rules of this pipeline.
 
-        ``source`` (the old name of ``dataset``) sets ``dataset``. And a task that
-        chooses a model (or representation) refuses a value other than the default for
-        a parameter its choice does not read, naming both.
+        ``source`` (the old name of ``dataset``) sets ``dataset``. Defaults are those of
+        the chosen dataset (:func:`pipeline.config.dataset_defaults`). And a task that
+        chooses a dataset, model or representation refuses a value other than the
+        default for a parameter its choice does not read, naming both.
         """
-        values = super().get_param_values(params, args, kwargs)
-        resolved, by_name = dict(values), dict(params)
-        family = cls.get_task_family()
-        if resolved.get("source"):
-            resolved["dataset"] = _dataset_of_source(
-                resolved["source"], resolved["dataset"], family,
-                source_given="source" in kwargs, dataset_given="dataset" in kwargs)
-            resolved["source"] = ""
-        chooser = getattr(cls, "chooser", None)
-        if chooser:
-            choice = resolved[chooser]
-            read = cls.parameters_read(choice)  # an unknown choice raises here
-            for name in sorted((cls.dependent - read) & resolved.keys()):
-                if resolved[name] != by_name[name].configured_default(family, name):
-                    raise PipelineError(
-                        f"{name} is not a parameter of {chooser} {choice!r}, which reads "
-                        f"{', '.join(sorted(read)) or 'none of them'}; leave {name} out or "
-                        f"choose a {chooser} that uses it")
+        values, resolved = cls._resolved(params, args, kwargs)
+        if "dataset" not in resolved:
+            return values
+        with dataset_defaults(resolved["dataset"]):
+            values, resolved = cls._resolved(params, args, kwargs)
+            family, by_name = cls.get_task_family(), dict(params)
+            for choice in cls.choices():
+                chosen = resolved[choice.name]
+                read = choice.reads(chosen)  # an unknown choice raises here
+                for name in sorted((choice.dependent - read) & resolved.keys()):
+                    if resolved[name] != by_name[name].configured_default(family, name):
+                        raise PipelineError(
+                            f"{name} is not a parameter of {choice.name} {chosen!r}, which "
+                            f"reads {', '.join(sorted(read)) or 'none of them'}; leave "
+                            f"{name} out or choose a {choice.name} that uses it")
         return [(name, resolved[name]) for name, _ in values]
 
+    @classmethod
+    def _resolved(cls, params, args, kwargs):
+        values = super().get_param_values(params, args, kwargs)
+        resolved = dict(values)
+        if resolved.get("source"):
+            resolved["dataset"] = _dataset_of_source(
+                resolved["source"], resolved["dataset"], cls.get_task_family(),
+                source_given="source" in kwargs, dataset_given="dataset" in kwargs)
+            resolved["source"] = ""
+        return values, resolved
+
+    @classmethod
+    def choices(cls):
+        """The :class:`~pipeline.params.Choice` of each parameter mixin of this task."""
+        return [klass.__dict__["choice"] for klass in cls.__mro__
+                if "choice" in klass.__dict__]
+
     def unread_parameters(self):
-        """The model- (or representation-) dependent parameters this task's choice does
-        not read; none for a task that chooses neither."""
-        chooser = getattr(self, "chooser", None)
-        return self.dependent - self.parameters_read(getattr(self, chooser)) \
-            if chooser else set()
+        """The dataset-, model- or representation-dependent parameters that this task's
+        choices do not read."""
+        unread, read = set(), set()
+        for choice in self.choices():
+            chosen = choice.reads(getattr(self, choice.name))
+            unread |= choice.dependent - chosen
+            read |= chosen
+        return unread - read
 
     def clone(self, cls=None, **kwargs):
         """Luigi's, without passing on the parameters this task's model does not read: the
@@ -268,7 +286,7 @@ class Encode(EncodeParams, PipelineTask):
 
         self.report("reading and encoding documents", 5)
         source = Path(self.input()["manifest"].path).parent
-        encoded = self.dataset_module.read(source, self.num_words)
+        encoded = self.dataset_module.read(source, self.num_words, **self.dataset_params())
         self.report("writing sequences", 90)
         arrays = {}
         for split, data in encoded.splits.items():

@@ -20,6 +20,17 @@ A dataset module (``aclimdb.py``, ``keras_imdb.py``) defines:
 ``original_text(folder, split, name, label) -> str | None``
     a document's text as published, when the source has it.
 
+and may define:
+
+``PARAMETERS``
+    ``{name: luigi parameter}``: its own parameters (Encode passes their values to
+    ``read`` as keywords; other datasets' tasks leave them out of their ids), with
+    ``check(params)`` raising :class:`PipelineError` for a bad value.
+``DEFAULTS``
+    ``{parameter: value}``: its own defaults of the pipeline's parameters (the book's
+    Reuters model has 64 units where IMDB's has 16), before ``[experiment]``
+    (:mod:`pipeline.config`).
+
 Modules import nothing heavy at module level: the registry below imports them when a
 task is built, and a no-op rerun must stay fast. Adding a dataset is one module and one
 line in :data:`DATASETS`.
@@ -46,6 +57,24 @@ def get(name):
     if name not in DATASETS:
         raise PipelineError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     return importlib.import_module(DATASETS[name])
+
+
+def all_parameters():
+    """Every dataset's own parameters: ``{name: luigi parameter}``."""
+    return {name: param for dataset in DATASETS
+            for name, param in getattr(get(dataset), "PARAMETERS", {}).items()}
+
+
+def reads(name):
+    """The names of the dataset-dependent parameters dataset ``name`` reads."""
+    return set(getattr(get(name), "PARAMETERS", {}))
+
+
+def check(name, params):
+    """Check the values of dataset ``name``'s own parameters."""
+    module = get(name)
+    if hasattr(module, "check"):
+        module.check(params)
 
 
 @dataclass
