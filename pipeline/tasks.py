@@ -296,7 +296,9 @@ class Encode(EncodeParams, PipelineTask):
                                 **arrays)
             storage.write_json(folder / self.files["vocabulary"], {
                 "num_words": self.num_words, "index_from": INDEX_FROM,
-                "dataset": self.dataset, "class_names": self.class_names,
+                "dataset": self.dataset,
+                "class_names": list(encoded.class_names or self.class_names),
+                "selection": encoded.report,
                 "reserved": {str(k): v for k, v in RESERVED.items()},
                 "words": encoded.vocabulary, "training_counts": encoded.counts,
                 "source_sha256": storage.read_json(self.input()["manifest"].path)["sha256"]})
@@ -364,6 +366,11 @@ class _Fitting:
 
     resources = {"training": 1}
 
+    @property
+    def encoded_class_names(self):
+        """The class names Encode found (a dataset's filter may change them)."""
+        return storage.read_json(self.clone(Encode).output()["vocabulary"].path)["class_names"]
+
     def featurize(self):
         return self.clone(Featurize, representation=self.model_module.REPRESENTATION)
 
@@ -376,7 +383,7 @@ class _Fitting:
         from .training import fit, seed_everything
 
         module, params = self.model_module, self.model_params()
-        num_classes = len(self.class_names)
+        num_classes = len(self.encoded_class_names)
         seed_everything(self.seed)
         model = module.build(params, self.num_words, num_classes, fast=True)
         history, seconds = fit(model, train, validation=validation, epochs=epochs,
@@ -458,7 +465,8 @@ class EvaluateTest(_Fitting, FinalParams, PipelineTask):
             train = train.take(training_subset(split, self.train_size))
         model, _, seconds = self.fit_model(train, epochs)
         self.report("evaluating on the test documents", 100)
-        metrics, probabilities = evaluate(model, test, self.class_names)
+        class_names = self.encoded_class_names
+        metrics, probabilities = evaluate(model, test, class_names)
         metrics.update({"final_epochs": epochs, "final_epochs_parameter": self.final_epochs,
                         "training_documents": train.rows,
                         "training_seconds": round(seconds, 3)})
@@ -468,7 +476,7 @@ class EvaluateTest(_Fitting, FinalParams, PipelineTask):
             storage.write_json(folder / self.files["metrics"], metrics, sort_keys=False)
             storage.save_arrays(folder / self.files["predictions"],
                                 probabilities=probabilities, labels=test.labels,
-                                class_names=self.class_names)
+                                class_names=class_names)
             if "weights" in self.files:
                 storage.save_arrays(folder / self.files["weights"],
                                     **self.model_module.export(model))

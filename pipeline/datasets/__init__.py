@@ -44,6 +44,8 @@ from ..errors import PipelineError
 DATASETS = {
     "aclimdb": "pipeline.datasets.aclimdb",
     "keras_imdb": "pipeline.datasets.keras_imdb",
+    "reuters": "pipeline.datasets.reuters",
+    "keras_reuters": "pipeline.datasets.keras_reuters",
 }
 #: The old ``source`` parameter's values, kept as aliases of ``dataset``.
 SOURCE_ALIASES = {"aclimdb": "aclimdb", "keras": "keras_imdb"}
@@ -107,3 +109,5 @@ class Encoded:
     splits: dict        # "train", "test" -> Split
     vocabulary: list    # the word of index 4, 5, ...
     counts: list        # how often each vocabulary word occurs in the training split
+    class_names: list = None  # when they depend on the data (else the module's CLASS_NAMES)
+    report: dict = None       # what was read, kept and left out (written by Encode)

@@ -265,8 +265,8 @@ def _no_duplicate_keys(pairs):
     return result
 
 
-def read_word_index(path, md5=None):
-    """``imdb_word_index.json`` as ``{word: rank}`` (rank 1 = most frequent word).
+def read_word_index(path, md5=None, name=WORD_INDEX_NAME):
+    """``imdb_word_index.json`` (or ``name``) as ``{word: rank}`` (rank 1 = most frequent).
 
     When ``md5`` is given (e.g. :data:`WORD_INDEX_MD5`) the file must have that MD5.
     Raises :class:`PipelineError` for a missing file, a checksum mismatch, invalid
@@ -283,7 +283,7 @@ def read_word_index(path, md5=None):
         digest = hashlib.md5(data).hexdigest()
         if digest != md5.lower():
             raise PipelineError(f"{path} has MD5 {digest}, expected {md5}: not Keras's "
-                                f"imdb_word_index.json, or corrupt")
+                                f"{name}, or corrupt")
     try:
         index = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
     except PipelineError as exc:

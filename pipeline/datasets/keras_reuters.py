@@ -1,0 +1,125 @@
+"""Keras's preprocessed Reuters (``keras.datasets.reuters``): ``reuters.npz`` and its word index.
+
+``reuters.npz`` holds two members: ``x``, an object array of 11,228 newswires (each a
+list of word ranks, 1 = most frequent word of the corpus) and ``y``, their topic
+numbers 0-45 (the order of :data:`pipeline.datasets.reuters.CLASS_NAMES`). The object
+array is a pickle; :mod:`pipeline.datasets.safe_npz` reads it without running code.
+
+:func:`load_splits` reproduces ``keras.datasets.reuters.load_data()`` (``test_split=0.2``,
+``seed=113``, ``start_char=1``, ``oov_char=2``, ``index_from=3``): one shuffle of all
+newswires, ``[1] + [rank + 3 ...]``, indices ``>= num_words`` become 2, the first
+``int(0.8 n)`` for training. The word index, as for IMDB, gives the vocabulary.
+"""
+from pathlib import Path
+
+from ..errors import PipelineError
+from . import SPLITS, Encoded, Split
+from .download import fetch_file
+from .keras_imdb import (_check_num_words, _sequences, _take, read_word_index,
+                         vocabulary_from_word_index)
+from .reuters import CLASS_NAMES, DEFAULTS, KERAS_SEED, KERAS_TEST_FRACTION, REFERENCES
+from .text import INDEX_FROM, OOV, START
+
+TITLE = "Reuters newswires (Keras's preprocessed reuters.npz)"
+NPZ_NAME, WORD_INDEX_NAME = "reuters.npz", "reuters_word_index.json"
+FILES = {"npz": NPZ_NAME, "word_index": WORD_INDEX_NAME}
+ADDRESSES = {"url": "npz", "word_index_url": "word_index"}
+
+NPZ_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/reuters.npz"
+NPZ_SHA256 = "d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916"
+WORD_INDEX_URL = ("https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+                  "reuters_word_index.json")
+WORD_INDEX_MD5 = "4d44cc38712099c9e383dc6e5f11a921"  # keras.datasets.reuters.get_word_index
+
+__all__ = ["CLASS_NAMES", "DEFAULTS", "REFERENCES", "fetch", "read", "load_splits"]
+
+
+def _read(path):
+    """``(ranks, offsets, labels)`` of every newswire, in file order, checked."""
+    import numpy as np
+
+    from .safe_npz import read_members
+
+    arrays = read_members(path)
+    missing = [f"{m}.npy" for m in ("x", "y") if m not in arrays]
+    if missing:
+        raise PipelineError(f"{path}: not Keras's reuters.npz, missing member(s) "
+                            f"{', '.join(missing)} (has: {', '.join(sorted(arrays)) or 'none'})")
+    ranks, offsets = _sequences(path, "x", arrays["x"])
+    labels = arrays["y"]
+    if not isinstance(labels, np.ndarray) or labels.dtype.kind not in "iu" \
+            or labels.ndim != 1:
+        raise PipelineError(f"{path}: y must be a 1-D integer array of topic numbers")
+    if len(labels) != len(offsets) - 1:
+        raise PipelineError(f"{path}: y has {len(labels)} labels for {len(offsets) - 1} "
+                            f"newswires")
+    wrong = labels[(labels < 0) | (labels >= len(CLASS_NAMES))]
+    if wrong.size:
+        raise PipelineError(f"{path}: y holds topic {wrong[0]}; topics are 0 to "
+                            f"{len(CLASS_NAMES) - 1}")
+    return ranks, offsets, labels
+
+
+def load_splits(path, num_words=None, seed=KERAS_SEED, test_split=KERAS_TEST_FRACTION):
+    """``load_data(num_words=..., seed=..., test_split=...)`` on ``path``, flat:
+    ``{"train": (values int32, offsets int64, labels int16), "test": ...}``."""
+    import numpy as np
+
+    num_words = _check_num_words(num_words)
+    ranks, offsets, labels = _read(path)
+    order = np.arange(len(labels))
+    np.random.RandomState(seed).shuffle(order)
+    ranks, offsets = _take(ranks, offsets, order)
+    labels = labels[order]
+    indices = np.insert(ranks + INDEX_FROM, offsets[:-1], START)
+    offsets = offsets + np.arange(len(offsets), dtype=np.int64)
+    if not num_words:
+        num_words = int(indices.max())
+    indices = np.where(indices < num_words, indices, OOV).astype(np.int32)
+    cut = int(len(labels) * (1 - test_split))
+    splits = {}
+    for split, rows in (("train", np.arange(cut)), ("test", np.arange(cut, len(labels)))):
+        values, split_offsets = _take(indices, offsets, rows)
+        splits[split] = (values, split_offsets, labels[rows].astype(np.int16))
+    return splits
+
+
+def fetch(folder, *, progress=None, sha256=None, url="", word_index_url=""):
+    """Fetch ``reuters.npz`` and its word index into ``folder`` and check both."""
+    url, word_index_url = url or NPZ_URL, word_index_url or WORD_INDEX_URL
+    folder = Path(folder)
+    expected = sha256 or (NPZ_SHA256 if url == NPZ_URL else None)
+    digest = fetch_file(url, folder / NPZ_NAME, name=NPZ_NAME, sha256=expected,
+                        progress=progress)
+    fetch_file(word_index_url, folder / WORD_INDEX_NAME, name=WORD_INDEX_NAME,
+               parameter="word_index_url", progress=progress)
+    try:
+        splits = load_splits(folder / NPZ_NAME)
+        read_word_index(folder / WORD_INDEX_NAME, name=WORD_INDEX_NAME,
+                        md5=WORD_INDEX_MD5 if word_index_url == WORD_INDEX_URL else None)
+    except PipelineError as exc:  # name the file the user gave, not the staging copy
+        raise PipelineError(str(exc).replace(str(folder / NPZ_NAME), url)
+                            .replace(str(folder / WORD_INDEX_NAME), word_index_url)) from None
+    return {"source": url, "word_index_source": word_index_url, "sha256": digest,
+            "documents": {split: len(splits[split][2]) for split in SPLITS}}
+
+
+def read(folder, num_words):
+    """The newswires of ``folder``'s files as ``load_data`` gives them, flat."""
+    import numpy as np
+
+    folder = Path(folder)
+    splits = {}
+    for split, (values, offsets, labels) in load_splits(folder / NPZ_NAME, num_words).items():
+        names = np.asarray([f"{split}-{i}" for i in range(len(labels))])
+        splits[split] = Split(values, offsets, labels, names)
+    vocabulary = vocabulary_from_word_index(
+        read_word_index(folder / WORD_INDEX_NAME, name=WORD_INDEX_NAME), num_words)
+    counts = np.bincount(splits["train"].values, minlength=num_words)[
+        INDEX_FROM + 1:INDEX_FROM + 1 + len(vocabulary)]
+    return Encoded(splits, vocabulary, [int(c) for c in counts])
+
+
+def original_text(folder, split, name, label):
+    """Keras's file has no original texts."""
+    return None

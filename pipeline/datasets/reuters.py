@@ -1,0 +1,390 @@
+"""Reuters-21578 newswires (Distribution 1.0), read from the original SGML files.
+
+The book's newswire example (Deep Learning with Python 3.5) uses Keras's ``reuters``
+dataset, which Keras made from this corpus; its preprocessing code is no longer
+published. This module rebuilds the same documents, labels and split from the 22 files
+``reut2-000.sgm`` ... ``reut2-021.sgm``:
+
+1. every ``<REUTERS>`` document whose ``<TOPICS>`` list is not empty, in file order,
+   labelled with its first topic;
+2. the topics with at least ``min_topic_documents`` (15) such documents are kept, the
+   documents of the others left out: 46 topics, 11,228 newswires;
+3. topic ``k`` is the ``k``-th kept topic to appear in the files (cocoa, grain, veg-oil,
+   ...: the order of ``keras.datasets.reuters.get_label_names()``);
+4. the test split of ``keras.datasets.reuters.load_data()``: the documents shuffled by
+   ``np.random.RandomState(113)``, the last 20 % held out (8,982 training, 2,246 test).
+   ``split_method = modapte`` uses the corpus's own ``LEWISSPLIT`` instead (the
+   "ModApte" split of the literature: TRAIN for training, TEST for test, NOT-USED left
+   out).
+
+A newswire's text is its ``<BODY>``; a document without one (1,798 "BRIEF" items
+are a title only, 737 "UNPROC" ones raw text) gives the text of its ``<TEXT>`` with the
+markup removed. Character references (``&#3;``, ``&lt;``, ...) are decoded. Words are
+then tokenized and encoded as every dataset is (:mod:`pipeline.datasets.text`), with the
+vocabulary from the training newswires only; Keras's word index saw all of them.
+
+Nothing is dropped silently: :func:`read_corpus` counts what it read, kept and left
+out, and why; a document that cannot be parsed stops the run with its file and line.
+"""
+import hashlib
+import re
+import tarfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import luigi
+
+from ..config import experiment_default
+from ..errors import PipelineError
+from . import SPLITS, Encoded, Split
+from .download import fetch_file
+from .text import build_vocabulary, encode_split, tokenize_documents
+
+TITLE = "Reuters-21578 newswires"
+#: The 46 topics of the default filter, in label order (Keras's get_label_names()).
+CLASS_NAMES = (
+    "cocoa", "grain", "veg-oil", "earn", "acq", "wheat", "copper", "housing",
+    "money-supply", "coffee", "sugar", "trade", "reserves", "ship", "cotton", "carcass",
+    "crude", "nat-gas", "cpi", "money-fx", "interest", "gnp", "meal-feed", "alum",
+    "oilseed", "gold", "tin", "strategic-metal", "livestock", "retail", "ipi",
+    "iron-steel", "rubber", "heat", "jobs", "lei", "bop", "zinc", "orange", "pet-chem",
+    "dlr", "gas", "silver", "wpi", "hog", "lead")
+ARCHIVE_NAME = "reuters21578.tar.gz"
+FILES = {"archive": ARCHIVE_NAME}
+ADDRESSES = {"url": "archive"}
+OFFICIAL_URL = "https://kdd.ics.uci.edu/databases/reuters21578/reuters21578.tar.gz"
+
+SGML_FILES = tuple(f"reut2-{k:03d}.sgm" for k in range(22))
+#: SHA-256 of each SGML file of Distribution 1.0 (the files themselves, so that the
+#: official archive, a repackaged copy and an extracted folder are checked alike).
+SGML_SHA256 = {
+    "reut2-000.sgm": "686f5cf549930e23184bcba2328c7d01348df20f7167ff25e6d3495090c3f822",
+    "reut2-001.sgm": "b7fc3231dd9f95fb53518f8d5739d41524fa8dacdb21ddb7f612d9a475c14ea1",
+    "reut2-002.sgm": "99f18068d0518952987dedd78c622e5c2a584e357d264d3754696c815f3e6628",
+    "reut2-003.sgm": "24c0aec30c53acfeceff6df391a278282f61febdea3852e74f1ae01af088d5bd",
+    "reut2-004.sgm": "726342c19a65873330b412378cd6a3f0d512035f5223146ddd60930c62eb6ff0",
+    "reut2-005.sgm": "d09de619b6dd2d047d5124681f6df90550abaf592020d1c1ce338ae9b91522e7",
+    "reut2-006.sgm": "b5535c0d66b01f4976f84621a4a795afbc00d2c4bd0a1b7ae426df6630fb361d",
+    "reut2-007.sgm": "aa706007ec84a03537a3921ca976d60e11b3f99e4b9e9b2d5c81dd384d2c2062",
+    "reut2-008.sgm": "a3994583694a00b7c744097c1d7eabfcf90f2e6650cc21663e46828035a336cb",
+    "reut2-009.sgm": "29995f606dd1a9bdf907eacc9d879846c716860d9d9141676979474aaea39c7d",
+    "reut2-010.sgm": "996df6008089bd09fa5b28a4d2eb0ee5f7b9d4601cde566fed3926ac82960fa3",
+    "reut2-011.sgm": "d3a2782015247d9c2bffb8926267827fdd449c70d619435ef01a25a1c56a53ca",
+    "reut2-012.sgm": "da31035d483851f2aebce5b66d779e5e2c0ac9dcfe098596c6d544e81c5604ab",
+    "reut2-013.sgm": "8f7700bc0455fac3fcc12377ced4807b7df8aba1f21ecad059b9cc2b1cf0b8be",
+    "reut2-014.sgm": "ef936bd3e0f36cf722afa9a6957563549775af32e9e28b4f539c8737ceda83ab",
+    "reut2-015.sgm": "6d3bcec73eff871b8a5403588af814c4e50a0de6bc25707480522ab836f74026",
+    "reut2-016.sgm": "be2f03a185fff70131f3b4fdbd6229b7ee2be077eba9691eaa597c8cfbda8812",
+    "reut2-017.sgm": "f370e610b4b1342e41a98e0c426a08541044bd1d7e539674f32372a6060b73b5",
+    "reut2-018.sgm": "a5f971bf25448e915781962309e669359a35fbcaf3017a806eca0590897f209a",
+    "reut2-019.sgm": "d3b07097fba2633d130b4914aceba671645985248943ce9e39c289315339dffb",
+    "reut2-020.sgm": "f6ad1b724125c202566c63b35ea0b5ee23881f8b7ed47a32829d5af05d8e860d",
+    "reut2-021.sgm": "3f5196d32869723c9042aa5756805b4e90360f1f45ea17f4594fa0e2b3630b18",
+}
+#: The files are 0.6 to 1.6 MB; a member larger than this is not one of them.
+MAX_SGML_BYTES = 16 << 20
+
+KERAS_SEED, KERAS_TEST_FRACTION = 113, 0.2
+SPLIT_METHODS = ("keras", "modapte")
+
+#: The book's Reuters model (Deep Learning with Python 3.5): Dense(64) x 2, 1,000
+#: newswires held out for validation; the rest as for IMDB.
+DEFAULTS = {"units": 64, "validation_size": 1000}
+#: Reference models of the book, trained beside the chosen one and reported in RunAll's
+#: summary: the 4-unit bottleneck (about 71 % in the book).
+REFERENCES = {"bottleneck": {"model": "mlp", "layers": 2, "units": "64,4"}}
+
+PARAMETERS = {
+    "min_topic_documents": experiment_default(
+        luigi.IntParameter, "min_topic_documents", 15,
+        description="reuters: keep the topics that label at least this many newswires "
+                    "(15 gives Keras's 46 topics)"),
+    "split_method": experiment_default(
+        luigi.Parameter, "split_method", "keras",
+        description="reuters: keras (Keras's shuffled 80/20 split) or modapte (the "
+                    "corpus's LEWISSPLIT)"),
+}
+
+
+def check(params):
+    if params["min_topic_documents"] < 1:
+        raise PipelineError(f"min_topic_documents must be a positive integer, got "
+                            f"{params['min_topic_documents']}")
+    if params["split_method"] not in SPLIT_METHODS:
+        raise PipelineError(f"unknown split_method {params['split_method']!r}; choose one "
+                            f"of {', '.join(SPLIT_METHODS)}")
+
+
+# ------------------------------------------------------------------------ parsing SGML
+
+@dataclass
+class Newswire:
+    newid: str
+    topics: list
+    lewissplit: str
+    text: str       # what the model reads (BODY, or TEXT without markup)
+    title: str = ""
+    has_body: bool = True
+
+
+_DOC_RE = re.compile(r"<REUTERS\b([^>]*)>(.*?)</REUTERS>", re.S)
+_ATTR_RE = re.compile(r'(\w+)="([^"]*)"')
+_TOPICS_RE = re.compile(r"<TOPICS>(.*?)</TOPICS>", re.S)
+_D_RE = re.compile(r"<D>(.*?)</D>", re.S)
+_TEXT_RE = re.compile(r"<TEXT\b[^>]*>(.*?)</TEXT>", re.S)
+_BODY_RE = re.compile(r"<BODY>(.*?)(?:</BODY>|$)", re.S)
+_TITLE_RE = re.compile(r"<TITLE>(.*?)</TITLE>", re.S)
+_TAG_RE = re.compile(r"</?[A-Z]+\b[^>]*>")
+_ENTITY_RE = re.compile(r"&(#\d{1,7}|lt|gt|amp|quot|apos);")
+_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+
+
+def unescape(text):
+    """SGML character references of the corpus decoded (``&#3;`` -> U+0003, ``&lt;``)."""
+    def one(match):
+        ref = match[1]
+        if ref[0] == "#":
+            code = int(ref[1:])
+            return chr(code) if code <= 0x10FFFF else " "
+        return _NAMED[ref]
+
+    return _ENTITY_RE.sub(one, text) if "&" in text else text
+
+
+def _line(text, position):
+    return text.count("\n", 0, position) + 1
+
+
+def parse_sgml(text, file_name):
+    """The :class:`Newswire` documents of one SGML file, in order.
+
+    Raises :class:`PipelineError` naming the file and line of a document that opens and
+    never closes, that has no NEWID, or whose TOPICS list is not closed.
+    """
+    documents, position = [], 0
+    opened = text.count("<REUTERS")
+    for match in _DOC_RE.finditer(text):
+        inner_start = match.start(2)
+        nested = text.find("<REUTERS", match.start() + 1, match.end())
+        if nested != -1:
+            raise PipelineError(f"{file_name}: the document at line {_line(text, match.start())}"
+                                f" has no </REUTERS> before the next one (line "
+                                f"{_line(text, nested)}): the file is broken")
+        attrs = dict(_ATTR_RE.findall(match[1]))
+        if "NEWID" not in attrs:
+            raise PipelineError(f"{file_name}: the document at line "
+                                f"{_line(text, match.start())} has no NEWID attribute")
+        inner = match[2]
+        topics_match = _TOPICS_RE.search(inner)
+        if topics_match is None and "<TOPICS>" in inner:
+            raise PipelineError(f"{file_name}: NEWID {attrs['NEWID']} (line "
+                                f"{_line(text, inner_start)}): <TOPICS> is not closed")
+        topics = [unescape(t).strip() for t in _D_RE.findall(topics_match[1])] \
+            if topics_match else []
+        text_match = _TEXT_RE.search(inner)
+        content = text_match[1] if text_match else ""
+        body = _BODY_RE.search(content)
+        title = _TITLE_RE.search(content)
+        documents.append(Newswire(
+            newid=attrs["NEWID"], topics=[t for t in topics if t],
+            lewissplit=attrs.get("LEWISSPLIT", ""),
+            text=unescape(body[1] if body else _TAG_RE.sub(" ", content)),
+            title=unescape(title[1]).strip() if title else "", has_body=body is not None))
+        position = match.end()
+    if len(documents) != opened:
+        where = text.find("<REUTERS", position)
+        raise PipelineError(f"{file_name}: the document at line {_line(text, where)} has no "
+                            f"</REUTERS>: the file is truncated or broken")
+    return documents
+
+
+# ----------------------------------------------------------------------- the archive
+
+def _sgml_name(member_name):
+    """``reut2-NNN.sgm`` for a member at the top or in one folder, else None."""
+    parts = member_name.split("/")
+    if member_name.startswith("/") or ".." in parts:
+        raise PipelineError(f"unsafe path in archive: {member_name!r} (absolute or with '..')")
+    return parts[-1] if len(parts) <= 2 and parts[-1] in SGML_FILES else None
+
+
+def read_sgml_files(path, shown=None):
+    """``{file name: bytes}`` of the 22 SGML files in the tar archive at ``path``.
+
+    Members are streamed one by one (never the whole archive in memory) and each is
+    refused past :data:`MAX_SGML_BYTES`. Errors are one :class:`PipelineError` naming
+    ``shown`` (the address the user gave), else ``path``.
+    """
+    shown = shown or path
+    found = {}
+    try:
+        with tarfile.open(path, "r|*") as archive:
+            for member in archive:
+                try:
+                    name = _sgml_name(member.name)
+                except PipelineError as exc:
+                    raise PipelineError(f"{shown}: {exc}") from None
+                if name is None or not member.isfile():
+                    continue
+                if member.size > MAX_SGML_BYTES:
+                    raise PipelineError(f"{shown}: {member.name} is {member.size >> 20} MB; "
+                                        f"Reuters-21578's files are under 2 MB")
+                if name in found:
+                    raise PipelineError(f"{shown}: {name} appears twice in the archive")
+                found[name] = archive.extractfile(member).read()
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise PipelineError(f"{shown}: not a readable archive, truncated or corrupt "
+                            f"({exc})") from None
+    missing = [name for name in SGML_FILES if name not in found]
+    if len(missing) == len(SGML_FILES):
+        raise PipelineError(f"{shown}: not Reuters-21578: no reut2-NNN.sgm files in it")
+    if missing:
+        raise PipelineError(f"{shown}: Reuters-21578 is incomplete: missing "
+                            f"{', '.join(missing)}")
+    return found
+
+
+@dataclass
+class Corpus:
+    """What :func:`read_corpus` found: documents and the counts of the manifest."""
+
+    newswires: list
+    counts: dict = field(default_factory=dict)
+
+
+def read_corpus(path, shown=None):
+    """Every document of the archive, parsed, with counts; see :func:`parse_sgml`."""
+    files = read_sgml_files(path, shown)
+    newswires = []
+    for name in SGML_FILES:
+        newswires.extend(parse_sgml(files[name].decode("latin-1"), name))
+    modified = sorted(name for name, data in files.items()
+                      if hashlib.sha256(data).hexdigest() != SGML_SHA256[name])
+    counts = {"documents": len(newswires),
+              "with_topics": sum(bool(n.topics) for n in newswires),
+              "without_topics": sum(not n.topics for n in newswires),
+              "without_body": sum(not n.has_body for n in newswires),
+              "files_differing_from_distribution_1_0": modified}
+    return Corpus(newswires, counts)
+
+
+def select(newswires, min_topic_documents=15):
+    """The labelled newswires: ``(kept, class_names, left_out)``.
+
+    ``kept`` lists ``(newswire, label)`` in file order; ``left_out`` counts the documents
+    without a topic and those whose first topic labels fewer than
+    ``min_topic_documents`` newswires. Fewer than two topics left is an error.
+    """
+    from collections import Counter
+
+    labelled = [n for n in newswires if n.topics]
+    sizes = Counter(n.topics[0] for n in labelled)
+    class_names = []
+    for newswire in labelled:
+        topic = newswire.topics[0]
+        if sizes[topic] >= min_topic_documents and topic not in class_names:
+            class_names.append(topic)
+    if len(class_names) < 2:
+        raise PipelineError(
+            f"min_topic_documents {min_topic_documents} leaves {len(class_names)} topic(s) "
+            f"(the largest labels {max(sizes.values(), default=0)} newswires); a classifier "
+            f"needs at least two: choose a smaller min_topic_documents")
+    number = {name: k for k, name in enumerate(class_names)}
+    kept = [(n, number[n.topics[0]]) for n in labelled if n.topics[0] in number]
+    left_out = {"without_topics": len(newswires) - len(labelled),
+                f"first_topic_below_{min_topic_documents}_documents":
+                    len(labelled) - len(kept)}
+    return kept, class_names, left_out
+
+
+def split_documents(kept, split_method="keras"):
+    """``{"train": [(newswire, label)...], "test": [...]}`` and the count left out.
+
+    ``keras``: ``keras.datasets.reuters.load_data()``'s split (seed 113, last 20 % for
+    test), in its shuffled order. ``modapte``: LEWISSPLIT TRAIN / TEST, in file order.
+    """
+    import numpy as np
+
+    if split_method == "keras":
+        order = np.arange(len(kept))
+        np.random.RandomState(KERAS_SEED).shuffle(order)
+        cut = int(len(kept) * (1 - KERAS_TEST_FRACTION))
+        shuffled = [kept[i] for i in order]
+        return {"train": shuffled[:cut], "test": shuffled[cut:]}, 0
+    parts = {"train": [], "test": []}
+    for item in kept:
+        split = {"TRAIN": "train", "TEST": "test"}.get(item[0].lewissplit)
+        if split:
+            parts[split].append(item)
+    return parts, len(kept) - len(parts["train"]) - len(parts["test"])
+
+
+def document_name(newswire):
+    """How outputs name a newswire: its NEWID, the corpus's own number."""
+    return f"NEWID-{newswire.newid}"
+
+
+def labelled_splits(corpus, min_topic_documents=15, split_method="keras"):
+    """``(splits, class_names, report)`` of a parsed corpus, every step counted."""
+    kept, class_names, left_out = select(corpus.newswires, min_topic_documents)
+    splits, unused = split_documents(kept, split_method)
+    if split_method == "modapte":
+        left_out["lewissplit_not_used"] = unused
+    for split in SPLITS:
+        if not splits[split]:
+            raise PipelineError(f"split_method {split_method}: no {split} newswires among "
+                                f"the {len(kept)} kept")
+    report = {"read": corpus.counts["documents"], "kept": len(kept) - unused,
+              "left_out": left_out, "topics": len(class_names),
+              "split_method": split_method,
+              "documents": {split: len(splits[split]) for split in SPLITS}}
+    return splits, class_names, report
+
+
+# ----------------------------------------------------------------------- the interface
+
+def fetch(folder, *, progress=None, sha256=None, url=""):
+    """Fetch the archive into ``folder`` and parse it all; returns the manifest.
+
+    Whatever the address, the 22 SGML files are checked against Distribution 1.0's
+    hashes: the official archive must match, a local copy that differs is read (and the
+    manifest lists the files that differ).
+    """
+    url = url or OFFICIAL_URL
+    archive = Path(folder) / ARCHIVE_NAME
+    digest = fetch_file(url, archive, name=ARCHIVE_NAME, sha256=sha256 or None,
+                        progress=progress)
+    corpus = read_corpus(archive, shown=url)
+    differing = corpus.counts["files_differing_from_distribution_1_0"]
+    if url == OFFICIAL_URL and differing:
+        raise PipelineError(f"{url}: {', '.join(differing)} differ from Reuters-21578 "
+                            f"Distribution 1.0 (SHA-256): corrupt download. Nothing was kept.")
+    _, _, report = labelled_splits(corpus)
+    return {"source": url, "sha256": digest, "corpus": corpus.counts,
+            "default_selection": report, "documents": report["documents"]}
+
+
+def read(folder, num_words, min_topic_documents=15, split_method="keras"):
+    """The labelled newswires of the archive in ``folder`` as integer sequences."""
+    corpus = read_corpus(Path(folder) / ARCHIVE_NAME)
+    splits, class_names, report = labelled_splits(corpus, min_topic_documents, split_method)
+    tokenized = {split: tokenize_documents((label, document_name(newswire), newswire.text)
+                                           for newswire, label in splits[split])
+                 for split in SPLITS}
+    vocabulary, counts = build_vocabulary(tokenized["train"], num_words)
+    encoded = {}
+    for split, data in tokenized.items():
+        values, offsets = encode_split(data, vocabulary)
+        encoded[split] = Split(values, offsets, data.labels, data.names)
+    return Encoded(encoded, vocabulary, counts, class_names=class_names, report=report)
+
+
+def original_text(folder, split, name, label):
+    """The title and text of newswire ``name`` (``NEWID-<n>``) as published, or None."""
+    newid = name.removeprefix("NEWID-")
+    for newswire in read_corpus(Path(folder) / ARCHIVE_NAME).newswires:
+        if newswire.newid == newid:
+            return f"{newswire.title}\n\n{newswire.text.strip()}" if newswire.title \
+                else newswire.text.strip()
+    return None
