@@ -107,7 +107,7 @@ def _ensure(config, data, *tasks):
 
 
 def predict_command(args):
-    from .predict import Review, label_of, read_reviews, score_with
+    from .predict import Review, describe_top, label_of, read_reviews, score_with
 
     if bool(args.texts) == bool(args.file):
         raise PipelineError("give either texts or --file, not both or neither")
@@ -126,7 +126,10 @@ def predict_command(args):
         text = " ".join(review.text.split())
         text = text if len(text) <= 70 else text[:67] + "..."
         note = f"  [{'; '.join(review.notes)}]" if review.notes else ""
-        print(f"{review.id}\t{shown:>6}\t{label or '-':8}\t{text}{note}")
+        if len(class_names) == 2 or probability is None:
+            print(f"{review.id}\t{shown:>6}\t{label or '-':8}\t{text}{note}")
+        else:  # several classes: the three most likely, then the text
+            print(f"{review.id}\t{describe_top(probability, class_names)}\t{text}{note}")
 
 
 def decode_command(args):

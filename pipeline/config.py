@@ -67,7 +67,8 @@ _CHECKED = {}
 
 def _checked_parameter_class(param_cls):
     if param_cls not in _CHECKED:
-        kind = {"IntParameter": "an integer", "FloatParameter": "a number"}.get(
+        kind = {"IntParameter": "an integer", "FloatParameter": "a number",
+                "UnitsParameter": "an integer, or one integer per layer (64,4)"}.get(
             param_cls.__name__, "valid")
 
         class Checked(param_cls):

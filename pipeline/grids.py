@@ -24,8 +24,9 @@ class CompareModels(FinalParams, PipelineTask):
         default="", description="Comma-separated variant names (default: every variant "
                                 "of the variants file)")
     variants_file = luigi.Parameter(
-        default="", description="TOML or JSON file of variants (default: the shipped "
-                                "pipeline/variants.toml)")
+        default="", description="TOML or JSON file of variants (default: the dataset's "
+                                "shipped grid, pipeline/variants.toml for IMDB, "
+                                "pipeline/variants_reuters.toml for Reuters)")
     files = {"csv": "comparison.csv", "markdown": "comparison.md",
              "val_loss": "val_loss.png", "val_accuracy": "val_accuracy.png",
              "test_accuracy": "test_accuracy.png"}
@@ -40,7 +41,15 @@ class CompareModels(FinalParams, PipelineTask):
     def selected(self):
         from .compare import load_variants, select_variants
 
-        return select_variants(load_variants(self.variants_file or None), self.variants)
+        return select_variants(load_variants(self.variants_file or self.shipped_variants()),
+                               self.variants)
+
+    def shipped_variants(self):
+        """The dataset's own grid (``VARIANTS`` in its module), else the book's IMDB one."""
+        from .compare import SHIPPED
+
+        name = getattr(self.dataset_module, "VARIANTS", None)
+        return SHIPPED.with_name(name) if name else None
 
     @property
     def variant_params(self):

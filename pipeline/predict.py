@@ -159,19 +159,34 @@ def label_of(probability, class_names):
     return class_names[int(predicted_classes([probability])[0])]
 
 
+def top_classes(probability, class_names, k=3):
+    """The ``k`` most probable classes as ``[(name, probability), ...]``, best first."""
+    if probability is None:
+        return []
+    order = sorted(range(len(class_names)), key=lambda c: -float(probability[c]))[:k]
+    return [(class_names[c], float(probability[c])) for c in order]
+
+
+def describe_top(probability, class_names, k=3):
+    """``earn 0.9120 · acq 0.0411 · trade 0.0102`` ('' for no probability)."""
+    return " · ".join(f"{name} {p:.4f}" for name, p in top_classes(probability, class_names, k))
+
+
 def write_predictions(reviews, probabilities, class_names, path):
     """CSV: ``id, probability_<second class>, label, note`` for two classes (the book's
-    "probability_positive"), ``id, label, probability, note`` for more."""
+    "probability_positive"); ``id, label, probability, top_3, note`` for more, where
+    ``top_3`` lists the three most probable classes with their probabilities."""
     binary = len(class_names) == 2
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id", f"probability_{class_names[1]}", "label", "note"] if binary
-                        else ["id", "label", "probability", "note"])
+                        else ["id", "label", "probability", "top_3", "note"])
         for review, probability in zip(reviews, probabilities):
             label = label_of(probability, class_names)
             if probability is None:
                 shown = ""
             else:
                 shown = f"{probability[1 if binary else class_names.index(label)]:.6f}"
-            row = [review.id, shown, label] if binary else [review.id, label, shown]
+            row = [review.id, shown, label] if binary else \
+                [review.id, label, shown, describe_top(probability, class_names)]
             writer.writerow(row + ["; ".join(review.notes)])

@@ -503,18 +503,54 @@ class PlotHistory(FinalParams, PipelineTask):
                                f"{self.model_module.describe(self.model_params())}")
 
 
+class PlotConfusion(FinalParams, PipelineTask):
+    """The final model's confusion matrix on the test documents, rows normalised."""
+
+    files = {"plot": "confusion_matrix.png"}
+
+    def requires(self):
+        return self.clone(EvaluateTest)
+
+    def run(self):
+        from .plots import plot_confusion
+
+        matrix = storage.read_json(self.input()["metrics"].path)["confusion_matrix"]
+        with self.staged() as folder:
+            plot_confusion(matrix["rows_true_columns_predicted"], matrix["labels"],
+                           folder / self.files["plot"],
+                           title=f"{self.dataset_module.TITLE}: "
+                                 f"{self.model_module.describe(self.model_params())}\n"
+                                 f"confusion matrix on the test documents (rows normalised, %)")
+
+
 class RunAll(FinalParams, PipelineTask):
-    """The whole chain; writes summary.json and prints where everything is."""
+    """The whole chain; writes summary.json and prints where everything is.
+
+    A dataset's reference models (the book's 4-unit bottleneck for Reuters) are trained
+    beside the chosen model and reported with two baselines that need no training.
+    """
 
     files = {"summary": "summary.json"}
 
+    def references(self):
+        """``{name: EvaluateTest}`` of the dataset's reference models."""
+        return {name: self.clone(EvaluateTest, **overrides) for name, overrides in
+                getattr(self.dataset_module, "REFERENCES", {}).items()}
+
     def requires(self):
         return {"train": self.clone(TrainModel), "evaluate": self.clone(EvaluateTest),
-                "plot": self.clone(PlotHistory)}
+                "plot": self.clone(PlotHistory), "confusion": self.clone(PlotConfusion),
+                "references": self.references()}
 
     def run(self):
+        import numpy as np
+
+        from .metrics import baselines
+
         inputs = self.input()
         metrics = storage.read_json(inputs["evaluate"]["metrics"].path)
+        labels = storage.load_arrays(inputs["evaluate"]["predictions"].path,
+                                     only=("labels",))["labels"]
         summary = {
             "dataset": self.dataset, "model_name": self.model,
             "test_loss": metrics["loss"], "test_accuracy": metrics["accuracy"],
@@ -524,6 +560,14 @@ class RunAll(FinalParams, PipelineTask):
             "validation_model": inputs["train"]["model"].path,
             "metrics": inputs["evaluate"]["metrics"].path,
             "plot": inputs["plot"]["plot"].path,
+            "confusion_plot": inputs["confusion"]["plot"].path,
+            "baselines": baselines(np.asarray(labels), self.seed),
+            "references": {
+                name: {"test_accuracy": storage.read_json(target["metrics"].path)["accuracy"],
+                       "parameters": task.to_str_params(only_significant=True),
+                       "metrics": target["metrics"].path}
+                for (name, task), target in zip(self.references().items(),
+                                                inputs["references"].values())},
             "parameters": self.to_str_params(only_significant=True),
         }
         with self.staged() as folder:
@@ -539,9 +583,14 @@ def describe(summary, path):
                "  warning: the test loss is not finite: training diverged; try a smaller "
                "learning_rate\n")
     what = f"{summary['dataset']}, {summary['model_name']}"
+    compared = [f"random labels {summary['baselines']['random_labels']:.4f}"] \
+        if "baselines" in summary else []
+    compared += [f"{name} {reference['test_accuracy']:.4f}"
+                 for name, reference in summary.get("references", {}).items()]
+    compared = f"  compare: {', '.join(compared)}\n" if compared else ""
     return (f"\n{what}: test accuracy {summary['test_accuracy']:.4f}, "
             f"test loss {summary['test_loss']:.4f} "
-            f"(final model trained {summary['chosen_epoch']} epochs)\n{warning}"
+            f"(final model trained {summary['chosen_epoch']} epochs)\n{warning}{compared}"
             f"  summary: {path}\n  model:   {summary['model']}\n"
             f"  plot:    {summary['plot']}\n")
 

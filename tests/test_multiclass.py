@@ -79,8 +79,15 @@ def test_predict_names_the_classes(runs, tmp_path, name):
         assert build([task]).status.name == "SUCCESS"
     with open(task.output()["predictions"].path, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["id", "label", "probability", "note"]
+    assert list(rows[0]) == ["id", "label", "probability", "top_3", "note"]
     assert [row["label"] for row in rows] == ["red", "blue", ""]
+    # the three classes by probability, the label first
+    for row in rows[:2]:
+        ranked = row["top_3"].split(" · ")
+        assert [entry.split()[0] for entry in ranked][0] == row["label"]
+        assert sorted(entry.split()[0] for entry in ranked) == sorted(CLASSES)
+        shares = [float(entry.split()[1]) for entry in ranked]
+        assert shares == sorted(shares, reverse=True) and sum(shares) == pytest.approx(1, abs=1e-3)
     assert rows[2]["note"] == "empty text"
     assert all(float(row["probability"]) > 1 / 3 for row in rows[:2])
 

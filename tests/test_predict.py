@@ -161,8 +161,9 @@ def test_write_predictions_three_classes(tmp_path):
     write_predictions(reviews, [np.array([0.2, 0.1, 0.7]), None], ["a", "b", "c"], path)
     with open(path, newline="") as handle:
         rows = list(csv.reader(handle))
-    assert rows == [["id", "label", "probability", "note"], ["1", "c", "0.700000", ""],
-                    ["2", "", "", "empty text"]]
+    assert rows == [["id", "label", "probability", "top_3", "note"],
+                    ["1", "c", "0.700000", "c 0.7000 · a 0.2000 · b 0.1000", ""],
+                    ["2", "", "", "", "empty text"]]
 
 
 def test_scoring_with_a_three_class_model():

@@ -17,7 +17,8 @@ from . import SPLITS, Encoded, Split
 from .download import fetch_file
 from .keras_imdb import (_check_num_words, _sequences, _take, read_word_index,
                          vocabulary_from_word_index)
-from .reuters import CLASS_NAMES, DEFAULTS, KERAS_SEED, KERAS_TEST_FRACTION, REFERENCES
+from .reuters import (CLASS_NAMES, DEFAULTS, KERAS_SEED, KERAS_TEST_FRACTION, REFERENCES,
+                      VARIANTS)
 from .text import INDEX_FROM, OOV, START
 
 TITLE = "Reuters newswires (Keras's preprocessed reuters.npz)"
@@ -31,7 +32,7 @@ WORD_INDEX_URL = ("https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
                   "reuters_word_index.json")
 WORD_INDEX_MD5 = "4d44cc38712099c9e383dc6e5f11a921"  # keras.datasets.reuters.get_word_index
 
-__all__ = ["CLASS_NAMES", "DEFAULTS", "REFERENCES", "fetch", "read", "load_splits"]
+__all__ = ["CLASS_NAMES", "DEFAULTS", "REFERENCES", "VARIANTS", "fetch", "read", "load_splits"]
 
 
 def _read(path):

@@ -95,6 +95,9 @@ DEFAULTS = {"units": 64, "validation_size": 1000}
 #: summary: the 4-unit bottleneck (about 71 % in the book).
 REFERENCES = {"bottleneck": {"model": "mlp", "layers": 2, "units": "64,4"}}
 
+#: The shipped grid of CompareModels for this dataset (next to pipeline/variants.toml).
+VARIANTS = "variants_reuters.toml"
+
 PARAMETERS = {
     "min_topic_documents": experiment_default(
         luigi.IntParameter, "min_topic_documents", 15,
@@ -219,7 +222,7 @@ def read_sgml_files(path, shown=None):
     shown = shown or path
     found = {}
     try:
-        with tarfile.open(path, "r|*") as archive:
+        with tarfile.open(path, "r:*") as archive:
             for member in archive:
                 try:
                     name = _sgml_name(member.name)

@@ -24,11 +24,39 @@ BOOK_MODEL = {"num_words": 10000, "layers": 2, "units": 16, "activation": "relu"
               "dropout": 0.0, "l1": 0.0, "l2": 0.0, "regularize": "all",
               "optimizer": "rmsprop", "learning_rate": 0.001, "loss": "auto"}
 
+class UnitsParameter(luigi.Parameter):
+    """Units of the hidden layers: ``16`` for every layer, or one per layer (``64,4``).
+
+    A single number stays an int, so task ids and titles are those of an IntParameter.
+    """
+
+    def parse(self, x):
+        try:
+            values = tuple(int(part) for part in str(x).split(","))
+        except ValueError:
+            raise ValueError(x) from None
+        return values[0] if len(values) == 1 else values
+
+    def normalize(self, x):
+        if isinstance(x, (list, tuple)):
+            return x[0] if len(x) == 1 else tuple(int(v) for v in x)
+        return self.parse(x) if isinstance(x, str) else x
+
+    def serialize(self, x):
+        return ",".join(map(str, x)) if isinstance(x, tuple) else str(x)
+
+
+def units_per_layer(units, layers):
+    """The units of each of ``layers`` hidden layers."""
+    return list(units) if isinstance(units, tuple) else [int(units)] * layers
+
+
 PARAMETERS = {
     "layers": experiment_default(luigi.IntParameter, "layers", BOOK_MODEL["layers"],
                                  description="mlp: number of hidden Dense layers"),
-    "units": experiment_default(luigi.IntParameter, "units", BOOK_MODEL["units"],
-                                description="mlp: units of each hidden layer"),
+    "units": experiment_default(UnitsParameter, "units", BOOK_MODEL["units"],
+                                description="mlp: units of each hidden layer, or one number "
+                                            "per layer (64,4: the book's bottleneck)"),
     "activation": experiment_default(luigi.Parameter, "activation", BOOK_MODEL["activation"],
                                      description="mlp: activation of the hidden layers"),
     "dropout": experiment_default(luigi.FloatParameter, "dropout", BOOK_MODEL["dropout"],
@@ -46,9 +74,15 @@ PARAMETERS = {
 
 def check(params):
     """Raise :class:`PipelineError` naming the first invalid parameter of :data:`PARAMETERS`."""
-    for name in ("layers", "units"):
-        if int(params[name]) < 1:
-            raise PipelineError(f"{name} must be a positive integer, got {params[name]}")
+    if int(params["layers"]) < 1:
+        raise PipelineError(f"layers must be a positive integer, got {params['layers']}")
+    units = params["units"]
+    if isinstance(units, tuple) and len(units) != int(params["layers"]):
+        raise PipelineError(f"units gives {len(units)} layer sizes "
+                            f"({','.join(map(str, units))}) for {params['layers']} hidden "
+                            f"layers: give one number, or one per layer")
+    if min(units_per_layer(units, int(params["layers"]))) < 1:
+        raise PipelineError(f"units must be positive integers, got {units}")
     _choice("activation", params["activation"], ACTIVATIONS)
     _choice("regularize", params["regularize"], REGULARIZE)
     if not 0.0 <= params["dropout"] < 1.0:
@@ -96,8 +130,11 @@ def portable(model, params, num_words, num_classes):
 
 
 def describe(params):
-    """A short title: ``mlp 2x16 relu, rmsprop lr 0.001``."""
-    return (f"mlp {params['layers']}x{params['units']} {params['activation']}, "
+    """A short title: ``mlp 2x16 relu, rmsprop lr 0.001`` (``mlp 64-4 relu``, ...)."""
+    units = params["units"]
+    shape = "-".join(map(str, units)) if isinstance(units, tuple) \
+        else f"{params['layers']}x{units}"
+    return (f"mlp {shape} {params['activation']}, "
             f"{params['optimizer']} lr {params['learning_rate']:g}")
 
 
@@ -135,10 +172,10 @@ def build_model(fast=False, num_classes=2, **params):
         if (p["l1"] or p["l2"]) else None
     inputs = keras.Input(shape=(p["num_words"],), sparse=True, name="multi_hot")
     x = inputs
-    for i in range(p["layers"]):
+    for i, units in enumerate(units_per_layer(p["units"], p["layers"])):
         penalised = p["regularize"] == "all" or i == 0
         dense = _sparse_dense_class() if fast and i == 0 else keras.layers.Dense
-        x = dense(p["units"], activation=p["activation"], name=f"hidden_{i + 1}",
+        x = dense(units, activation=p["activation"], name=f"hidden_{i + 1}",
                   kernel_regularizer=regularizer if penalised else None)(x)
         if p["dropout"]:
             x = keras.layers.Dropout(p["dropout"], name=f"dropout_{i + 1}")(x)

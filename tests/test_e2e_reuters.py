@@ -1,0 +1,77 @@
+"""End to end on the real Reuters-21578 archive, through the command line, with the
+Reuters defaults (the book's 3.5): Keras's 46 topics and split, the book's figures.
+Skipped when ../shared/data has no archive."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_luigi
+from pipeline.datasets.reuters import CLASS_NAMES
+from pipeline.storage import load_arrays, read_json
+
+REAL_REUTERS = ROOT.parent / "shared" / "data" / "reuters21578_sgm.tar.gz"
+pytestmark = pytest.mark.skipif(not REAL_REUTERS.exists(),
+                                reason=f"real archive not found at {REAL_REUTERS}")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e_reuters")
+    cwd = root / "cwd"
+    cwd.mkdir()
+    shutil.copy(ROOT / "luigi.cfg", cwd / "luigi.cfg")
+    data = root / "data"
+    args = ["--dataset", "reuters", "--DownloadDataset-url", REAL_REUTERS,
+            "--pipeline-data-dir", data]
+    completed = run_luigi(["RunAll", *args], cwd=cwd, timeout=900)
+    return {"cwd": cwd, "data": data, "run": completed}
+
+
+def test_keras_s_documents_topics_and_split(run):
+    assert run["run"].returncode == 0, run["run"].stdout[-5000:]
+    manifest = read_json(run["data"] / "DownloadDataset" / "reuters" / "manifest.json")
+    assert manifest["corpus"]["documents"] == 21578
+    assert manifest["corpus"]["files_differing_from_distribution_1_0"] == []
+    selection = manifest["default_selection"]
+    assert selection["kept"] == 11228 and selection["topics"] == 46
+    assert selection["documents"] == {"train": 8982, "test": 2246}
+    assert selection["left_out"] == {"without_topics": 10211,
+                                     "first_topic_below_15_documents": 139}
+    vocabulary = read_json(next((run["data"] / "Encode").glob("*/vocabulary.json")))
+    assert vocabulary["class_names"] == list(CLASS_NAMES)  # keras's get_label_names()
+
+
+def test_the_book_s_figures(run):
+    summary = read_json(next((run["data"] / "RunAll").glob("*/summary.json")))
+    assert summary["parameters"]["units"] == "64"
+    assert summary["parameters"]["validation_size"] == "1000"
+    assert summary["test_accuracy"] >= 0.77
+    assert 0.17 <= summary["baselines"]["random_labels"] <= 0.21  # the book: about 19 %
+    assert 0.5 <= summary["references"]["bottleneck"]["test_accuracy"] \
+        < summary["test_accuracy"]
+    metrics = read_json(summary["metrics"])
+    assert list(metrics["per_class"]) == list(CLASS_NAMES)
+    assert sum(c["support"] for c in metrics["per_class"].values()) == 2246
+    predictions = load_arrays(Path(summary["metrics"]).with_name("predictions.npz"))
+    assert predictions["probabilities"].shape == (2246, 46)
+    assert "compare: random labels" in run["run"].stdout
+
+
+def test_predict_and_decode_a_newswire(run):
+    cli = str(Path(sys.executable).with_name("text-classifier"))
+    common = ["--data-dir", str(run["data"]), "-p", "dataset=reuters"]
+    wire = ("The company said its quarterly net profit rose to 12 mln dlrs, or 1.20 dlrs "
+            "per share, and it raised its dividend")
+    done = subprocess.run([cli, "predict", *common, wire], cwd=run["cwd"], text=True,
+                          capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    top = done.stdout.split("\t")[1].split(" · ")
+    assert len(top) == 3 and top[0].split()[0] == "earn"
+    done = subprocess.run([cli, "decode", *common, "--split", "test", "--index", "0"],
+                          cwd=run["cwd"], text=True, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("test document 0 (NEWID-")
+    assert "Original text:" in done.stdout and "(not available" not in done.stdout
