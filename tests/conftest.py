@@ -94,7 +94,7 @@ import sys  # noqa: E402
 
 LUIGI = Path(sys.executable).with_name("luigi")
 TASK_FAMILIES = ("DownloadDataset", "Encode", "SplitValidation", "Featurize", "TrainModel",
-                 "EvaluateTest", "PlotHistory", "RunAll")
+                 "EvaluateTest", "PlotHistory", "PlotConfusion", "RunAll")
 
 
 @contextlib.contextmanager

@@ -59,7 +59,7 @@ def test_first_run_succeeds(first):
     run = first["run"]
     assert run.returncode == 0, run.stdout[-5000:]
     assert "Traceback" not in run.stdout
-    assert "8 ran successfully" in run.stdout
+    assert "9 ran successfully" in run.stdout  # the chain, PlotConfusion and RunAll
 
 
 def test_test_accuracy(first):

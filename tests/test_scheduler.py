@@ -34,7 +34,7 @@ LUIGI = BIN / "luigi"
 LUIGID = BIN / "luigid"
 
 FAMILIES = ("DownloadDataset", "Encode", "SplitValidation", "Featurize", "TrainModel",
-            "EvaluateTest", "PlotHistory", "RunAll")
+            "EvaluateTest", "PlotHistory", "PlotConfusion", "RunAll")
 UPSTREAM = ("DownloadDataset", "Encode", "SplitValidation", "Featurize")
 
 # Configuration A (and B = A with --units 12) on the tiny archive: 40 training reviews.
@@ -418,7 +418,8 @@ def test_progress_is_reported_and_a_killed_worker_is_recovered(
 
     second = clients.run(command, "second", timeout=150)
     assert second.returncode == 0, output(second)[-3000:]
-    assert sorted(ran(second)) == ["EvaluateTest", "PlotHistory", "RunAll", "TrainModel"]
+    assert sorted(ran(second)) == ["EvaluateTest", "PlotConfusion", "PlotHistory", "RunAll",
+                                   "TrainModel"]
     assert mtimes(data, UPSTREAM) == before  # upstream reused, not rewritten
     assert len(task_folders(data, "RunAll")) == 1
     assert luigid.tasks()[task_id]["status"] == "DONE"
@@ -526,7 +527,8 @@ def test_restarted_scheduler_retrains_nothing(tmp_path, archive, reference, luig
     runs = ran(first) + ran(second)
     # Finished work is never redone: each task ran once over both runs (the upstream
     # folders were complete before, so they did not run at all).
-    assert sorted(runs) == ["EvaluateTest", "PlotHistory", "RunAll", "TrainModel"], runs
+    assert sorted(runs) == ["EvaluateTest", "PlotConfusion", "PlotHistory", "RunAll",
+                            "TrainModel"], runs
     assert mtimes(data, UPSTREAM) == before
     assert first.returncode == 0, output(first)[-3000:]
     assert len(task_folders(data, "RunAll")) == 1

@@ -212,7 +212,8 @@ def test_parameters_given_to_run_all_reach_train_model(copy_of_base):
     assert task.requires()["train"].epochs == 4
     result = build([task])
     assert result.status.name == "SUCCESS", result.summary_text
-    assert ran_families(result) == ["EvaluateTest", "PlotHistory", "RunAll", "TrainModel"]
+    assert ran_families(result) == ["EvaluateTest", "PlotConfusion", "PlotHistory", "RunAll",
+                                    "TrainModel"]
 
     assert folder_mtimes(data, ["DownloadDataset", "Encode", "SplitValidation", "Featurize"]) == kept
     train_folders = output_folders(data, "TrainModel")
@@ -230,7 +231,7 @@ def test_final_epochs_2_trains_the_final_model_2_epochs(copy_of_base):
                                 "TrainModel"])
     result = build([RunAll(**TINY, final_epochs="2")])
     assert result.status.name == "SUCCESS", result.summary_text
-    assert ran_families(result) == ["EvaluateTest", "PlotHistory", "RunAll"]
+    assert ran_families(result) == ["EvaluateTest", "PlotConfusion", "PlotHistory", "RunAll"]
     assert folder_mtimes(data, list(kept)) == kept
 
     folder = EvaluateTest(**TINY, final_epochs="2").output_dir
@@ -287,12 +288,13 @@ def test_resume_after_an_interruption_before_split_validation(copy_of_base):
     kept = folder_mtimes(data, ["DownloadDataset", "Encode", "Featurize"])
     history = (only_folder(data, "TrainModel") / "history.csv").read_bytes()
     metrics = read_json(only_folder(data, "EvaluateTest") / "metrics.json")
-    for family in ("SplitValidation", "TrainModel", "EvaluateTest", "PlotHistory", "RunAll"):
+    for family in ("SplitValidation", "TrainModel", "EvaluateTest", "PlotHistory",
+                   "PlotConfusion", "RunAll"):
         shutil.rmtree(only_folder(data, family))
 
     result = build([RunAll(**TINY)])
     assert result.status.name == "SUCCESS", result.summary_text
-    assert ran_families(result) == ["EvaluateTest", "PlotHistory", "RunAll",
+    assert ran_families(result) == ["EvaluateTest", "PlotConfusion", "PlotHistory", "RunAll",
                                     "SplitValidation", "TrainModel"]
     assert folder_mtimes(data, ["DownloadDataset", "Encode", "Featurize"]) == kept
     # same parameters, same seed: the rerun reproduces the numbers exactly
@@ -309,7 +311,8 @@ def test_forget_split_validation_then_rebuild(copy_of_base):
 
     data = copy_of_base
     kept = folder_mtimes(data, ["DownloadDataset", "Encode", "Featurize"])
-    downstream = ["SplitValidation", "TrainModel", "EvaluateTest", "PlotHistory", "RunAll"]
+    downstream = ["SplitValidation", "TrainModel", "EvaluateTest", "PlotHistory",
+                  "PlotConfusion", "RunAll"]
     before = folder_mtimes(data, downstream)
     expected = sorted(str(only_folder(data, family)) for family in downstream)
     deleted = forget(RunAll(**TINY), "SplitValidation")
@@ -341,8 +344,8 @@ def test_forget_command_uses_the_data_dir_given_on_its_command_line(copy_of_base
 
     assert main(["TrainModel", *args]) == 0
     printed = capsys.readouterr().out.splitlines()
-    assert len(printed) == 4 and all(line.startswith(f"deleted {other}") for line in printed)
-    for family in ("TrainModel", "EvaluateTest", "PlotHistory", "RunAll"):
+    assert len(printed) == 5 and all(line.startswith(f"deleted {other}") for line in printed)
+    for family in ("TrainModel", "EvaluateTest", "PlotHistory", "PlotConfusion", "RunAll"):
         assert output_folders(other, family) == [], family
     assert output_folders(other, "SplitValidation") != []
     assert folder_mtimes(configured, ["TrainModel", "EvaluateTest"]) == untouched
@@ -362,7 +365,7 @@ def test_deleting_a_middle_artifact_reruns_it_and_what_is_downstream(copy_of_bas
 
     result = build([RunAll(**TINY)])
     assert result.status.name == "SUCCESS", result.summary_text
-    assert ran_families(result) == ["EvaluateTest", "PlotHistory", "RunAll",
+    assert ran_families(result) == ["EvaluateTest", "PlotConfusion", "PlotHistory", "RunAll",
                                     "SplitValidation", "TrainModel"]
     assert folder_mtimes(data, ["DownloadDataset", "Encode", "Featurize"]) == kept
     assert only_folder(data, "SplitValidation") == folder
