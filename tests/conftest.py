@@ -156,13 +156,18 @@ def hidden_leftovers(data):
     return sorted(str(p) for p in Path(data).rglob(".*"))
 
 
-@pytest.fixture
-def cli_dir(tmp_path):
-    """A working folder for the ``luigi`` command with a copy of the project's luigi.cfg."""
-    folder = tmp_path / "cwd"
+def working_folder(root):
+    """``root/cwd``: a folder to run ``luigi`` in, with a copy of the project's luigi.cfg."""
+    folder = Path(root) / "cwd"
     folder.mkdir()
     shutil.copy(ROOT / "luigi.cfg", folder / "luigi.cfg")
     return folder
+
+
+@pytest.fixture
+def cli_dir(tmp_path):
+    """A working folder for the ``luigi`` command with a copy of the project's luigi.cfg."""
+    return working_folder(tmp_path)
 
 
 def run_luigi(args, cwd, timeout=600, **kwargs):

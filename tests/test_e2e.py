@@ -2,13 +2,12 @@
 with the default (the book's) parameters. One full run (about a minute) shared by
 every test of this module; skipped when ../shared/data has no archive."""
 import re
-import shutil
 import time
 
 import pandas as pd
 import pytest
 
-from conftest import REAL_ARCHIVE, ROOT, mtimes, only_folder, run_luigi
+from conftest import REAL_ARCHIVE, mtimes, only_folder, run_luigi, working_folder
 from pipeline.storage import load_arrays, read_json
 from pipeline.training import best_epoch
 
@@ -21,9 +20,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def first(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
-    cwd = root / "cwd"
-    cwd.mkdir()
-    shutil.copy(ROOT / "luigi.cfg", cwd / "luigi.cfg")
+    cwd = working_folder(root)
     data = root / "data"
     args = ["--DownloadDataset-url", REAL_ARCHIVE, "--pipeline-data-dir", data]
     started = time.monotonic()

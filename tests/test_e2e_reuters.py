@@ -1,14 +1,13 @@
 """End to end on the real Reuters-21578 archive, through the command line, with the
 Reuters defaults (the book's 3.5): Keras's 46 topics and split, the book's figures.
 Skipped when ../shared/data has no archive."""
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_luigi
+from conftest import ROOT, run_luigi, working_folder
 from pipeline.datasets.reuters import CLASS_NAMES
 from pipeline.storage import load_arrays, read_json
 
@@ -20,9 +19,7 @@ pytestmark = pytest.mark.skipif(not REAL_REUTERS.exists(),
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e_reuters")
-    cwd = root / "cwd"
-    cwd.mkdir()
-    shutil.copy(ROOT / "luigi.cfg", cwd / "luigi.cfg")
+    cwd = working_folder(root)
     data = root / "data"
     args = ["--dataset", "reuters", "--DownloadDataset-url", REAL_REUTERS,
             "--pipeline-data-dir", data]

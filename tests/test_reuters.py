@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import (ROOT, build, configured, output_folders, pipeline_config, run_luigi)
+from conftest import (build, configured, output_folders, pipeline_config, run_luigi,
+                      working_folder)
 from pipeline import PipelineError, Predict, RunAll, TrainModel
 from pipeline.datasets import keras_reuters, reuters
 from pipeline.datasets.text import tokenize
@@ -353,9 +354,7 @@ def test_predict_gives_the_three_likeliest_topics(chain, tmp_path):
 
 
 def test_cli_rerun_is_a_no_op_and_a_broken_file_is_one_line(chain, tmp_path):
-    cwd = tmp_path / "cwd"
-    cwd.mkdir()
-    (cwd / "luigi.cfg").write_text((ROOT / "luigi.cfg").read_text())
+    cwd = working_folder(tmp_path)
     args = ["RunAll", "--pipeline-data-dir", chain["data"],
             "--DownloadDataset-url", chain["archive"]]
     for name, value in TINY_REUTERS.items():

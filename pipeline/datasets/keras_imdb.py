@@ -28,6 +28,7 @@ when a task is built, and a no-op rerun must not pay for numpy.
 """
 import hashlib
 import json
+import sys
 from itertools import chain
 from pathlib import Path
 
@@ -334,28 +335,42 @@ def vocabulary_from_word_index(word_index, num_words):
 
 # --------------------------------------------------------------------------- the interface
 
-def fetch(folder, *, progress=None, sha256=None, url="", word_index_url=""):
-    """Fetch ``imdb.npz`` and its word index into ``folder`` and check both.
+def fetch_with_word_index(folder, source, read, *, progress, sha256, url, word_index_url):
+    """Fetch a Keras dataset's ``.npz`` and word index into ``folder`` and check both.
 
-    The official addresses are checked against the official hashes; local copies
-    (paths or file:// URLs) are checked by their format. Returns the manifest.
+    ``source`` is the dataset's module (its ``NPZ_*`` and ``WORD_INDEX_*`` constants).
+    The official addresses are checked against the official hashes; local copies (paths
+    or file:// URLs) by their format: ``read(npz path)`` must accept the ``.npz`` (what it
+    returns is returned), :func:`read_word_index` the index. Errors name the address the
+    user gave, never the staging copy. Returns ``(read's result, sha256, url,
+    word_index_url)``.
     """
-    import numpy as np
-
-    url, word_index_url = url or NPZ_URL, word_index_url or WORD_INDEX_URL
-    folder = Path(folder)
-    expected = sha256 or (NPZ_SHA256 if url == NPZ_URL else None)
-    digest = fetch_file(url, folder / NPZ_NAME, name=NPZ_NAME, sha256=expected,
-                        progress=progress)
-    fetch_file(word_index_url, folder / WORD_INDEX_NAME, name=WORD_INDEX_NAME,
+    url = url or source.NPZ_URL
+    word_index_url = word_index_url or source.WORD_INDEX_URL
+    npz, index = Path(folder) / source.NPZ_NAME, Path(folder) / source.WORD_INDEX_NAME
+    expected = sha256 or (source.NPZ_SHA256 if url == source.NPZ_URL else None)
+    digest = fetch_file(url, npz, name=source.NPZ_NAME, sha256=expected, progress=progress)
+    fetch_file(word_index_url, index, name=source.WORD_INDEX_NAME,
                parameter="word_index_url", progress=progress)
     try:
-        data = read_npz_safely(folder / NPZ_NAME)
-        read_word_index(folder / WORD_INDEX_NAME,
-                        md5=WORD_INDEX_MD5 if word_index_url == WORD_INDEX_URL else None)
-    except PipelineError as exc:  # name the file the user gave, not the staging copy
-        raise PipelineError(str(exc).replace(str(folder / NPZ_NAME), url)
-                            .replace(str(folder / WORD_INDEX_NAME), word_index_url)) from None
+        data = read(npz)
+        read_word_index(index, name=source.WORD_INDEX_NAME,
+                        md5=source.WORD_INDEX_MD5
+                        if word_index_url == source.WORD_INDEX_URL else None)
+    except PipelineError as exc:
+        raise PipelineError(str(exc).replace(str(npz), url)
+                            .replace(str(index), word_index_url)) from None
+    return data, digest, url, word_index_url
+
+
+def fetch(folder, *, progress=None, sha256=None, url="", word_index_url=""):
+    """Fetch ``imdb.npz`` and its word index into ``folder`` and check both (see
+    :func:`fetch_with_word_index`). Returns the manifest."""
+    import numpy as np
+
+    data, digest, url, word_index_url = fetch_with_word_index(
+        folder, sys.modules[__name__], read_npz_safely, progress=progress, sha256=sha256,
+        url=url, word_index_url=word_index_url)
     reviews = {f"{split}/{label}": int(np.sum(np.asarray(data[f"y_{split}"]) == value))
                for split in SPLITS for label, value in (("neg", 0), ("pos", 1))}
     return {"source": url, "word_index_source": word_index_url, "sha256": digest,

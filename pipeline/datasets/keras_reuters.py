@@ -10,13 +10,13 @@ array is a pickle; :mod:`pipeline.datasets.safe_npz` reads it without running co
 newswires, ``[1] + [rank + 3 ...]``, indices ``>= num_words`` become 2, the first
 ``int(0.8 n)`` for training. The word index, as for IMDB, gives the vocabulary.
 """
+import sys
 from pathlib import Path
 
 from ..errors import PipelineError
 from . import SPLITS, Encoded, Split
-from .download import fetch_file
-from .keras_imdb import (_check_num_words, _sequences, _take, read_word_index,
-                         vocabulary_from_word_index)
+from .keras_imdb import (_check_num_words, _sequences, _take, fetch_with_word_index,
+                         read_word_index, vocabulary_from_word_index)
 from .reuters import (CLASS_NAMES, DEFAULTS, KERAS_SEED, KERAS_TEST_FRACTION, REFERENCES,
                       VARIANTS)
 from .text import INDEX_FROM, OOV, START
@@ -87,20 +87,9 @@ def load_splits(path, num_words=None, seed=KERAS_SEED, test_split=KERAS_TEST_FRA
 
 def fetch(folder, *, progress=None, sha256=None, url="", word_index_url=""):
     """Fetch ``reuters.npz`` and its word index into ``folder`` and check both."""
-    url, word_index_url = url or NPZ_URL, word_index_url or WORD_INDEX_URL
-    folder = Path(folder)
-    expected = sha256 or (NPZ_SHA256 if url == NPZ_URL else None)
-    digest = fetch_file(url, folder / NPZ_NAME, name=NPZ_NAME, sha256=expected,
-                        progress=progress)
-    fetch_file(word_index_url, folder / WORD_INDEX_NAME, name=WORD_INDEX_NAME,
-               parameter="word_index_url", progress=progress)
-    try:
-        splits = load_splits(folder / NPZ_NAME)
-        read_word_index(folder / WORD_INDEX_NAME, name=WORD_INDEX_NAME,
-                        md5=WORD_INDEX_MD5 if word_index_url == WORD_INDEX_URL else None)
-    except PipelineError as exc:  # name the file the user gave, not the staging copy
-        raise PipelineError(str(exc).replace(str(folder / NPZ_NAME), url)
-                            .replace(str(folder / WORD_INDEX_NAME), word_index_url)) from None
+    splits, digest, url, word_index_url = fetch_with_word_index(
+        folder, sys.modules[__name__], load_splits, progress=progress, sha256=sha256,
+        url=url, word_index_url=word_index_url)
     return {"source": url, "word_index_source": word_index_url, "sha256": digest,
             "documents": {split: len(splits[split][2]) for split in SPLITS}}
 
