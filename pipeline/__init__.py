@@ -21,6 +21,7 @@ atexit.register(gc.freeze)
 
 from .tasks import (  # noqa: F401
     DownloadDataset,
+    DownloadVectors,
     Encode,
     EvaluateTest,
     Featurize,
@@ -31,5 +32,5 @@ from .tasks import (  # noqa: F401
     SplitValidation,
     TrainModel,
 )
-from .grids import CompareModels  # noqa: F401
+from .grids import CompareModels, LearningCurve  # noqa: F401
 from .errors import PipelineError  # noqa: F401
