@@ -6,6 +6,7 @@ Run the whole chain (from the project folder, so luigi.cfg is read)::
     luigi --module pipeline RunAll --local-scheduler --DownloadDataset-url /path/to/aclImdb_v1.tar.gz
     luigi --module pipeline RunAll --local-scheduler --epochs 10 --final-epochs 4
     luigi --module pipeline RunAll --local-scheduler --dataset keras_imdb --model mlp
+    luigi --module pipeline LearningCurve --local-scheduler --models embedding,glove --workers 2
 
 Importing this package is cheap: it loads Luigi and the task classes only;
 numpy, pandas, TensorFlow and matplotlib are imported by the tasks that need them.

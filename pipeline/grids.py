@@ -190,6 +190,11 @@ class LearningCurve(FinalParams, PipelineTask):
             read |= registry.reads(name)
         return read
 
+    def unread_parameters(self):
+        """Besides the parameters none of its models reads, a curve has no use for
+        ``model`` and ``train_size`` (``models``, ``sizes``): left out of its id."""
+        return super().unread_parameters() | {"model", "train_size"}
+
     def check_params(self):
         from . import curves
 
