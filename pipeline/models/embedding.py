@@ -34,14 +34,27 @@ def describe(params):
 
 
 def build(params, num_words, num_classes, fast=False):
+    return classifier(params, num_words, num_classes, params["embedding_dim"], name="embedding")
+
+
+def classifier(params, num_words, num_classes, dim, *, name, pooled=False, matrix=None,
+               trainable=True):
+    """Embedding(num_words, dim) -> Flatten (or masked GlobalAveragePooling1D with
+    ``pooled``) -> the head, compiled. ``matrix`` (num_words x dim) sets the embedding's
+    weights; ``trainable=False`` freezes them. The models of this family share it."""
     import keras
 
     inputs = keras.Input(shape=(params["maxlen"],), dtype="int32", name="indices")
-    x = keras.layers.Embedding(num_words, params["embedding_dim"], name="embedding")(inputs)
-    x = keras.layers.Flatten(name="flatten")(x)
+    embedding = keras.layers.Embedding(num_words, dim, mask_zero=pooled, trainable=trainable,
+                                       name="embedding")
+    x = embedding(inputs)
+    x = (keras.layers.GlobalAveragePooling1D(name="average") if pooled
+         else keras.layers.Flatten(name="flatten"))(x)
     outputs = heads.output_layer(num_classes)(x)
-    return heads.compiled(keras.Model(inputs, outputs, name="embedding"), params,
-                          num_classes)
+    model = keras.Model(inputs, outputs, name=name)
+    if matrix is not None:
+        embedding.set_weights([matrix])
+    return heads.compiled(model, params, num_classes)
 
 
 def portable(model, params, num_words, num_classes):
