@@ -9,9 +9,13 @@ still lets ``[TaskName]`` sections and the command line override it.
 
 A dataset may bring defaults of its own (Reuters trains 64-unit layers and holds out
 1,000 newswires, where IMDB takes 16 and 10,000): ``DEFAULTS`` in its module, which
-``[experiment.<dataset>]`` in luigi.cfg overrides. They come before ``[experiment]``,
-the more specific before the general. Which dataset a task is built for is known only
-while its parameters are resolved: :func:`dataset_defaults` sets it for that moment.
+``[experiment.<dataset>]`` in luigi.cfg overrides; so may a model (the sequence models
+train 10 epochs of batch 32, the notebook's settings, where the multi-hot model takes 20
+of 512): ``DEFAULTS`` in its module, overridden by ``[experiment.<model>]``. They come
+before ``[experiment]``, the more specific before the general: the dataset's, then the
+model's, then ``[experiment]``. Which dataset and model a task is built for is known
+only while its parameters are resolved: :func:`chosen_defaults` sets them for that
+moment.
 """
 import contextlib
 import contextvars
@@ -23,22 +27,24 @@ from luigi.parameter import _no_value
 from .errors import PipelineError
 
 EXPERIMENT_SECTION = "experiment"
-_DATASET = contextvars.ContextVar("dataset", default=None)
+_CHOSEN = contextvars.ContextVar("chosen", default=())
 
 
 @contextlib.contextmanager
-def dataset_defaults(dataset):
-    """While inside, parameter defaults are those of ``dataset`` (see the module doc)."""
-    token = _DATASET.set(dataset)
+def chosen_defaults(dataset, model=None):
+    """While inside, parameter defaults are those of ``dataset`` and ``model`` (see the
+    module doc)."""
+    token = _CHOSEN.set(tuple(
+        (kind, name) for kind, name in (("dataset", dataset), ("model", model)) if name))
     try:
         yield
     finally:
-        _DATASET.reset(token)
+        _CHOSEN.reset(token)
 
 
-def dataset_section(dataset):
-    """The luigi.cfg section of ``dataset``'s own defaults."""
-    return f"{EXPERIMENT_SECTION}.{dataset}"
+def own_section(name):
+    """The luigi.cfg section of a dataset's or model's own defaults."""
+    return f"{EXPERIMENT_SECTION}.{name}"
 
 
 class pipeline(luigi.Config):  # noqa: N801 - the name is the luigi.cfg section
@@ -88,10 +94,9 @@ def _checked_parameter_class(param_cls):
                 yield from self._configured()
 
             def _configured(self):
-                dataset = _DATASET.get()
-                if dataset is not None:
-                    yield from self._from_file(dataset_section(dataset))
-                    own = _dataset_module_defaults(dataset)
+                for kind, chosen in _CHOSEN.get():
+                    yield from self._from_file(own_section(chosen))
+                    own = _module_defaults(kind, chosen)
                     if self._name in own:
                         yield self.normalize(own[self._name]), None
                 yield from self._from_file(EXPERIMENT_SECTION)
@@ -116,10 +121,10 @@ def _checked_parameter_class(param_cls):
     return _CHECKED[param_cls]
 
 
-def _dataset_module_defaults(dataset):
-    from . import datasets
+def _module_defaults(kind, name):
+    from . import datasets, models
 
     try:
-        return getattr(datasets.get(dataset), "DEFAULTS", {})
+        return getattr({"dataset": datasets, "model": models}[kind].get(name), "DEFAULTS", {})
     except PipelineError:
-        return {}  # an unknown dataset is reported by the task's own check
+        return {}  # an unknown name is reported by the task's own check

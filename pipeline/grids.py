@@ -13,7 +13,7 @@ import luigi
 from . import storage
 from .config import experiment_default, pipeline
 from .errors import PipelineError
-from .params import FinalParams, known_training_documents
+from .params import Choice, FinalParams, known_training_documents
 from .tasks import EvaluateTest, PipelineTask, TrainModel
 
 
@@ -80,6 +80,14 @@ class CompareModels(FinalParams, PipelineTask):
         except PipelineError as exc:
             raise PipelineError(f"variant {name!r}: {exc}") from None
         params = {key: value for key, value in params.items() if key not in unread}
+        if model != self.model:
+            # what the base took from its own model's defaults (the mlp's 20 epochs of
+            # 512) gives way to the variant's model's (the sequence models' 10 of 32)
+            defaults = EvaluateTest(dataset=self.dataset, model=self.model).param_kwargs
+            own = EvaluateTest(dataset=self.dataset, model=model).param_kwargs
+            params = {key: value for key, value in params.items()
+                      if not (key in EvaluateTest.dependent and value == defaults.get(key)
+                              and own.get(key) != value)}
         for field, value in spec.items():
             if field == "description":
                 continue
@@ -187,9 +195,6 @@ class LearningCurve(FinalParams, PipelineTask):
     files = {"csv": "learning_curve.csv", "markdown": "learning_curve.md",
              "plot": "learning_curve.png"}
 
-    #: the models chosen decide which model-dependent parameters the curve reads
-    chooser = "models"
-
     @staticmethod
     def parameters_read(models):
         from . import curves, models as registry
@@ -198,6 +203,9 @@ class LearningCurve(FinalParams, PipelineTask):
         for name in curves.parse_list(models, "models"):
             read |= registry.reads(name)
         return read
+
+    #: the models chosen decide which model-dependent parameters the curve reads
+    choice = Choice("models", FinalParams.dependent, parameters_read)
 
     def unread_parameters(self):
         """Besides the parameters none of its models reads, a curve has no use for

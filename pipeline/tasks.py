@@ -19,7 +19,7 @@ from pathlib import Path
 import luigi
 
 from . import datasets, features, remote, storage
-from .config import dataset_defaults, experiment_default, pipeline
+from .config import chosen_defaults, experiment_default, pipeline
 from .errors import PipelineError, install_log_filter
 from .params import (DatasetParams, EncodeParams, FeatureParams, FinalParams, ModelParams,
                      SplitParams, download_folder)
@@ -46,14 +46,14 @@ class PipelineTask(luigi.Task):
         """Luigi's values, then three rules of this pipeline.
 
         ``source`` (the old name of ``dataset``) sets ``dataset``. Defaults are those of
-        the chosen dataset (:func:`pipeline.config.dataset_defaults`). And a task that
+        the chosen dataset and model (:func:`pipeline.config.chosen_defaults`). And a task that
         chooses a dataset, model or representation refuses a value other than the
         default for a parameter its choice does not read, naming both.
         """
         values, resolved = cls._resolved(params, args, kwargs)
         if "dataset" not in resolved:
             return values
-        with dataset_defaults(resolved["dataset"]):
+        with chosen_defaults(resolved["dataset"], resolved.get("model")):
             values, resolved = cls._resolved(params, args, kwargs)
             family, by_name = cls.get_task_family(), dict(params)
             for choice in cls.choices():
@@ -80,9 +80,15 @@ class PipelineTask(luigi.Task):
 
     @classmethod
     def choices(cls):
-        """The :class:`~pipeline.params.Choice` of each parameter mixin of this task."""
-        return [klass.__dict__["choice"] for klass in cls.__mro__
-                if "choice" in klass.__dict__]
+        """The :class:`~pipeline.params.Choice` of each parameter mixin of this task; a
+        subclass's choice over the same parameters replaces its parent's (LearningCurve's
+        ``models`` replaces ``model``)."""
+        found = {}
+        for klass in cls.__mro__:
+            choice = klass.__dict__.get("choice")
+            if choice is not None:
+                found.setdefault(choice.dependent, choice)
+        return list(found.values())
 
     def unread_parameters(self):
         """The dataset-, model- or representation-dependent parameters that this task's

@@ -250,3 +250,30 @@ def test_command_params_before_and_after_the_subcommand_add_up(tmp_path, capsys,
                     prog="text-classifier")
     assert code == 2
     assert f"--param {bad}: invalid value 'abc'" in capsys.readouterr().err
+
+
+def test_a_model_s_own_defaults_come_before_experiment(tmp_path):
+    """The sequence models train the notebook's 10 epochs of batch 32 unless told
+    otherwise; [experiment.<model>] overrides that, the command line beats both, and a
+    grid variant that switches model takes the new model's defaults."""
+    import json
+
+    from pipeline.grids import CompareModels
+
+    assert (TrainModel(model="embedding").epochs, TrainModel(model="embedding").batch_size) \
+        == (10, 32)
+    assert (TrainModel().epochs, TrainModel().batch_size) == (20, 512)
+    assert TrainModel(model="pooled", batch_size=64).batch_size == 64
+    with configured("experiment.embedding", batch_size=16):
+        assert TrainModel(model="embedding").batch_size == 16
+        assert TrainModel(model="pooled").batch_size == 32
+    variants = tmp_path / "v.json"
+    variants.write_text(json.dumps({"mlp": {}, "seq": {"model": "embedding"},
+                                    "short": {"model": "embedding", "epochs": 3}}))
+    grid = CompareModels(variants_file=str(variants))
+    built = {name: EvaluateTest(**params) for name, params in grid.variant_params.items()}
+    assert (built["mlp"].epochs, built["mlp"].batch_size) == (20, 512)
+    assert (built["seq"].epochs, built["seq"].batch_size) == (10, 32)
+    assert (built["short"].epochs, built["short"].batch_size) == (3, 32)
+    given = CompareModels(variants_file=str(variants), batch_size=128).variant_params
+    assert EvaluateTest(**given["seq"]).batch_size == 128  # the command line's value

@@ -23,6 +23,10 @@ A model module (``mlp.py``) defines:
     loads ``model.keras`` with Keras).
 ``describe(params)``
     a short title for plots ("mlp 2x16 relu, rmsprop lr 0.001").
+
+and may define ``DEFAULTS``, ``{parameter: value}``: its own defaults of the pipeline's
+parameters (the sequence models train 10 epochs of batch 32), before ``[experiment]``
+and overridden by ``[experiment.<model>]`` in luigi.cfg (:mod:`pipeline.config`).
 ``PRETRAINED`` (optional)
     the name of the parameter giving the dimension of the pretrained word vectors the
     model starts from (``glove_dim``). The training tasks then also require

@@ -12,6 +12,9 @@ from . import heads
 
 REPRESENTATION = "sequences"
 SHARED = ("optimizer", "learning_rate", "loss", "epochs", "batch_size")
+#: The notebook's training settings for the sequence models (Deep Learning with Python
+#: 6.1.3: 10 epochs of batch 32), before [experiment]'s 20 epochs of 512 (pipeline.config).
+DEFAULTS = {"epochs": 10, "batch_size": 32}
 MAX_EMBEDDING_DIM = 4096
 
 PARAMETERS = {

@@ -17,6 +17,7 @@ from . import embedding
 
 REPRESENTATION = "sequences"
 SHARED = embedding.SHARED
+DEFAULTS = embedding.DEFAULTS
 PARAMETERS = {
     "glove_dim": experiment_default(
         luigi.IntParameter, "glove_dim", 50,

@@ -10,6 +10,7 @@ from . import embedding
 
 REPRESENTATION = "sequences"
 SHARED = embedding.SHARED
+DEFAULTS = embedding.DEFAULTS
 PARAMETERS = {"embedding_dim": embedding.PARAMETERS["embedding_dim"]}
 
 export = None
