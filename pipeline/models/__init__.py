@@ -23,6 +23,11 @@ A model module (``mlp.py``) defines:
     loads ``model.keras`` with Keras).
 ``describe(params)``
     a short title for plots ("mlp 2x16 relu, rmsprop lr 0.001").
+``prepare(params, train, num_classes)`` (optional)
+    what the model computes from the rows it is fitted on before it is built (nbsvm: its
+    NB ratios), as a dict passed to ``build`` and ``portable`` as keyword arguments. The
+    tasks call it with the training rows only (TrainModel: the training part;
+    EvaluateTest: the final training documents), never with validation or test rows.
 
 A model reads its own parameters, its ``SHARED`` ones and its representation's
 (:func:`reads`). The tasks declare the parameters of every model, but the ones the
@@ -42,6 +47,7 @@ from ..errors import PipelineError
 MODELS = {
     "mlp": "pipeline.models.mlp",
     "embedding": "pipeline.models.embedding",
+    "nbsvm": "pipeline.models.nbsvm",
 }
 
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "adagrad", "adadelta", "adamax", "nadam")
