@@ -87,6 +87,46 @@ def test_ngrams_of_encoded_indices_when_there_is_no_text():
         {5, 6, 5 * B + 6}, {5, 6, 6 * B + 5}]
 
 
+def test_min_df_no_n_gram_reaches_is_one_line():
+    splits, texts = splits_of(["a b", "c d"], [1, 0])
+    with pytest.raises(PipelineError) as error:
+        ngrams.build_splits(splits, 40, texts, ngram_range="1,2", min_df=2,
+                            punctuation="keep")
+    assert str(error.value) == ("min_df 2 leaves no n-gram: none of ngram_range 1,2 is in "
+                                "2 of the 2 training documents")
+
+
+def test_new_text_is_encoded_as_training_was():
+    splits, texts = splits_of(["Good film!", "bad film"], [1, 0])
+    arrays = ngrams.build_splits(splits, 40, texts, ngram_range="1,2", min_df=1,
+                                 punctuation="keep")
+    vocabulary = {key: k for k, key in enumerate(arrays["vocabulary_keys"])}
+    data, known = ngrams.encode_texts(["GOOD film !", "bad film?", "unseen"],
+                                      {k: v for k, v in arrays.items()
+                                       if k.startswith("vocabulary_")}, [],
+                                      ngram_range="1,2", min_df=1, punctuation="keep")
+    good, film, mark, bad = 1, 2, 3, 4
+    expected = [{good, film, mark, good * B + film, film * B + mark}, {bad, film, bad * B + film},
+                set()]
+    assert [set(data.indices[data.indptr[k]:data.indptr[k + 1]]) for k in range(3)] == \
+        [{vocabulary[key] for key in row} for row in expected]
+    assert list(known) == [5, 3, 0]
+
+
+def test_new_text_as_encoded_indices_when_the_n_grams_are_of_indices():
+    split = Split(np.array([1, 5, 6, 2, 5, 1, 6, 5], np.int32),
+                  np.array([0, 5, 8], np.int64), np.array([1, 0], np.int16),
+                  np.array(["0", "1"]))
+    arrays = ngrams.build_splits({"train": split}, 10, None, ngram_range="1,2", min_df=1,
+                                 punctuation="keep")
+    # Encode's word list: index 4 is "x", 5 "good", 6 "film"
+    data, known = ngrams.encode_texts(["good film, good"], arrays, ["x", "good", "film"],
+                                      ngram_range="1,2", min_df=1, punctuation="keep")
+    vocabulary = {int(key): k for k, key in enumerate(arrays["vocabulary_keys"])}
+    assert set(data.indices) == {vocabulary[key] for key in (5, 6, 5 * B + 6, 6 * B + 5)}
+    assert list(known) == [4]
+
+
 def test_nb_ratios_by_hand():
     # columns 0..2; rows: positive {0, 1}, positive {0}, negative {1, 2}
     data = MultiHot(np.array([0, 2, 3, 5]), np.array([0, 1, 0, 1, 2], np.int32),
@@ -134,8 +174,7 @@ def test_min_df_that_leaves_nothing_fails_in_one_line(tmp_path, caplog):
     with pipeline_config(tmp_path / "data", make_archive(tmp_path / "a.tar.gz")) as data:
         result = build([RunAll(**NB, min_df=41)])
     assert result.status.name == "FAILED"
-    assert "min_df 41 leaves no n-gram: none of ngram_range 1,3 is in 41 of the 40 " \
-           "training documents" in caplog.text
+    assert "min_df 41 leaves no n-gram: there are only 40 training documents" in caplog.text
     assert not (data / "Featurize").exists() or \
         not any(p for p in (data / "Featurize").iterdir() if not p.name.startswith("."))
 
@@ -264,3 +303,19 @@ def test_real_archive_end_to_end(tmp_path):
     assert summary["test_accuracy"] >= 0.91
     metrics = read_json(only_folder(data, "EvaluateTest") / "metrics.json")
     assert metrics["training_documents"] == 25000
+
+
+def test_compare_models_puts_nbsvm_beside_the_book_model(tmp_path):
+    from pipeline.grids import CompareModels
+
+    variants = tmp_path / "variants.toml"
+    variants.write_text('[baseline]\ndescription = "the book\'s model"\n\n'
+                        '[nbsvm]\ndescription = "NB-weighted n-grams"\nmodel = "nbsvm"\n')
+    tiny = {key: value for key, value in NB.items() if key != "model"}
+    with pipeline_config(tmp_path / "data", make_archive(tmp_path / "a.tar.gz")) as data:
+        result = build([CompareModels(**tiny, variants_file=str(variants))])
+        assert result.status.name == "SUCCESS", result.summary_text
+        table = (only_folder(data, "CompareModels") / "comparison.csv").read_text()
+    rows = {line.split(",")[0]: line for line in table.splitlines()[1:]}
+    assert set(rows) == {"baseline", "nbsvm"}
+    assert "model=nbsvm" in rows["nbsvm"]

@@ -207,6 +207,10 @@ def build_splits(splits, num_words, texts=None, *, ngram_range, min_df, punctuat
 
     low_high = parse_range(ngram_range)
     names = list(splits)
+    documents = splits["train"].rows
+    if min_df > documents:  # known before any tokenizing
+        raise PipelineError(f"min_df {min_df} leaves no n-gram: there are only {documents} "
+                            f"training documents")
     if texts is not None:
         keep = punctuation == "keep"
         words, ids = token_ids((tokenize(text, keep) for text in texts["train"]),
@@ -214,7 +218,6 @@ def build_splits(splits, num_words, texts=None, *, ngram_range, min_df, punctuat
                                 for name in names if name != "train"})
     else:
         words, ids = [], {name: _encoded_ids(split) for name, split in splits.items()}
-    documents = splits["train"].rows
     rows, keys = ngram_keys(*ids["train"], low_high)
     vocab, cells = vocabulary(rows, keys, min_df)
     del rows, keys
