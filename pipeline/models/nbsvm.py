@@ -114,6 +114,9 @@ def portable(model, params, num_words, num_classes, ratios=None):
     layer = model.get_layer("nb_linear")
     weights, bias = layer.kernel.numpy(), layer.bias.numpy()
     twin.layers[-1].set_weights([np.asarray(ratios * weights, dtype=np.float32), bias])
+    # its optimizer state (of r * w, not of w) starts afresh, but is built, so the saved
+    # file loads without Keras's "skipping variable loading" warning
+    twin.optimizer.build(twin.trainable_variables)
     return twin
 
 
