@@ -286,7 +286,7 @@ def encode_texts(texts, vocabulary_arrays, encode_vocabulary, *, ngram_range, mi
     from ..datasets.text import tokenize
 
     vocab = vocabulary_arrays["vocabulary_keys"]
-    words = [str(word) for word in vocabulary_arrays["vocabulary_words"]]
+    words = vocabulary_arrays["vocabulary_words"].tolist()
     if words:
         index = {word: i + 1 for i, word in enumerate(words)}
         keep = punctuation == "keep"
