@@ -338,7 +338,6 @@ class Featurize(FeatureParams, PipelineTask):
             storage.save_arrays(folder / self.files["features"], num_words=self.num_words,
                                 **arrays)
 
-
     def texts(self, splits):
         """``{split: [text, ...]}`` in Encode's order when the dataset has the documents'
         text (``texts`` in its module), else None."""
