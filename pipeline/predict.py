@@ -89,11 +89,14 @@ def check_model_matches(model, vocabulary, num_words):
             f"({len(vocabulary)} words)")
 
 
-def score(model, vocabulary, reviews, representation="multihot", representation_params=None):
+def score(model, vocabulary, reviews, representation="multihot", representation_params=None,
+          features_path=None):
     """Class probabilities of each review (None for empty ones); adds notes.
 
     ``model`` has ``predict(representation object)`` (:mod:`pipeline.inference`);
-    ``vocabulary`` is Encode's vocabulary.json (words, num_words, class_names).
+    ``vocabulary`` is Encode's vocabulary.json (words, num_words, class_names);
+    ``features_path`` the Featurize output, for a representation with its own vocabulary
+    (n-grams).
     """
     import numpy as np
 
@@ -103,7 +106,10 @@ def score(model, vocabulary, reviews, representation="multihot", representation_
 
     words, num_words = vocabulary["words"], vocabulary["num_words"]
     num_classes = len(vocabulary["class_names"])
-    check_model_matches(model, words, num_words)
+    module = features.get(representation)
+    own_vocabulary = hasattr(module, "encode_texts")
+    if not own_vocabulary:
+        check_model_matches(model, words, num_words)
     scored = []
     for i, review in enumerate(reviews):
         if review.text.strip():
@@ -112,6 +118,22 @@ def score(model, vocabulary, reviews, representation="multihot", representation_
             review.notes.append("empty text")
     probabilities = [None] * len(reviews)
     if not scored:
+        return probabilities
+    if own_vocabulary:
+        from . import storage
+
+        arrays = storage.load_arrays(features_path, prefixes=["vocabulary_"])
+        data, known = module.encode_texts([reviews[i].text for i in scored], arrays, words,
+                                          **(representation_params or {}))
+        width = getattr(model, "num_inputs", data.num_words)
+        if width != data.num_words:
+            raise PipelineError(f"model and n-grams do not belong together: the model takes "
+                                f"{width} inputs, {features_path} has {data.num_words}")
+        for i, count in zip(scored, known):
+            if not count:
+                reviews[i].notes.append("no known n-grams")
+        for i, row in zip(scored, as_probabilities(model.predict(data), num_classes)):
+            probabilities[i] = row
         return probabilities
     sequences = encode_texts([reviews[i].text for i in scored], words)
     for i, sequence in zip(scored, sequences):
@@ -145,8 +167,10 @@ def score_with(evaluate, encode, reviews):
     scorer = load_scorer(outputs["weights"].path if "weights" in outputs else "",
                          outputs["model"].path)
     vocabulary = storage.read_json(encode.output()["vocabulary"].path)
+    features_task = evaluate.requires()["features"]
     probabilities = score(scorer, vocabulary, reviews, evaluate.model_module.REPRESENTATION,
-                          evaluate.representation_params())
+                          evaluate.representation_params(),
+                          features_path=features_task.output()["features"].path)
     return probabilities, vocabulary["class_names"]
 
 

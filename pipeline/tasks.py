@@ -392,14 +392,36 @@ class Featurize(FeatureParams, PipelineTask):
 
         module = features.get(self.representation)
         sequences = storage.load_arrays(self.input()["sequences"].path)
-        arrays = {}
-        for split in datasets.SPLITS:
-            built = module.build(Split.from_arrays(sequences, split), self.num_words,
-                                 **self.representation_params())
-            arrays.update(built.to_arrays(split))
+        splits = {split: Split.from_arrays(sequences, split) for split in datasets.SPLITS}
+        if hasattr(module, "build_splits"):  # columns from the training split (n-grams)
+            self.report(f"building {self.representation} from the training documents", 5)
+            texts = self.texts(splits) if getattr(module, "READS_TEXT", False) else None
+            arrays = module.build_splits(splits, self.num_words, texts,
+                                         **self.representation_params())
+        else:
+            arrays = {}
+            for split in datasets.SPLITS:
+                built = module.build(splits[split], self.num_words,
+                                     **self.representation_params())
+                arrays.update(built.to_arrays(split))
         with self.staged() as folder:
             storage.save_arrays(folder / self.files["features"], num_words=self.num_words,
                                 **arrays)
+
+    def texts(self, splits):
+        """``{split: [text, ...]}`` in Encode's order when the dataset has the documents'
+        text (``texts`` in its module), else None."""
+        if not hasattr(self.dataset_module, "texts"):
+            return None
+        folder = Path(self.requires().input()["manifest"].path).parent
+        texts = {}
+        for split, encoded in splits.items():
+            read = list(self.dataset_module.texts(folder, split))
+            if [name for _, name, _ in read] != [str(name) for name in encoded.names]:
+                raise PipelineError(f"{folder}: the documents of {split} are not those "
+                                    f"Encode read; delete its Encode folder and rerun")
+            texts[split] = [text for _, _, text in read]
+        return texts
 
 
 def load_features(task, path, *splits):
@@ -459,11 +481,16 @@ class _Fitting:
         pretrained = pretrained or {}
         num_classes = len(self.encoded_class_names)
         seed_everything(self.seed)
-        model = module.build(params, self.num_words, num_classes, fast=True, **pretrained)
+        # statistics of the training rows (nbsvm's NB ratios): from `train` alone
+        fitted = module.prepare(params, train, num_classes) \
+            if hasattr(module, "prepare") else {}
+        model = module.build(params, self.num_words, num_classes, fast=True, **pretrained,
+                             **fitted)
         history, seconds = fit(model, train, validation=validation, epochs=epochs,
                                batch_size=self.batch_size, seed=self.seed,
                                num_classes=num_classes, on_epoch=self.epoch_report)
-        return module.portable(model, params, self.num_words, num_classes), history, seconds
+        return (module.portable(model, params, self.num_words, num_classes, **fitted),
+                history, seconds)
 
     def epoch_report(self, epoch, epochs, logs):
         parts = [f"epoch {epoch}/{epochs}"]

@@ -6,7 +6,7 @@ import pytest
 from pipeline import features
 from pipeline.datasets import Split
 from pipeline.errors import PipelineError
-from pipeline.features import multihot
+from pipeline.features import multihot, ngrams
 from pipeline.features import sequences as padded_sequences
 from pipeline.features.multihot import MultiHot, _sorted_unique, multi_hot
 from pipeline.split import check_sizes, split_rows, training_subset
@@ -140,10 +140,12 @@ def test_representation_registry():
     assert features.get("multihot") is multihot
     assert features.get("sequences") is padded_sequences
     assert multihot.PARAMETERS == {} and multihot.check({}) is None
-    # multihot reads no parameter of its own: all of them are the sequences'
+    assert features.get("ngrams") is ngrams
+    # multihot reads no parameter of its own: all of them are the sequences' and n-grams'
     found = features.all_parameters()
-    assert found == padded_sequences.PARAMETERS
-    assert sorted(found) == ["maxlen", "padding", "truncating"]
+    assert found == {**padded_sequences.PARAMETERS, **ngrams.PARAMETERS}
+    assert sorted(found) == ["maxlen", "min_df", "ngram_range", "padding", "punctuation",
+                             "truncating"]
     with pytest.raises(PipelineError, match="unknown representation 'bag'.*multihot"):
         features.get("bag")
 

@@ -57,6 +57,13 @@ def read(folder, num_words):
     return Encoded(splits, vocabulary, counts)
 
 
+def texts(folder, split):
+    """``(label, name, text)`` of each document of ``split``, in the order :func:`read`
+    gives them (for representations that read the text itself, such as n-grams)."""
+    for _, label, name, text in iter_reviews(Path(folder) / ARCHIVE_NAME, split):
+        yield label, name, text
+
+
 def original_text(folder, split, name, label):
     """The text of review ``name`` (its file name) of ``split``, or None."""
     return read_review(Path(folder) / ARCHIVE_NAME, split, FOLDERS[label], name)

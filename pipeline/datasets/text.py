@@ -27,8 +27,14 @@ _APOSTROPHES = ("\u2019", "\u00b4", "`")
 _WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
 
-def tokenize(text):
-    """Lowercase words of a document: ``<br />`` removed, punctuation dropped."""
+# The same words, and each other punctuation mark (not "_") as a token of its own: what
+# the n-gram representation reads ("great!" -> "great", "!"), as the NBSVM papers do.
+_WORD_OR_MARK_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s]")
+
+
+def tokenize(text, punctuation=False):
+    """Lowercase words of a document: ``<br />`` removed, punctuation dropped (or, with
+    ``punctuation``, each mark kept as a token of its own)."""
     text = text.lower()
     # replace only what is there: str.translate costs 0.3 s per IMDB split
     for apostrophe in _APOSTROPHES:
@@ -37,7 +43,7 @@ def tokenize(text):
     if "<br" in text:
         for line_break in _BREAKS:
             text = text.replace(line_break, " ")
-    return _WORD_RE.findall(text)
+    return (_WORD_OR_MARK_RE if punctuation else _WORD_RE).findall(text)
 
 
 def vocabulary_size(num_words):

@@ -15,6 +15,12 @@ A representation module (``multihot.py``) defines:
 ``from_arrays(arrays, prefix, num_words, **params)``
     the same object back from the arrays of its ``.npz``.
 
+A representation whose columns come from the training split (``ngrams.py``: its n-gram
+list) defines ``build_splits(splits, num_words, texts=None, **params)`` instead: all
+splits at once (``{name: Split}``, and ``{name: [text, ...]}`` when it sets ``READS_TEXT``
+and the dataset has the documents' text), returning the arrays of ``features.npz``; and
+``encode_texts(texts, vocabulary_arrays, encode_vocabulary, **params)`` for ``predict``.
+
 Adding a representation is one module and one line in :data:`REPRESENTATIONS`.
 """
 import importlib
@@ -24,6 +30,7 @@ from ..errors import PipelineError
 REPRESENTATIONS = {
     "multihot": "pipeline.features.multihot",
     "sequences": "pipeline.features.sequences",
+    "ngrams": "pipeline.features.ngrams",
 }
 
 

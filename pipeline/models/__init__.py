@@ -23,6 +23,11 @@ A model module (``mlp.py``) defines:
     loads ``model.keras`` with Keras).
 ``describe(params)``
     a short title for plots ("mlp 2x16 relu, rmsprop lr 0.001").
+``prepare(params, train, num_classes)`` (optional)
+    what the model computes from the rows it is fitted on before it is built (nbsvm: its
+    NB ratios), as a dict passed to ``build`` and ``portable`` as keyword arguments. The
+    tasks call it with the training rows only (TrainModel: the training part;
+    EvaluateTest: the final training documents), never with validation or test rows.
 
 and may define ``DEFAULTS``, ``{parameter: value}``: its own defaults of the pipeline's
 parameters (the sequence models train 10 epochs of batch 32), before ``[experiment]``
@@ -55,6 +60,7 @@ MODELS = {
     "embedding": "pipeline.models.embedding",
     "pooled": "pipeline.models.pooled",
     "glove": "pipeline.models.glove",
+    "nbsvm": "pipeline.models.nbsvm",
 }
 
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "adagrad", "adadelta", "adamax", "nadam")
