@@ -14,6 +14,8 @@ from pathlib import Path
 from ..errors import PipelineError
 
 CHUNK = 1 << 20
+#: The largest file fetched (the biggest dataset file, aclImdb_v1.tar.gz, is 84 MB).
+MAX_FILE_BYTES = 4 << 30
 #: At most one progress call per this many seconds (plus the last one).
 PROGRESS_EVERY = 1.0
 
@@ -58,7 +60,7 @@ def fetch_file(url, destination, *, name, sha256=None, parameter="url", progress
                 f"with {option} (or {config}).")
         try:
             with open(source, "rb") as src:
-                digest = _stream(src, destination, source.stat().st_size, report)
+                digest = _stream(src, destination, source.stat().st_size, report, source)
         except OSError as exc:
             raise PipelineError(f"DownloadDataset: cannot read {source} "
                                 f"({exc.strerror or exc})") from None
@@ -69,7 +71,7 @@ def fetch_file(url, destination, *, name, sha256=None, parameter="url", progress
     return digest
 
 
-def _stream(src, destination, total, progress):
+def _stream(src, destination, total, progress, shown="the file"):
     hasher = hashlib.sha256()
     done, reported, last = 0, None, time.monotonic()
     with open(destination, "wb") as dst:
@@ -77,6 +79,9 @@ def _stream(src, destination, total, progress):
             hasher.update(chunk)
             dst.write(chunk)
             done += len(chunk)
+            if done > MAX_FILE_BYTES:
+                raise PipelineError(f"DownloadDataset: {shown} is larger than {MAX_FILE_BYTES / 2**30:.0f} GB, not "
+                                    f"a dataset file")
             if progress is not None and time.monotonic() - last >= PROGRESS_EVERY:
                 progress(done, total)
                 reported, last = done, time.monotonic()
@@ -90,7 +95,7 @@ def _download(url, destination, timeout, name, option, config, progress):
         with urllib.request.urlopen(url, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
-            return _stream(response, destination, total, progress)
+            return _stream(response, destination, total, progress, url)
     except urllib.error.HTTPError as exc:
         raise PipelineError(
             f"DownloadDataset: {url} answered HTTP {exc.code} ({exc.reason}): the address "
