@@ -33,3 +33,6 @@ from .tasks import (  # noqa: F401
 )
 from .grids import CompareModels  # noqa: F401
 from .errors import PipelineError  # noqa: F401
+from . import lifeline
+
+lifeline.install()  # task processes and their helpers die with the luigi process

@@ -340,3 +340,103 @@ def test_scoring_skips_unreadable_entries(tmp_path):
     assert probabilities[0] is not None and probabilities[1] is None
     assert reviews[1].notes == ["unreadable: not a regular file"]
     assert reviews[2].notes == ["empty text"]
+
+
+# ---------------------------------------------------------------- kills: no orphans
+
+def _slow_archive(path, reviews=300, words=3000):
+    """Reviews long enough that tokenizing takes a few seconds (about 40 MB of text)."""
+    import random
+
+    rng = random.Random(1)
+    vocabulary = [f"w{i}" for i in range(5000)]
+    with tarfile.open(path, "w:gz", compresslevel=1) as tar:
+        for split in ("train", "test"):
+            for label, rating in (("pos", 9), ("neg", 2)):
+                for i in range(reviews):
+                    text = " ".join(rng.choices(vocabulary, k=words)).encode()
+                    _add(tar, f"aclImdb/{split}/{label}/{i}_{rating}.txt", data=text)
+    return path
+
+
+def _descendants(pid):
+    """Pids of every living descendant of ``pid`` (from /proc)."""
+    children = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if fields[0] != "Z":
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture(scope="module")
+def slow_archive(tmp_path_factory):
+    return _slow_archive(tmp_path_factory.mktemp("slow") / "aclImdb_slow.tar.gz")
+
+
+@pytest.mark.parametrize("how,workers", [(signal.SIGKILL, 1), (signal.SIGTERM, 1),
+                                         (signal.SIGKILL, 2), (signal.SIGINT, 1)])
+def test_stopping_luigi_during_encode_leaves_no_process_and_resumes(cli_dir, tmp_path,
+                                                                    slow_archive, how,
+                                                                    workers):
+    data = tmp_path / "data"
+    command = luigi_args("Encode", "--num-words", "1000", "--DownloadDataset-url",
+                         slow_archive, "--pipeline-data-dir", data, "--workers", workers)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("LUIGI_CONFIG_PATH", None)
+    with open(tmp_path / "log", "w") as log:
+        process = subprocess.Popen(command, cwd=cli_dir, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            # wait for the tokenizers: two processes below the one running Encode
+            deadline, helpers = time.monotonic() + 120, []
+            while time.monotonic() < deadline and process.poll() is None:
+                helpers = _descendants(process.pid)
+                if len(helpers) >= workers + 1 and (data / "DownloadDataset").exists() \
+                        and any(p.name == "aclimdb" for p in
+                                (data / "DownloadDataset").iterdir()):
+                    break
+                time.sleep(0.02)
+            assert process.poll() is None and len(helpers) >= workers + 1, \
+                (tmp_path / "log").read_text()
+            time.sleep(0.3)
+            helpers = _descendants(process.pid)
+            if how == signal.SIGINT:
+                os.killpg(process.pid, how)  # Ctrl-C: the whole foreground group
+            else:
+                os.kill(process.pid, how)
+            process.wait(timeout=30)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and any(map(_alive, helpers)):
+                time.sleep(0.1)
+            survivors = [pid for pid in helpers if _alive(pid)]
+            assert not survivors, f"still running after 5 s: {survivors}"
+        finally:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert output_folders(data, "Encode") == []
+    rerun = subprocess.run(command, cwd=cli_dir, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout
+    assert len(output_folders(data, "Encode")) == 1
+    assert hidden_leftovers(data) == []
