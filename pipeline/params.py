@@ -78,6 +78,33 @@ def check_padded_size(dataset, params):
             f"review has about 2,500 words)")
 
 
+def check_data_folder(folder):
+    """The data folder must be a writable folder, or creatable: else one line, before any
+    work (not a traceback once a stage has computed its result)."""
+    import os
+
+    folder = Path(folder).expanduser()
+    what = f"data folder {folder}"
+    fix = "give a writable folder with --pipeline-data-dir (or [pipeline] data_dir)"
+    probe = folder
+    while not probe.exists():
+        if probe.is_symlink():
+            raise PipelineError(f"{what}: {probe} is a broken symbolic link; {fix}")
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise PipelineError(f"{what}: {probe} is a file, not a folder; {fix}")
+    try:
+        read_only = bool(os.statvfs(probe).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only:
+        raise PipelineError(f"{what}: {probe} is on a read-only file system; {fix}")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise PipelineError(f"{what}: {probe} is read-only for this user; {fix}")
+
+
 class DatasetParams:
     dataset = experiment_default(
         luigi.Parameter, "dataset", "aclimdb",
@@ -89,6 +116,7 @@ class DatasetParams:
 
     def check_params(self):
         self.dataset_module  # noqa: B018 - an unknown name raises here
+        check_data_folder(pipeline().data_dir)
 
     @property
     def dataset_module(self):

@@ -163,11 +163,15 @@ class _StagedOutput:
 
     def __enter__(self):
         folder = self._context.__enter__()
-        storage.write_json(folder / "task.json", {
-            "task_family": self.task.get_task_family(),
-            "task_id": self.task.task_id,
-            "parameters": self.task.to_str_params(only_significant=True),
-        })
+        try:
+            storage.write_json(folder / "task.json", {
+                "task_family": self.task.get_task_family(),
+                "task_id": self.task.task_id,
+                "parameters": self.task.to_str_params(only_significant=True),
+            })
+        except BaseException as exc:  # e.g. a full disk: staged_dir cleans up and says so
+            self._context.__exit__(type(exc), exc, exc.__traceback__)
+            raise
         return folder
 
     def __exit__(self, *exc):

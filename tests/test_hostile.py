@@ -440,3 +440,134 @@ def test_stopping_luigi_during_encode_leaves_no_process_and_resumes(cli_dir, tmp
     assert rerun.returncode == 0, rerun.stdout
     assert len(output_folders(data, "Encode")) == 1
     assert hidden_leftovers(data) == []
+
+
+# ------------------------------------------------ resource problems: one line, no traceback
+
+def test_data_folder_that_is_a_file(cli_dir, tmp_path):
+    data = tmp_path / "data"
+    data.write_text("not a folder")
+    completed, _ = measured(luigi_args("RunAll", "--pipeline-data-dir", data), cli_dir)
+    assert_one_line_failure(completed, UNHANDLED, f"data folder {data}: {data} is a file, "
+                                                  f"not a folder")
+    assert data.read_text() == "not a folder"
+
+
+def test_data_folder_below_a_file(cli_dir, tmp_path):
+    (tmp_path / "file").write_text("x")
+    data = tmp_path / "file" / "data"
+    completed, _ = measured(luigi_args("Encode", "--pipeline-data-dir", data), cli_dir)
+    assert_one_line_failure(completed, UNHANDLED, "is a file, not a folder")
+
+
+def _mount_tmpfs(path, options):
+    path.mkdir(exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    return path
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+
+
+@needs_root
+def test_read_only_data_folder_is_refused_before_any_work(cli_dir, tmp_path, tiny_archive):
+    data = _mount_tmpfs(tmp_path / "ro", "size=1m,ro")
+    try:
+        completed, _ = measured(luigi_args("Encode", "--num-words", "40",
+                                           "--DownloadDataset-url", tiny_archive,
+                                           "--pipeline-data-dir", data), cli_dir)
+        assert_one_line_failure(completed, UNHANDLED, f"data folder {data}: {data} is on a read-only "
+                                                      f"file system")
+        assert "DownloadDataset" not in completed.stdout.split("is on a read-only")[0] \
+            or "running" not in completed.stdout
+    finally:
+        subprocess.run(["umount", str(data)], check=False)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to a folder without w permission")
+def test_data_folder_without_write_permission(cli_dir, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o555)
+    try:
+        completed, _ = measured(luigi_args("Encode", "--pipeline-data-dir", data), cli_dir)
+        assert_one_line_failure(completed, UNHANDLED, "is read-only for this user")
+    finally:
+        data.chmod(0o755)
+
+
+@needs_root
+def test_full_disk_is_one_line_and_leaves_nothing(cli_dir, tmp_path):
+    archive = make_archive(tmp_path / "aclImdb_disk.tar.gz", per_class=(200, 100))
+    data = _mount_tmpfs(tmp_path / "small", "size=4m")
+    try:
+        download = luigi_args("DownloadDataset", "--DownloadDataset-url", archive,
+                              "--pipeline-data-dir", data)
+        encode = luigi_args("Encode", "--num-words", "40", "--DownloadDataset-url", archive,
+                            "--pipeline-data-dir", data)
+        completed, _ = measured(download, cli_dir)
+        assert completed.returncode == 0, completed.stdout
+        stats = os.statvfs(data)
+        filler = data / "filler"
+        with open(filler, "wb") as handle:  # leave 8 KB: Encode's files do not fit
+            handle.write(bytes(stats.f_bavail * stats.f_frsize - 8192))
+        completed, _ = measured(encode, cli_dir)
+        assert_one_line_failure(completed, TASK_FAILED, "No space left on device",
+                                "free some space, or give another data folder")
+        assert output_folders(data, "Encode") == []
+        assert hidden_leftovers(data) == []
+        filler.unlink()
+        completed, _ = measured(encode, cli_dir)
+        assert completed.returncode == 0, completed.stdout
+        assert len(output_folders(data, "Encode")) == 1
+    finally:
+        subprocess.run(["umount", str(data)], check=False)
+
+
+@needs_root
+def test_full_disk_while_copying_the_archive(cli_dir, tmp_path):
+    archive = make_archive(tmp_path / "aclImdb_big.tar.gz", per_class=(3000, 10))
+    data = _mount_tmpfs(tmp_path / "tiny", "size=64k")
+    try:
+        completed, _ = measured(luigi_args("DownloadDataset", "--DownloadDataset-url", archive,
+                                           "--pipeline-data-dir", data), cli_dir)
+        assert_one_line_failure(completed, TASK_FAILED, "No space left on device")
+        assert output_folders(data, "DownloadDataset") == []
+        assert hidden_leftovers(data) == []
+    finally:
+        subprocess.run(["umount", str(data)], check=False)
+
+
+def test_out_of_memory_is_one_line():
+    from pipeline.errors import user_error
+
+    class ResourceExhaustedError(Exception):
+        pass
+
+    for exc in (MemoryError(), ResourceExhaustedError("OOM when allocating tensor")):
+        error = user_error(exc)
+        assert isinstance(error, PipelineError)
+        assert "out of memory" in str(error) and "batch_size" in str(error)
+    assert user_error(KeyError("a bug")) is None  # our own bugs keep their traceback
+
+
+@pytest.mark.parametrize("content,needle", [
+    (b"[pipeline]\ndata_dir = d\xff\n", "not UTF-8 text"),
+    (b"[pipeline\n", "not a valid configuration file"),
+    (b"#" * (2 * MB), "larger than 1,048,576 bytes"),
+    (None, "not a regular file"),
+])
+def test_cli_bad_configuration_files(tmp_path, content, needle):
+    config = tmp_path / "my.cfg"
+    if content is None:
+        config.mkdir()
+    else:
+        config.write_bytes(content)
+    completed, peak = measured([Path(sys.executable).with_name("text-classifier"), "--config",
+                                config, "predict", "a text"], tmp_path)
+    assert completed.returncode == 2, completed.stdout
+    assert "Traceback" not in completed.stdout
+    assert f"text-classifier: --config {config}: {needle}" in completed.stdout

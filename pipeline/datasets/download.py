@@ -4,6 +4,7 @@ The one place that moves bytes from an address into a staging folder. Messages n
 the address the user gave (never the staging copy) and the DownloadDataset option that
 changes it, so a user offline knows what to pass.
 """
+import errno
 import hashlib
 import time
 import urllib.error
@@ -14,6 +15,8 @@ from pathlib import Path
 from ..errors import PipelineError
 
 CHUNK = 1 << 20
+#: Errors writing the copy (not reading the source): the data folder reports them.
+_WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 #: The largest file fetched (the biggest dataset file, aclImdb_v1.tar.gz, is 84 MB).
 MAX_FILE_BYTES = 4 << 30
 #: At most one progress call per this many seconds (plus the last one).
@@ -62,6 +65,8 @@ def fetch_file(url, destination, *, name, sha256=None, parameter="url", progress
             with open(source, "rb") as src:
                 digest = _stream(src, destination, source.stat().st_size, report, source)
         except OSError as exc:
+            if exc.errno in _WRITE_ERRORS:
+                raise
             raise PipelineError(f"DownloadDataset: cannot read {source} "
                                 f"({exc.strerror or exc})") from None
     if sha256 and digest != sha256.lower():
@@ -102,6 +107,8 @@ def _download(url, destination, timeout, name, option, config, progress):
             f"is wrong or the file moved. Give another address or a local copy with "
             f"{option}.") from None
     except (urllib.error.URLError, OSError) as exc:
+        if getattr(exc, "errno", None) in _WRITE_ERRORS:
+            raise
         reason = getattr(exc, "reason", exc)
         raise PipelineError(
             f"DownloadDataset: could not download {url} ({reason}). This machine may be "
