@@ -58,6 +58,50 @@ def _decode(data, review):
         return data.decode("utf-8", errors="replace")
 
 
+def check_input(path):
+    """One line unless ``path`` is a folder or a regular file of at most
+    :data:`MAX_INPUT_BYTES` (called before any work)."""
+    path = Path(path)
+    if path.is_dir():
+        return
+    if not path.exists():
+        raise PipelineError(f"input {path}: no such file or folder")
+    if not path.is_file():
+        raise PipelineError(f"input {path}: not a regular file; give a text file, a CSV "
+                            f"file or a folder of .txt files")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise PipelineError(f"input {path}: cannot read it ({exc.strerror or exc})") from None
+    if size > MAX_INPUT_BYTES:
+        raise PipelineError(f"input {path}: {size:,} bytes, more than the "
+                            f"{MAX_INPUT_BYTES:,} read at once; split it into smaller files")
+
+
+def input_digest(path):
+    """A hash of what :func:`read_reviews` would read (names and contents), reading only
+    regular files within the same bounds (an unreadable entry counts by its name)."""
+    import hashlib
+
+    path = Path(path)
+    digest = hashlib.sha256()
+    try:
+        files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
+    except OSError:
+        files = []
+    total = 0
+    for file in files:
+        try:
+            data = _read_bounded(file, MAX_DOCUMENT_BYTES if path.is_dir() else MAX_INPUT_BYTES)
+        except (OSError, ValueError) as exc:
+            data = f"<unreadable: {exc}>".encode()
+        total += len(data)
+        if total > MAX_INPUT_BYTES:
+            data = b"<over the limit>"
+        digest.update(file.name.encode("utf-8", "surrogateescape") + b"\0" + data)
+    return digest.hexdigest()
+
+
 def read_reviews(path):
     """The reviews of a text file, a folder of .txt files or a CSV file with ``text``.
 
@@ -69,7 +113,7 @@ def read_reviews(path):
     """
     path = Path(path)
     if path.is_dir():
-        reviews = []
+        reviews, total = [], 0
         try:
             files = sorted(path.glob("*.txt"))
         except OSError as exc:
@@ -81,10 +125,16 @@ def read_reviews(path):
             except (OSError, ValueError) as exc:
                 reviews.append(_unreadable(file.name, getattr(exc, "strerror", None) or exc))
                 continue
+            total += len(data)
+            if total > MAX_INPUT_BYTES:
+                reviews.append(_unreadable(file.name, f"not read, the folder's first "
+                                                      f"{MAX_INPUT_BYTES:,} bytes were"))
+                continue
             review = Review(file.name, "")
             review.text = _decode(data, review)
             reviews.append(review)
     elif path.exists():
+        check_input(path)
         try:
             data = _read_bounded(path, MAX_INPUT_BYTES)
         except (OSError, ValueError) as exc:

@@ -571,3 +571,42 @@ def test_cli_bad_configuration_files(tmp_path, content, needle):
     assert completed.returncode == 2, completed.stdout
     assert "Traceback" not in completed.stdout
     assert f"text-classifier: --config {config}: {needle}" in completed.stdout
+
+
+def test_predict_task_scores_the_readable_entries_of_a_hostile_folder(tmp_path, data_dir):
+    """A folder with a pipe, a folder and an oversized file named like reviews among good
+    ones: the task neither blocks nor fails; each bad entry has a note, the rest scores."""
+    import csv
+
+    from conftest import TINY, build
+    from pipeline import Predict
+    from pipeline.predict import MAX_DOCUMENT_BYTES
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "1.txt").write_text("great brilliant loved")
+    os.mkfifo(folder / "2.txt")
+    (folder / "3.txt").mkdir()
+    (folder / "4.txt").write_bytes(b"awful " * (MAX_DOCUMENT_BYTES // 6 + 1))
+    (folder / "5.txt").write_text("awful dull mess")
+    task = Predict(input=str(folder), **TINY)
+    assert build([task]).scheduling_succeeded
+    with open(task.output()["predictions"].path, newline="") as handle:
+        rows = {row["id"]: row for row in csv.DictReader(handle)}
+    assert sorted(rows) == ["1.txt", "2.txt", "3.txt", "4.txt", "5.txt"]
+    for name in ("1.txt", "5.txt"):
+        assert 0 <= float(rows[name]["probability_positive"]) <= 1 and rows[name]["note"] == ""
+    for name in ("2.txt", "3.txt", "4.txt"):
+        assert rows[name]["probability_positive"] == "" and rows[name]["label"] == ""
+        assert rows[name]["note"].startswith("unreadable: "), rows[name]
+
+
+@pytest.mark.parametrize("make", [lambda tmp: "/dev/zero",
+                                  lambda tmp: (os.mkfifo(tmp / "p.txt"), str(tmp / "p.txt"))[1]])
+def test_predict_task_refuses_a_special_input_before_any_work(tmp_path, data_dir, make):
+    from conftest import TINY
+    from pipeline import Predict
+
+    with pytest.raises(PipelineError, match="not a regular file"):
+        Predict(input=make(tmp_path), **TINY)
+    assert not data_dir.exists()
