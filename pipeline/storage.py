@@ -83,7 +83,11 @@ def staged_dir(final):
     try:
         yield staging
         _fsync_tree(staging)
-        if final.exists():
+        if final.exists() and _exchange(staging, final):
+            # one atomic step: a reader (another run racing on this folder) never finds
+            # the output missing; the previous output is now in the staging folder
+            shutil.rmtree(staging, ignore_errors=True)
+        elif final.exists():
             old = staging.with_name(staging.name + "-old")
             os.replace(final, old)
             try:
@@ -108,6 +112,27 @@ def staged_dir(final):
         if isinstance(exc, OSError) and exc.errno in _RESOURCE_ERRORS:
             raise resource_error(exc, final) from exc
         raise
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a, b):
+    """Swap two paths atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False where the
+    system or file system cannot, and the caller swaps in two steps."""
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOENT):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
 
 
 #: Errors of the file system, not of our code: reported in one line.

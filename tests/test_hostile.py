@@ -610,3 +610,45 @@ def test_predict_task_refuses_a_special_input_before_any_work(tmp_path, data_dir
     with pytest.raises(PipelineError, match="not a regular file"):
         Predict(input=make(tmp_path), **TINY)
     assert not data_dir.exists()
+
+
+# ------------------------------------------------------------ racing runs, no lock
+
+def test_an_output_written_by_a_racing_run_meanwhile_is_kept(tmp_path, monkeypatch):
+    """Run B finds no output and computes; just before B renames its folder into place,
+    run A does: B keeps A's (same parameters, same result) instead of failing. (A
+    finished output found earlier is swapped with B's in one atomic step.)"""
+    from pipeline import storage
+
+    final = tmp_path / "Task_abc"
+    replace = os.replace
+
+    def racing(src, dst):
+        Path(dst).mkdir()
+        (Path(dst) / "theirs.txt").write_text("A")
+        replace(src, dst)
+
+    monkeypatch.setattr(storage.os, "replace", racing)
+    with storage.staged_dir(final) as staging:
+        (staging / "mine.txt").write_text("B")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Task_abc"]
+    assert [p.name for p in final.iterdir()] == ["theirs.txt"]
+
+
+def test_racing_runs_without_the_lock_all_succeed(cli_dir, tmp_path):
+    archive = make_archive(tmp_path / "aclImdb_race.tar.gz", per_class=(40, 20))
+    data = tmp_path / "data"
+    command = luigi_args("RunAll", *tiny_cli_args(), "--DownloadDataset-url", archive,
+                         "--pipeline-data-dir", data, "--no-lock")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("LUIGI_CONFIG_PATH", None)
+    racers = [subprocess.Popen(command, cwd=cli_dir, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True) for _ in range(3)]
+    outputs = [racer.communicate(timeout=600)[0] for racer in racers]
+    for racer, output in zip(racers, outputs):
+        assert racer.returncode == 0, output
+        assert "Traceback" not in output, output
+    for family in ("DownloadDataset", "Encode", "SplitValidation", "Featurize", "TrainModel",
+                   "EvaluateTest", "PlotHistory", "RunAll"):
+        assert len(output_folders(data, family)) == 1, family
+    assert hidden_leftovers(data) == []
