@@ -13,6 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from itertools import count
 
+from ..errors import PipelineError
+
 PAD, START, OOV, UNUSED = 0, 1, 2, 3
 INDEX_FROM = 3
 #: What the reserved indices stand for (written into every vocabulary file).
@@ -27,8 +29,9 @@ MAX_TOKENS = 50_000_000
 MAX_DISTINCT_WORDS = 2_000_000
 
 
-class TooMuchText(Exception):
-    """A split beyond the bounds above; the message says which (the caller names the file)."""
+class TooMuchText(PipelineError):
+    """A split beyond the bounds above. The caller adds the file's name; unwrapped it is
+    still a one-line user error."""
 
 _BREAKS = ("<br />", "<br/>", "<br>")  # matched after lowercasing
 # Typographic apostrophes, acute accents and backticks used as apostrophes ("don’t",
