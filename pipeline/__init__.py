@@ -12,6 +12,12 @@ numpy, pandas, TensorFlow and matplotlib are imported by the tasks that need the
 """
 import atexit
 import gc
+import sys
+
+if "luigi" not in sys.modules:  # python -m pipeline, text-classifier: before Luigi reads them
+    from .configcheck import check_luigi_configs
+
+    check_luigi_configs()
 
 # On exit, skip the interpreter's last full garbage collection: after TensorFlow it
 # walks millions of objects for ~1 s (matplotlib: ~0.2 s), only to free memory the OS

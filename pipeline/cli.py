@@ -25,35 +25,14 @@ from .errors import PipelineError, user_error
 CONFIG_ENV = "LUIGI_CONFIG_PATH"
 
 
-#: A configuration file is a few hundred lines (the project's: 3 KB).
-MAX_CONFIG_BYTES = 1 << 20
-
-
 def check_config(path, shown):
     """A configuration file must be a regular, small, UTF-8 INI file: else one line."""
-    import configparser
+    from .configcheck import ConfigError, check_config as check
 
-    if path.exists() and not path.is_file():
-        raise PipelineError(f"{shown}: not a regular file")
-    if not path.is_file():
-        raise PipelineError(f"{shown}: no such file")
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise PipelineError(f"{shown}: cannot read it ({exc.strerror or exc})") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise PipelineError(f"{shown}: larger than {MAX_CONFIG_BYTES:,} bytes, not a "
-                            f"configuration file")
-    try:
-        configparser.ConfigParser(interpolation=None, strict=False).read_string(
-            raw.decode("utf-8"), source=str(path))
-    except UnicodeDecodeError as exc:
-        raise PipelineError(f"{shown}: not UTF-8 text (byte {exc.start}); save it as "
-                            f"UTF-8") from None
-    except configparser.Error as exc:
-        raise PipelineError(f"{shown}: not a valid configuration file "
-                            f"({' '.join(str(exc).split())})") from None
+        check(path, shown)
+    except ConfigError as exc:
+        raise PipelineError(str(exc)) from None
 
 
 def locate(args):

@@ -652,3 +652,23 @@ def test_racing_runs_without_the_lock_all_succeed(cli_dir, tmp_path):
                    "EvaluateTest", "PlotHistory", "RunAll"):
         assert len(output_folders(data, family)) == 1, family
     assert hidden_leftovers(data) == []
+
+
+@pytest.mark.parametrize("content,needle", [
+    (b"[pipeline]\ndata_dir = d\xff\n", "luigi.cfg: not UTF-8 text"),
+    (b"[pipeline\n", "luigi.cfg: not a valid configuration file"),
+])
+def test_a_bad_luigi_cfg_in_the_folder_is_one_line(tmp_path, content, needle):
+    """Luigi parses ./luigi.cfg when it is imported; python -m pipeline and
+    text-classifier check it first."""
+    (tmp_path / "luigi.cfg").write_bytes(content)
+    bin_dir = Path(sys.executable).parent
+    for command, program in (([sys.executable, "-m", "pipeline", "RunAll", "--local-scheduler"],
+                              "pipeline"),
+                             ([bin_dir / "text-classifier", "predict", "a text"],
+                              "text-classifier")):
+        completed, _ = measured(command, tmp_path)
+        assert completed.returncode == 2, completed.stdout
+        assert "Traceback" not in completed.stdout, completed.stdout
+        assert f"{program}: {needle}" in completed.stdout, completed.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["luigi.cfg"]
