@@ -672,3 +672,23 @@ def test_a_bad_luigi_cfg_in_the_folder_is_one_line(tmp_path, content, needle):
         assert "Traceback" not in completed.stdout, completed.stdout
         assert f"{program}: {needle}" in completed.stdout, completed.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["luigi.cfg"]
+
+
+@pytest.mark.parametrize("cut", [-2000, -600, -100])
+def test_an_archive_cut_inside_a_review_is_one_line(tmp_path, cut):
+    """Cut (uncompressed and gzip) inside the last review's bytes: the error comes while
+    the caller reads that member, and is still a PipelineError naming the file."""
+    import gzip
+
+    from pipeline.datasets.aclimdb import iter_reviews
+
+    big = b"word " * 2000
+    archive = make_archive(tmp_path / "a.tar.gz", per_class=(2, 2),
+                           extra_members=[("aclImdb/test/neg/99_1.txt", big)])
+    tar = gzip.decompress(archive.read_bytes())
+    end = tar.index(big) + len(big)
+    for path, data in ((tmp_path / "cut.tar", tar[:end + cut]),
+                       (tmp_path / "cut.tar.gz", gzip.compress(tar)[:cut])):
+        path.write_bytes(data)
+        with pytest.raises(PipelineError, match="truncated or corrupt|not a readable"):
+            list(iter_reviews(path))

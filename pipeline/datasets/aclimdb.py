@@ -144,6 +144,11 @@ def _refuse_member(shown, name, size):
                         f"archive, or tampered with")
 
 
+def _corrupt(shown, exc):
+    detail = "ends inside a member" if isinstance(exc, _UnusualTar) else exc
+    return PipelineError(f"{shown}: archive is truncated or corrupt ({detail})")
+
+
 def _open_stream(path):
     """The archive's uncompressed tar bytes as a stream (gzip decompressed on the fly),
     or None for another compression (then only tarfile reads it)."""
@@ -188,7 +193,10 @@ def _fast_members(stream, shown, done):
             if size > MAX_MEMBER_BYTES:
                 _refuse_member(shown, name, size)
             state["left"] = 0
-            return _read_exact(stream, size)
+            try:
+                return _read_exact(stream, size)
+            except (_UnusualTar, EOFError, OSError, zlib.error) as exc:
+                raise _corrupt(shown, exc) from None
 
         done[0] += 1
         yield name, is_file, read
@@ -241,7 +249,10 @@ def _members(path, shown=None):
             def read(member=member):
                 if member.size > MAX_MEMBER_BYTES:
                     _refuse_member(shown, member.name, member.size)
-                return archive.extractfile(member).read()
+                try:
+                    return archive.extractfile(member).read()
+                except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+                    raise _corrupt(shown, exc) from None
 
             yield member.name, member.isfile(), read
         _drain(archive.fileobj if stream is None else stream)
