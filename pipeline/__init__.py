@@ -14,6 +14,12 @@ numpy, pandas, TensorFlow and matplotlib are imported by the tasks that need the
 """
 import atexit
 import gc
+import sys
+
+if "luigi" not in sys.modules:  # python -m pipeline, text-classifier: before Luigi reads them
+    from .configcheck import check_luigi_configs
+
+    check_luigi_configs()
 
 # On exit, skip the interpreter's last full garbage collection: after TensorFlow it
 # walks millions of objects for ~1 s (matplotlib: ~0.2 s), only to free memory the OS
@@ -37,3 +43,6 @@ from .tasks import (  # noqa: F401
 )
 from .grids import CompareModels, LearningCurve  # noqa: F401
 from .errors import PipelineError  # noqa: F401
+from . import lifeline
+
+lifeline.install()  # task processes and their helpers die with the luigi process

@@ -25,6 +25,16 @@ from .errors import PipelineError, user_error
 CONFIG_ENV = "LUIGI_CONFIG_PATH"
 
 
+def check_config(path, shown):
+    """A configuration file must be a regular, small, UTF-8 INI file: else one line."""
+    from .configcheck import ConfigError, check_config as check
+
+    try:
+        check(path, shown)
+    except ConfigError as exc:
+        raise PipelineError(str(exc)) from None
+
+
 def locate(args):
     """Load the configuration the user means; returns ``(config file or None, data dir)``.
 
@@ -33,15 +43,14 @@ def locate(args):
     """
     if args.config:
         config = Path(args.config).expanduser()
-        if not config.is_file():
-            raise PipelineError(f"--config {args.config}: no such file")
+        check_config(config, f"--config {args.config}")
         add_config_path(str(config))
     elif os.environ.get(CONFIG_ENV):
         config = Path(os.environ[CONFIG_ENV].split(os.pathsep)[-1]).expanduser()
-        if not config.is_file():
-            raise PipelineError(f"${CONFIG_ENV} names {config}: no such file")
-    elif Path("luigi.cfg").is_file():
+        check_config(config, f"${CONFIG_ENV} names {config}")
+    elif Path("luigi.cfg").exists():
         config = Path("luigi.cfg")
+        check_config(config, "./luigi.cfg")
     else:
         config = None
     if args.data_dir:

@@ -16,6 +16,9 @@ from .errors import PipelineError
 SHIPPED = Path(__file__).with_name("variants.toml")
 
 #: Columns of comparison.csv / comparison.md, in order.
+#: A variants file is a short hand-written table (the shipped one: 2 KB).
+MAX_VARIANTS_BYTES = 1 << 20
+
 COLUMNS = ("variant", "seed", "parameters", "trainable_parameters", "best_epoch",
            "min_val_loss", "val_accuracy_at_best", "last_val_loss", "val_loss_rise",
            "test_loss", "test_accuracy", "final_epochs", "training_seconds",
@@ -29,13 +32,29 @@ def load_variants(path=None):
     """
     path = Path(path) if path else SHIPPED
     try:
-        text = path.read_text(encoding="utf-8")
+        if not path.is_file():
+            raise PipelineError(f"variants file {path}: not a regular file (give a TOML or "
+                                f"JSON file)" if path.exists() else
+                                f"variants file {path}: no such file")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_VARIANTS_BYTES + 1)
     except OSError as exc:
         raise PipelineError(f"variants file {path}: cannot read it ({exc.strerror})") from None
+    if len(raw) > MAX_VARIANTS_BYTES:
+        raise PipelineError(f"variants file {path}: larger than {MAX_VARIANTS_BYTES:,} "
+                            f"bytes, not a table of variants")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PipelineError(f"variants file {path}: not UTF-8 text (byte {exc.start}); "
+                            f"save it as UTF-8") from None
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         raise PipelineError(f"variants file {path}: malformed ({exc})") from None
+    except RecursionError:
+        raise PipelineError(f"variants file {path}: nested too deeply, not a table of "
+                            f"variants") from None
     if not isinstance(data, dict) or not data:
         raise PipelineError(f"variants file {path}: expected a table of variants")
     for name, spec in data.items():

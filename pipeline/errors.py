@@ -24,6 +24,11 @@ def user_error(exc):
     while exc is not None:
         if isinstance(exc, PipelineError):
             return exc
+        if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
+            return PipelineError(
+                "out of memory: the model, batch or data does not fit in this machine's "
+                "memory; lower batch_size, units, layers, num_words or maxlen "
+                f"({type(exc).__name__})")
         exc = exc.__cause__
     return None
 

@@ -29,6 +29,9 @@ from .errors import PipelineError
 from .split import check_sizes
 
 MAX_SEED = 2**32 - 1  # numpy's and TensorFlow's seeds are 32-bit
+#: More indices than any corpus has distinct words (IMDB: 89,527 in Keras's word index;
+#: a split may hold at most 2,000,000, pipeline.datasets.text.MAX_DISTINCT_WORDS).
+MAX_NUM_WORDS = 2_000_000
 
 
 def download_folder(dataset):
@@ -53,6 +56,56 @@ def known_training_documents(dataset):
     return sum(n for key, n in counts.items() if key.startswith("train/")) or None
 
 
+#: Padded sequences of all documents are held in memory as int32 (Featurize, training).
+MAX_PADDED_BYTES = 2 << 30
+
+
+def check_padded_size(dataset, params):
+    """Refuse a ``maxlen`` whose padded sequences of the fetched dataset would not fit."""
+    if "maxlen" not in params:
+        return
+    try:
+        manifest = json.loads((download_folder(dataset) / "manifest.json")
+                              .read_text(encoding="utf-8"))
+        documents = sum(int(n) for n in manifest["documents"].values())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return
+    needed = documents * int(params["maxlen"]) * 4
+    if needed > MAX_PADDED_BYTES:
+        raise PipelineError(
+            f"maxlen {params['maxlen']:,}: the padded sequences of the {documents:,} "
+            f"documents would take {needed / 2**30:.1f} GB; at most "
+            f"{MAX_PADDED_BYTES / 2**30:.0f} GB are allowed: lower maxlen (the longest IMDB "
+            f"review has about 2,500 words)")
+
+
+def check_data_folder(folder):
+    """The data folder must be a writable folder, or creatable: else one line, before any
+    work (not a traceback once a stage has computed its result)."""
+    import os
+
+    folder = Path(folder).expanduser()
+    what = f"data folder {folder}"
+    fix = "give a writable folder with --pipeline-data-dir (or [pipeline] data_dir)"
+    probe = folder
+    while not probe.exists():
+        if probe.is_symlink():
+            raise PipelineError(f"{what}: {probe} is a broken symbolic link; {fix}")
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise PipelineError(f"{what}: {probe} is a file, not a folder; {fix}")
+    try:
+        read_only = bool(os.statvfs(probe).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only:
+        raise PipelineError(f"{what}: {probe} is on a read-only file system; {fix}")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise PipelineError(f"{what}: {probe} is read-only for this user; {fix}")
+
+
 class Choice(NamedTuple):
     """A parameter that chooses which of the ``dependent`` parameters a task reads."""
 
@@ -72,6 +125,7 @@ class DatasetParams:
 
     def check_params(self):
         self.dataset_module  # noqa: B018 - an unknown name raises here
+        check_data_folder(pipeline().data_dir)
 
     @property
     def dataset_module(self):
@@ -103,6 +157,10 @@ class EncodeParams(_EncodeBase):
                 f"num_words must be at least {MIN_NUM_WORDS} (indices 0 to {INDEX_FROM} are "
                 f"padding, start, unknown and unused; the words come after), "
                 f"got {self.num_words}")
+        if self.num_words > MAX_NUM_WORDS:
+            raise PipelineError(
+                f"num_words must be at most {MAX_NUM_WORDS:,} (more than any corpus here "
+                f"has distinct words; IMDB has about 89,500), got {self.num_words:,}")
 
     def dataset_params(self):
         """The values of the chosen dataset's own parameters."""
@@ -173,6 +231,7 @@ class FeatureParams(_FeatureBase):
     def check_params(self):
         super().check_params()
         features.get(self.representation).check(self.representation_params())
+        check_padded_size(self.dataset, self.representation_params())
 
     def representation_params(self):
         return {name: getattr(self, name)
@@ -199,6 +258,8 @@ class ModelParams(_ModelBase):
     def check_params(self):
         super().check_params()
         models.check(self.model, self.model_params(), len(self.class_names))
+        models.check_sizes(self.model, self.model_params(), self.num_words,
+                           len(self.class_names))
 
     @property
     def model_module(self):
@@ -222,6 +283,7 @@ class FinalParams(ModelParams):
     def check_params(self):
         super().check_params()
         if self.final_epochs != "auto" and not (
-                self.final_epochs.isdigit() and int(self.final_epochs) >= 1):
+                self.final_epochs.isdigit() and 1 <= int(self.final_epochs) <= models.MAX_EPOCHS):
             raise PipelineError(
-                f"final_epochs must be 'auto' or a positive integer, got {self.final_epochs!r}")
+                f"final_epochs must be 'auto' or an integer from 1 to {models.MAX_EPOCHS}, "
+                f"got {self.final_epochs!r}")

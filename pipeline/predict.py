@@ -21,11 +21,33 @@ from .datasets.text import OOV, START, encode_texts, vocabulary_size
 from .errors import PipelineError
 
 
+#: The largest input file read (a text or CSV file of documents) and the largest
+#: document in it: bounds on memory, far above any review (IMDB's longest: 13.7 KB).
+MAX_INPUT_BYTES = 64 << 20
+MAX_DOCUMENT_BYTES = 1 << 20
+
+
 @dataclass
 class Review:
     id: str
     text: str
     notes: list = field(default_factory=list)
+    unreadable: bool = False  # not scored; its note says why
+
+
+def _unreadable(review_id, reason):
+    return Review(review_id, "", [f"unreadable: {reason}"], unreadable=True)
+
+
+def _read_bounded(path, limit):
+    """The bytes of a regular file of at most ``limit`` bytes; OSError/ValueError else."""
+    if not path.is_file():
+        raise ValueError("not a regular file")
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit:,} bytes")
+    return data
 
 
 def _decode(data, review):
@@ -36,17 +58,90 @@ def _decode(data, review):
         return data.decode("utf-8", errors="replace")
 
 
-def read_reviews(path):
-    """The reviews of a text file, a folder of .txt files or a CSV file with ``text``."""
+def check_input(path):
+    """One line unless ``path`` is a folder or a regular file of at most
+    :data:`MAX_INPUT_BYTES` (called before any work)."""
     path = Path(path)
     if path.is_dir():
-        reviews = []
-        for file in sorted(path.glob("*.txt")):
+        return
+    if not path.exists():
+        raise PipelineError(f"input {path}: no such file or folder")
+    if not path.is_file():
+        raise PipelineError(f"input {path}: not a regular file; give a text file, a CSV "
+                            f"file or a folder of .txt files")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise PipelineError(f"input {path}: cannot read it ({exc.strerror or exc})") from None
+    if size > MAX_INPUT_BYTES:
+        raise PipelineError(f"input {path}: {size:,} bytes, more than the "
+                            f"{MAX_INPUT_BYTES:,} read at once; split it into smaller files")
+
+
+def input_digest(path):
+    """A hash of what :func:`read_reviews` would read (names and contents), reading only
+    regular files within the same bounds (an unreadable entry counts by its name)."""
+    import hashlib
+
+    path = Path(path)
+    digest = hashlib.sha256()
+    try:
+        files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
+    except OSError:
+        files = []
+    total = 0
+    for file in files:
+        try:
+            data = _read_bounded(file, MAX_DOCUMENT_BYTES if path.is_dir() else MAX_INPUT_BYTES)
+        except (OSError, ValueError) as exc:
+            data = f"<unreadable: {exc}>".encode()
+        total += len(data)
+        if total > MAX_INPUT_BYTES:
+            data = b"<over the limit>"
+        digest.update(file.name.encode("utf-8", "surrogateescape") + b"\0" + data)
+    return digest.hexdigest()
+
+
+def read_reviews(path):
+    """The reviews of a text file, a folder of .txt files or a CSV file with ``text``.
+
+    The input must be a regular file of at most :data:`MAX_INPUT_BYTES` or a folder
+    (else one :class:`PipelineError`). Inside it, an entry that cannot be read (a file
+    of the folder that is not a regular file, unreadable or too large, a document over
+    :data:`MAX_DOCUMENT_BYTES`, a malformed CSV row) becomes a row with the note
+    ``unreadable: <why>`` and is not scored; the others are.
+    """
+    path = Path(path)
+    if path.is_dir():
+        reviews, total = [], 0
+        try:
+            files = sorted(path.glob("*.txt"))
+        except OSError as exc:
+            raise PipelineError(f"input {path}: cannot list the folder "
+                                f"({exc.strerror or exc})") from None
+        for file in files:
+            try:
+                data = _read_bounded(file, MAX_DOCUMENT_BYTES)
+            except (OSError, ValueError) as exc:
+                reviews.append(_unreadable(file.name, getattr(exc, "strerror", None) or exc))
+                continue
+            total += len(data)
+            if total > MAX_INPUT_BYTES:
+                reviews.append(_unreadable(file.name, f"not read, the folder's first "
+                                                      f"{MAX_INPUT_BYTES:,} bytes were"))
+                continue
             review = Review(file.name, "")
-            review.text = _decode(file.read_bytes(), review)
+            review.text = _decode(data, review)
             reviews.append(review)
-    elif path.is_file():
-        reviews = (_read_csv if path.suffix.lower() == ".csv" else _read_lines)(path)
+    elif path.exists():
+        check_input(path)
+        try:
+            data = _read_bounded(path, MAX_INPUT_BYTES)
+        except (OSError, ValueError) as exc:
+            raise PipelineError(f"input {path}: cannot read it "
+                                f"({getattr(exc, 'strerror', None) or exc}); give a text "
+                                f"file, a CSV file or a folder of .txt files") from None
+        reviews = (_read_csv if path.suffix.lower() == ".csv" else _read_lines)(path, data)
     else:
         raise PipelineError(f"input {path}: no such file or folder")
     if not reviews:
@@ -54,24 +149,42 @@ def read_reviews(path):
     return reviews
 
 
-def _read_lines(path):
+def _read_lines(path, data):
     reviews = []
-    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+    for number, line in enumerate(data.splitlines(), start=1):
+        if len(line) > MAX_DOCUMENT_BYTES:
+            reviews.append(_unreadable(str(number), f"longer than {MAX_DOCUMENT_BYTES:,} "
+                                                    f"bytes"))
+            continue
         review = Review(str(number), "")
         review.text = _decode(line, review)
         reviews.append(review)
     return reviews
 
 
-def _read_csv(path):
+def _read_csv(path, data):
     whole = Review("", "")
-    text = _decode(path.read_bytes(), whole)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if reader.fieldnames is None or "text" not in reader.fieldnames:
+    text = _decode(data, whole)
+    reader = csv.DictReader(io.StringIO(text.replace("\0", "\ufffd"), newline=""))
+    csv.field_size_limit(MAX_DOCUMENT_BYTES)
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise PipelineError(f"input {path}: not a readable CSV file ({exc})") from None
+    if fieldnames is None or "text" not in fieldnames:
         raise PipelineError(f"input {path}: CSV has no 'text' column "
-                            f"(columns: {', '.join(reader.fieldnames or []) or 'none'})")
+                            f"(columns: {', '.join(fieldnames or []) or 'none'})")
     reviews = []
-    for number, row in enumerate(reader, start=1):
+    number = 0
+    while True:
+        number += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            reviews.append(_unreadable(f"row {number}", exc))
+            continue
         review = Review(str(row.get("id") or number), row["text"] or "")
         if whole.notes and "\ufffd" in review.text:  # only the rows with a bad byte
             review.notes.append("invalid UTF-8 replaced")
@@ -112,6 +225,8 @@ def score(model, vocabulary, reviews, representation="multihot", representation_
         check_model_matches(model, words, num_words)
     scored = []
     for i, review in enumerate(reviews):
+        if review.unreadable:
+            continue
         if review.text.strip():
             scored.append(i)
         else:

@@ -6,12 +6,16 @@ folder either holds all of a task's files or does not exist.
 """
 import contextlib
 import csv
+import errno
 import json
+import logging
 import os
 import secrets
 import shutil
 import socket
 from pathlib import Path
+
+logger = logging.getLogger("luigi-interface")
 
 _STAGING_MARK = ".staging-"
 
@@ -70,13 +74,20 @@ def staged_dir(final):
     staging leftover (and the task, without its output, runs again).
     """
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_staging(final)
-    staging = _make_staging(final)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_staging(final)
+        staging = _make_staging(final)
+    except OSError as exc:
+        raise resource_error(exc, final) from exc
     try:
         yield staging
         _fsync_tree(staging)
-        if final.exists():
+        if final.exists() and _exchange(staging, final):
+            # one atomic step: a reader (another run racing on this folder) never finds
+            # the output missing; the previous output is now in the staging folder
+            shutil.rmtree(staging, ignore_errors=True)
+        elif final.exists():
             old = staging.with_name(staging.name + "-old")
             os.replace(final, old)
             try:
@@ -86,11 +97,62 @@ def staged_dir(final):
                 raise
             shutil.rmtree(old, ignore_errors=True)
         else:
-            os.replace(staging, final)
+            try:
+                os.replace(staging, final)
+            except OSError as exc:
+                # another run (without Luigi's lock) put the same output in place first:
+                # the same parameters give the same result, so theirs is kept
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not final.is_dir():
+                    raise
+                shutil.rmtree(staging, ignore_errors=True)
+                logger.info("%s: another run wrote it first; kept that one", final)
         _fsync_dir(final.parent)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.errno in _RESOURCE_ERRORS:
+            raise resource_error(exc, final) from exc
         raise
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a, b):
+    """Swap two paths atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False where the
+    system or file system cannot, and the caller swaps in two steps."""
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOENT):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+#: Errors of the file system, not of our code: reported in one line.
+_RESOURCE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
+                    errno.ENOTDIR}
+
+
+def resource_error(exc, final):
+    """A :class:`PipelineError` for ``exc`` (an OSError) while writing ``final``."""
+    from .errors import PipelineError
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        advice = "free some space, or give another data folder"
+    elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        advice = "not writable: give a writable data folder"
+    else:
+        advice = "give a data folder that is a folder you can write to"
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    return PipelineError(f"cannot write {final}: {exc.strerror or exc}{where}; {advice} "
+                         f"(--pipeline-data-dir). Nothing of it was kept.")
 
 
 def _fsync_dir(path):

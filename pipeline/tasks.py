@@ -187,11 +187,15 @@ class _StagedOutput:
 
     def __enter__(self):
         folder = self._context.__enter__()
-        storage.write_json(folder / "task.json", {
-            "task_family": self.task.get_task_family(),
-            "task_id": self.task.task_id,
-            "parameters": self.task.to_str_params(only_significant=True),
-        })
+        try:
+            storage.write_json(folder / "task.json", {
+                "task_family": self.task.get_task_family(),
+                "task_id": self.task.task_id,
+                "parameters": self.task.to_str_params(only_significant=True),
+            })
+        except BaseException as exc:  # e.g. a full disk: staged_dir cleans up and says so
+            self._context.__exit__(type(exc), exc, exc.__traceback__)
+            raise
         return folder
 
     def __exit__(self, *exc):
@@ -727,19 +731,16 @@ class Predict(FinalParams, PipelineTask):
 
     def check_params(self):
         super().check_params()
-        if not Path(self.input).exists():
-            raise PipelineError(f"input {self.input}: no such file or folder")
+        from .predict import check_input
+
+        check_input(self.input)  # a folder, or a regular file of a sane size
 
     @property
     def output_dir(self):
-        import hashlib
+        from .predict import input_digest
 
-        source = Path(self.input)
-        digest = hashlib.sha256()
-        for file in sorted(source.glob("*.txt")) if source.is_dir() else [source]:
-            digest.update(file.name.encode() + b"\0" + file.read_bytes())
         return (Path(pipeline().data_dir) / self.get_task_family()
-                / f"{self.task_id}_{digest.hexdigest()[:10]}")
+                / f"{self.task_id}_{input_digest(self.input)[:10]}")
 
     def requires(self):
         return {"evaluate": self.clone(EvaluateTest), "encode": self.clone(Encode)}

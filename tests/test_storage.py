@@ -57,6 +57,18 @@ class TestStagedDir:
         assert entries(final) == ["old.txt"]
         assert entries(tmp_path) == ["Task_abc"]
 
+    def test_a_rerun_swaps_the_output_in_one_step(self, tmp_path, monkeypatch):
+        """Where the system can (Linux), the previous output is exchanged with the new one
+        atomically: a reader never finds the folder missing."""
+        final = tmp_path / "Task_abc"
+        final.mkdir()
+        (final / "old.txt").write_text("old")
+        monkeypatch.setattr(storage.os, "replace", None)  # never used for the swap
+        with storage.staged_dir(final) as staging:
+            (staging / "new.txt").write_text("new")
+        assert entries(final) == ["new.txt"]
+        assert entries(tmp_path) == ["Task_abc"]
+
     def test_replaces_an_existing_output_completely(self, tmp_path):
         final = tmp_path / "Task_abc"
         final.mkdir()
@@ -117,6 +129,7 @@ class TestStagedDir:
             replace(src, dst)
 
         monkeypatch.setattr(storage.os, "replace", failing_second)
+        monkeypatch.setattr(storage, "_exchange", lambda a, b: False)  # the two-step swap
         with pytest.raises(OSError, match="disk gone"):
             with storage.staged_dir(final) as staging:
                 (staging / "new.txt").write_text("new")
@@ -139,6 +152,7 @@ class TestStagedDir:
             "        os._exit(9)\n"
             "    replace(src, dst)\n"
             "storage.os.replace = dying\n"
+            "storage._exchange = lambda a, b: False  # the two-step swap\n"
             "with storage.staged_dir(sys.argv[1]) as staging:\n"
             "    (staging / 'new.txt').write_text('new')\n")
         killed = subprocess.run([sys.executable, "-c", script, str(final)])

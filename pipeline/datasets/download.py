@@ -4,6 +4,7 @@ The one place that moves bytes from an address into a staging folder. Messages n
 the address the user gave (never the staging copy) and the DownloadDataset option that
 changes it, so a user offline knows what to pass.
 """
+import errno
 import hashlib
 import time
 import urllib.error
@@ -14,6 +15,10 @@ from pathlib import Path
 from ..errors import PipelineError
 
 CHUNK = 1 << 20
+#: Errors writing the copy (not reading the source): the data folder reports them.
+_WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+#: The largest file fetched (the biggest dataset file, aclImdb_v1.tar.gz, is 84 MB).
+MAX_FILE_BYTES = 4 << 30
 #: At most one progress call per this many seconds (plus the last one).
 PROGRESS_EVERY = 1.0
 
@@ -58,8 +63,10 @@ def fetch_file(url, destination, *, name, sha256=None, parameter="url", progress
                 f"with {option} (or {config}).")
         try:
             with open(source, "rb") as src:
-                digest = _stream(src, destination, source.stat().st_size, report)
+                digest = _stream(src, destination, source.stat().st_size, report, source)
         except OSError as exc:
+            if exc.errno in _WRITE_ERRORS:
+                raise
             raise PipelineError(f"DownloadDataset: cannot read {source} "
                                 f"({exc.strerror or exc})") from None
     if sha256 and digest != sha256.lower():
@@ -69,7 +76,7 @@ def fetch_file(url, destination, *, name, sha256=None, parameter="url", progress
     return digest
 
 
-def _stream(src, destination, total, progress):
+def _stream(src, destination, total, progress, shown="the file"):
     hasher = hashlib.sha256()
     done, reported, last = 0, None, time.monotonic()
     with open(destination, "wb") as dst:
@@ -77,6 +84,9 @@ def _stream(src, destination, total, progress):
             hasher.update(chunk)
             dst.write(chunk)
             done += len(chunk)
+            if done > MAX_FILE_BYTES:
+                raise PipelineError(f"DownloadDataset: {shown} is larger than {MAX_FILE_BYTES / 2**30:.0f} GB, not "
+                                    f"a dataset file")
             if progress is not None and time.monotonic() - last >= PROGRESS_EVERY:
                 progress(done, total)
                 reported, last = done, time.monotonic()
@@ -90,13 +100,15 @@ def _download(url, destination, timeout, name, option, config, progress):
         with urllib.request.urlopen(url, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
-            return _stream(response, destination, total, progress)
+            return _stream(response, destination, total, progress, url)
     except urllib.error.HTTPError as exc:
         raise PipelineError(
             f"DownloadDataset: {url} answered HTTP {exc.code} ({exc.reason}): the address "
             f"is wrong or the file moved. Give another address or a local copy with "
             f"{option}.") from None
     except (urllib.error.URLError, OSError) as exc:
+        if getattr(exc, "errno", None) in _WRITE_ERRORS:
+            raise
         reason = getattr(exc, "reason", exc)
         raise PipelineError(
             f"DownloadDataset: could not download {url} ({reason}). This machine may be "

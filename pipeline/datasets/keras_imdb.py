@@ -55,6 +55,8 @@ MEMBERS = ("x_train", "y_train", "x_test", "y_test")
 MAX_RANK = 2**31 - 1 - INDEX_FROM
 
 _CHUNK = 1 << 20
+#: The largest word index read (Keras's imdb_word_index.json: 1.6 MB, 88,584 words).
+MAX_WORD_INDEX_BYTES = 64 << 20
 
 
 # ------------------------------------------------------------------- the .npz's content
@@ -126,7 +128,7 @@ def _read_flat(path):
     """Validated content: ``{"train": (ranks, offsets, labels), "test": ...}``, file order."""
     from .safe_npz import read_members
 
-    arrays = read_members(path)
+    arrays = read_members(path, only=MEMBERS)
     missing = [f"{m}.npy" for m in MEMBERS if m not in arrays]
     if missing:
         raise PipelineError(f"{path}: not Keras's imdb.npz, missing member(s) "
@@ -276,10 +278,14 @@ def read_word_index(path, md5=None, name=WORD_INDEX_NAME):
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_WORD_INDEX_BYTES + 1)
     except OSError as exc:
         raise PipelineError(f"{path}: cannot read the word index ({exc.strerror or exc})") \
             from None
+    if len(data) > MAX_WORD_INDEX_BYTES:
+        raise PipelineError(f"{path}: more than {MAX_WORD_INDEX_BYTES:,} bytes, not a word "
+                            f"index (Keras's is 1.6 MB)")
     if md5 is not None:
         digest = hashlib.md5(data).hexdigest()
         if digest != md5.lower():
@@ -291,6 +297,9 @@ def read_word_index(path, md5=None, name=WORD_INDEX_NAME):
         raise PipelineError(f"{path}: {exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PipelineError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise PipelineError(f"{path}: JSON nested too deeply, not a word index (a flat "
+                            f"object of word -> rank)") from None
     if not isinstance(index, dict):
         raise PipelineError(f"{path}: expected a JSON object of word -> rank, found a "
                             f"{type(index).__name__}")

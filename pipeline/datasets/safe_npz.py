@@ -44,6 +44,14 @@ from ..errors import PipelineError
 # drive it would leave room for memory-unsafe arrays. The stand-ins accept exactly the
 # states above and build plain numpy arrays themselves.
 
+#: The largest ``.npy`` member read (its uncompressed size, as the zip's directory gives
+#: it and zipfile enforces while reading). Keras's imdb.npz holds 25,000 reviews of
+#: about 238 word ranks per split, about 20 MB pickled; unpickled, a member takes up
+#: to about 12 times its size (a Python int and a list slot per rank), so this bound
+#: keeps reading a file under about 1.5 GB whatever it claims. Members not asked for
+#: are never read.
+MAX_MEMBER_BYTES = 128 << 20
+
 _OBJECT_SPECS = {"O", "O4", "O8"}
 _INT_SPECS = {f"{kind}{size}" for kind in "iu" for size in (1, 2, 4, 8)}
 
@@ -179,6 +187,11 @@ def _read_npy(path, name, data):
     except (ValueError, EOFError, SyntaxError, TypeError) as exc:
         raise PipelineError(f"{where} is not a valid .npy array ({exc})") from None
     if not dtype.hasobject:
+        declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if declared != len(data) - stream.tell():
+            raise PipelineError(f"{where}: its header declares {declared:,} bytes of data "
+                                f"({dtype} array of shape {tuple(shape)}), the member holds "
+                                f"{len(data) - stream.tell():,}: truncated or corrupt")
         stream.seek(0)
         try:
             return np.lib.format.read_array(stream, allow_pickle=False)
@@ -203,8 +216,10 @@ def _read_npy(path, name, data):
     return array
 
 
-def read_members(path):
-    """Every ``.npy`` member of the zip at ``path``: ``name -> ndarray``."""
+def read_members(path, only=None):
+    """The ``.npy`` members of the zip at ``path``: ``name -> ndarray``; all of them, or
+    those named in ``only`` (the others are not read). A member larger than
+    :data:`MAX_MEMBER_BYTES` is refused before it is read."""
     arrays = {}
     try:
         with zipfile.ZipFile(path) as archive:
@@ -212,6 +227,14 @@ def read_members(path):
                 if not info.filename.endswith(".npy") or info.is_dir():
                     continue
                 name = info.filename[:-len(".npy")]
+                if only is not None and name not in only:
+                    continue
+                if info.file_size > MAX_MEMBER_BYTES:
+                    raise PipelineError(
+                        f"{path}: member {info.filename} is {info.file_size:,} bytes "
+                        f"uncompressed, more than the {MAX_MEMBER_BYTES:,} this reader "
+                        f"accepts (Keras's own members are about 20 MB): not a Keras "
+                        f"dataset file, or tampered with")
                 arrays[name] = _read_npy(path, info.filename, archive.read(info))
     except FileNotFoundError:
         raise PipelineError(f"{path}: no such file") from None

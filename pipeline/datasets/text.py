@@ -8,15 +8,30 @@ is ``r + 3``. ``num_words`` bounds the index space like Keras's argument does: i
 training words.
 """
 import re
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 from itertools import count
+
+from ..errors import PipelineError
 
 PAD, START, OOV, UNUSED = 0, 1, 2, 3
 INDEX_FROM = 3
 #: What the reserved indices stand for (written into every vocabulary file).
 RESERVED = {PAD: "<pad>", START: "<start>", OOV: "<unknown>", UNUSED: "<unused>"}
 MIN_NUM_WORDS = INDEX_FROM + 2  # the smallest index space with one word in it
+
+# What one split may hold, so that memory stays bounded by real text whatever an input
+# claims (IMDB's training split: 25,000 documents, 5.8 million words, 75,000 distinct).
+# The tokenized split then needs at most about 0.5 GB.
+MAX_DOCUMENTS = 1_000_000
+MAX_TOKENS = 50_000_000
+MAX_DISTINCT_WORDS = 2_000_000
+
+
+class TooMuchText(PipelineError):
+    """A split beyond the bounds above. The caller adds the file's name; unwrapped it is
+    still a one-line user error."""
 
 _BREAKS = ("<br />", "<br/>", "<br>")  # matched after lowercasing
 # Typographic apostrophes, acute accents and backticks used as apostrophes ("don’t",
@@ -67,17 +82,23 @@ def tokenize_documents(documents):
     import numpy as np
 
     word_ids = defaultdict(count().__next__)  # a new word gets the next id
-    ids, lengths, labels, names = [], [], [], []
+    ids, lengths, labels, names = array("i"), [], [], []
     for label, name, text in documents:
         tokens = tokenize(text)
         ids.extend(map(word_ids.__getitem__, tokens))
         lengths.append(len(tokens))
         labels.append(label)
         names.append(name)
+        if len(ids) > MAX_TOKENS or len(word_ids) > MAX_DISTINCT_WORDS \
+                or len(lengths) > MAX_DOCUMENTS:
+            raise TooMuchText(
+                f"more than {MAX_DOCUMENTS:,} documents, {MAX_TOKENS:,} words or "
+                f"{MAX_DISTINCT_WORDS:,} distinct words (the bounds of one split)")
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    return TokenizedSplit(list(word_ids), np.asarray(ids, dtype=np.int32), offsets,
-                          np.asarray(labels, dtype=np.int16), np.asarray(names, dtype=str))
+    return TokenizedSplit(list(word_ids), np.frombuffer(ids, dtype=np.int32).copy(),
+                          offsets, np.asarray(labels, dtype=np.int16),
+                          np.asarray(names, dtype=str))
 
 
 def build_vocabulary(train, num_words):

@@ -63,6 +63,18 @@ MODELS = {
     "nbsvm": "pipeline.models.nbsvm",
 }
 
+#: Bounds that keep a training within a few GB and hours on a small machine (checked
+#: before any work; the messages give the reason). The book's model has 160,033 weights
+#: and its best epoch is about 4.
+MAX_EPOCHS = 1000
+MAX_BATCH_SIZE = 1 << 20
+#: Weights of one model: training holds about five float32 copies (the weights, their
+#: gradients, up to two optimizer slots and the saved twin), so about 2 GB at this bound.
+MAX_WEIGHTS = 100_000_000
+#: Values of the largest activation tensor of one batch (float32; with its gradient
+#: about 0.8 GB at this bound).
+MAX_BATCH_VALUES = 100_000_000
+
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "adagrad", "adadelta", "adamax", "nadam")
 
 #: Training parameters that Keras models share (each model lists those it reads).
@@ -121,6 +133,34 @@ def check_training(shared, num_classes):
     for key in ("epochs", "batch_size"):
         if key in shared and shared[key] < 1:
             raise PipelineError(f"{key} must be a positive integer, got {shared[key]}")
+    if shared.get("epochs", 0) > MAX_EPOCHS:
+        raise PipelineError(f"epochs must be at most {MAX_EPOCHS} (the book's models stop "
+                            f"improving after about 4; more only runs for hours), got "
+                            f"{shared['epochs']}")
+    if shared.get("batch_size", 0) > MAX_BATCH_SIZE:
+        raise PipelineError(f"batch_size must be at most {MAX_BATCH_SIZE:,} (more than any "
+                            f"training set here), got {shared['batch_size']}")
+
+
+def check_sizes(name, params, num_words, num_classes):
+    """Refuse a model too large to train here, before any work, saying how large it
+    would be. Models that define ``sizes(params, num_words, num_classes) -> (weights,
+    largest batch activation)`` are checked; others are not."""
+    sizes = getattr(get(name), "sizes", None)
+    found = sizes(params, num_words, num_classes) if sizes else None
+    if found is None:
+        return
+    weights, activations = found
+    if weights > MAX_WEIGHTS:
+        raise PipelineError(
+            f"model {name!r} would have {weights:,} weights (num_words {num_words:,} and "
+            f"the layer sizes given), about {weights * 20 / 2**30:.1f} GB to train; at most "
+            f"{MAX_WEIGHTS:,} are allowed: lower num_words or the layer sizes")
+    if activations > MAX_BATCH_VALUES:
+        raise PipelineError(
+            f"model {name!r}: one batch would hold {activations:,} activation values "
+            f"(about {activations * 8 / 2**30:.1f} GB with gradients); at most "
+            f"{MAX_BATCH_VALUES:,} are allowed: lower batch_size or the layer sizes")
 
 
 def check(name, params, num_classes):

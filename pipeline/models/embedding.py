@@ -31,6 +31,14 @@ def check(params):
                             f"got {params['embedding_dim']}")
 
 
+def sizes(params, num_words, num_classes):
+    """``(weights, largest activation values per batch)``, as models.check_sizes reads."""
+    out = 1 if num_classes == 2 else num_classes
+    dim, maxlen = params["embedding_dim"], params["maxlen"]
+    return (num_words * dim + maxlen * dim * out + out,
+            int(params.get("batch_size", 1)) * maxlen * dim)
+
+
 def describe(params):
     return (f"embedding {params['embedding_dim']}d on {params['maxlen']} words, "
             f"{params['optimizer']} lr {params['learning_rate']:g}")

@@ -72,17 +72,25 @@ PARAMETERS = {
 }
 
 
+MAX_LAYERS = 64      # the book uses 1 to 3; deeper stacks only train for hours
+MAX_UNITS = 65536    # weights and memory are bounded as a whole by models.check_sizes
+
+
 def check(params):
     """Raise :class:`PipelineError` naming the first invalid parameter of :data:`PARAMETERS`."""
-    if int(params["layers"]) < 1:
-        raise PipelineError(f"layers must be a positive integer, got {params['layers']}")
+    layers = int(params["layers"])
+    if not 1 <= layers <= MAX_LAYERS:
+        raise PipelineError(f"layers must be between 1 and {MAX_LAYERS:,} (the book uses 1 "
+                            f"to 3 layers of 16 to 64 units), got {params['layers']}")
     units = params["units"]
-    if isinstance(units, tuple) and len(units) != int(params["layers"]):
+    if isinstance(units, tuple) and len(units) != layers:
         raise PipelineError(f"units gives {len(units)} layer sizes "
-                            f"({','.join(map(str, units))}) for {params['layers']} hidden "
-                            f"layers: give one number, or one per layer")
-    if min(units_per_layer(units, int(params["layers"]))) < 1:
-        raise PipelineError(f"units must be positive integers, got {units}")
+                            f"({','.join(map(str, units))}) for {layers} hidden layers: give "
+                            f"one number, or one per layer")
+    if not all(1 <= width <= MAX_UNITS for width in units_per_layer(units, layers)):
+        raise PipelineError(f"units must be between 1 and {MAX_UNITS:,} (the book uses 1 to "
+                            f"3 layers of 16 to 64 units), got "
+                            f"{','.join(map(str, units)) if isinstance(units, tuple) else units}")
     _choice("activation", params["activation"], ACTIVATIONS)
     _choice("regularize", params["regularize"], REGULARIZE)
     if not 0.0 <= params["dropout"] < 1.0:
@@ -107,6 +115,31 @@ def check_model_params(num_classes=2, **params):
         raise PipelineError(f"num_words must be a positive integer, got {p['num_words']}")
     check({name: p[name] for name in PARAMETERS})
     check_training({name: p[name] for name in SHARED if name in p}, num_classes)
+
+
+def _widths(units):
+    """The widths ``units`` gives, as a list of ints (None if it cannot be read)."""
+    try:
+        if isinstance(units, str):
+            return [int(u) for u in units.replace(",", " ").split()]
+        if isinstance(units, (list, tuple)):
+            return [int(u) for u in units]
+        return [int(units)]
+    except (TypeError, ValueError):
+        return None
+
+
+def sizes(params, num_words, num_classes):
+    """``(weights, largest activation values per batch)`` of the model ``params`` give."""
+    widths = _widths(params.get("units"))
+    if not widths:
+        return None
+    layers = int(params.get("layers", len(widths)))
+    widths = (widths + widths[-1:] * layers)[:layers] if len(widths) < layers else widths
+    out = 1 if num_classes == 2 else num_classes
+    shape = [int(num_words)] + widths + [out]
+    weights = sum(a * b + b for a, b in zip(shape[:-1], shape[1:]))
+    return weights, int(params.get("batch_size", 1)) * max(widths)
 
 
 def _choice(name, value, allowed):

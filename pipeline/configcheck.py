@@ -1,0 +1,69 @@
+"""Configuration files are checked before Luigi reads them.
+
+Luigi parses ``luigi.cfg`` (and ``/etc/luigi/luigi.cfg``, ``client.cfg``,
+``$LUIGI_CONFIG_PATH``) when it is first imported; a file that is not UTF-8, not INI,
+huge or a special file then ends in a traceback. This module imports no Luigi, so
+``python -m pipeline`` and ``text-classifier`` can check those files first and stop
+with one line naming the file. (Plain ``luigi --module pipeline`` imports Luigi before
+any of our code runs: it keeps Luigi's own traceback for such a file.)
+"""
+import configparser
+import os
+import sys
+from pathlib import Path
+
+#: A configuration file is a few hundred lines (the project's: 3 KB).
+MAX_CONFIG_BYTES = 1 << 20
+#: What Luigi reads, in its order (luigi.configuration.cfg_parser).
+LUIGI_PATHS = ("/etc/luigi/client.cfg", "/etc/luigi/luigi.cfg", "client.cfg", "luigi.cfg")
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names it."""
+
+
+def check_config(path, shown=None):
+    """Raise :class:`ConfigError` unless ``path`` is a regular UTF-8 INI file of at most
+    :data:`MAX_CONFIG_BYTES`."""
+    path, shown = Path(path), shown or str(path)
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{shown}: not a regular file")
+    if not path.is_file():
+        raise ConfigError(f"{shown}: no such file")
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot read it ({exc.strerror or exc})") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{shown}: larger than {MAX_CONFIG_BYTES:,} bytes, not a "
+                          f"configuration file")
+    try:
+        configparser.ConfigParser(interpolation=None, strict=False).read_string(
+            raw.decode("utf-8"), source=str(path))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{shown}: not UTF-8 text (byte {exc.start}); save it as "
+                          f"UTF-8") from None
+    except configparser.Error as exc:
+        raise ConfigError(f"{shown}: not a valid configuration file "
+                          f"({' '.join(str(exc).split())})") from None
+
+
+def check_luigi_configs():
+    """Check every configuration file Luigi is about to read; exit with one line (code 2)
+    naming the first bad one."""
+    if os.environ.get("LUIGI_CONFIG_PARSER", "cfg") != "cfg":
+        return
+    paths = list(LUIGI_PATHS)
+    if os.environ.get("LUIGI_CONFIG_PATH"):
+        paths.append(os.environ["LUIGI_CONFIG_PATH"])
+    for path in paths:
+        if os.path.lexists(path):
+            try:
+                check_config(path)
+            except ConfigError as exc:
+                program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+                if not program or program.startswith("-"):  # python -m pipeline
+                    program = "pipeline"
+                print(f"{program}: {exc}", file=sys.stderr)
+                raise SystemExit(2) from None

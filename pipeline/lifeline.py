@@ -1,0 +1,57 @@
+"""Helper processes die with the process that started them.
+
+A worker forked for a task (the tokenizers of Encode, Luigi's task processes with
+``--workers N``) must not outlive a ``kill -9`` of its parent: it would go on holding
+memory, or block forever writing its result to a pipe nobody reads. On Linux the kernel
+does this for us (``prctl(PR_SET_PDEATHSIG, SIGKILL)``); elsewhere, and as a second
+guard, a daemon thread checks every second that the parent is still there.
+"""
+import ctypes
+import os
+import signal
+import sys
+import threading
+
+PR_SET_PDEATHSIG = 1
+POLL_SECONDS = 1.0
+
+
+def _watch(parent):
+    import time
+
+    while True:
+        time.sleep(POLL_SECONDS)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def die_with(parent):
+    """Call first thing in a child process: it is killed once ``parent`` (a pid) is gone."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGKILL)
+    threading.Thread(target=_watch, args=(parent,), daemon=True,
+                     name="die-with-parent").start()
+
+
+def _on_task_start(task):
+    """Luigi's task processes (``--workers N``) die with the worker that forked them."""
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.pid is not None:
+        die_with(parent.pid)
+
+
+def install():
+    """Make every task process forked by Luigi die with its parent (idempotent)."""
+    import luigi
+
+    if not getattr(install, "done", False):
+        luigi.Task.event_handler(luigi.Event.START)(_on_task_start)
+        install.done = True
