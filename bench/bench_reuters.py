@@ -4,6 +4,7 @@ Run from the project folder, on a quiet machine::
 
     python bench/bench_reuters.py                 # RunAll from empty, no-op rerun, 5 seeds
     python bench/bench_reuters.py --seeds 0 --archive /path/to/reuters21578.tar.gz
+    python bench/bench_reuters.py --wire-text keras   # the book's data: Keras's texts
 
 It times ``luigi --module pipeline RunAll --local-scheduler --dataset reuters`` from an
 empty data folder (wall time and peak memory of the whole process tree; the run includes
@@ -33,11 +34,14 @@ def main():
     parser.add_argument("--archive", default=str(SHARED / "data" / "reuters21578_sgm.tar.gz"))
     parser.add_argument("--seeds", type=_count, default=5, metavar="N")
     parser.add_argument("--keep", action="store_true", help="keep the data folder")
+    parser.add_argument("--wire-text", default="body", choices=("body", "keras"),
+                        help="keras: the text Keras's original script took (the book's data)")
     args = parser.parse_args()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     data = Path(tempfile.mkdtemp(prefix="reuters-bench-"))
     base = [LUIGI, "--module", "pipeline", "RunAll", "--local-scheduler", "--dataset",
-            "reuters", "--DownloadDataset-url", args.archive, "--pipeline-data-dir", str(data)]
+            "reuters", "--DownloadDataset-url", args.archive, "--pipeline-data-dir", str(data),
+            "--wire-text", args.wire_text]
     results = {}
     try:
         wall, rss, _ = measure_or_exit(base, "RunAll", cwd=ROOT, env=env)

@@ -28,7 +28,11 @@ def affected_tasks(root, family):
     def visit(task):
         if task.task_id not in seen:
             hit = task.get_task_family() == family
-            for upstream in flatten(task.requires()):
+            required = task.requires()
+            if isinstance(required, dict):  # not RunAll's reference models: other runs
+                required = {key: value for key, value in required.items()
+                            if key != "references"}
+            for upstream in flatten(required):
                 hit = visit(upstream) or hit
             seen[task.task_id] = hit
             if hit:

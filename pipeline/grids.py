@@ -222,7 +222,7 @@ class LearningCurve(FinalParams, PipelineTask):
             raise PipelineError(f"seeds must be between 1 and {MAX_SEEDS}, got {self.seeds}")
         if self.model != type(self).model.configured_default(self.get_task_family(), "model"):
             raise PipelineError("LearningCurve takes --models (comma-separated), not model")
-        available = known_training_documents(self.dataset)
+        available = known_training_documents(self.dataset, self.dataset_params())
         for size in curves.parse_list(self.sizes, "sizes", int):
             if size < 1:
                 raise PipelineError(f"sizes must be positive integers, got {size}")

@@ -39,17 +39,38 @@ def download_folder(dataset):
     return Path(pipeline().data_dir) / "DownloadDataset" / dataset
 
 
-def known_training_documents(dataset):
+def fetched_manifest(dataset):
+    """The manifest DownloadDataset wrote for ``dataset`` (None before fetching)."""
+    try:
+        return json.loads((download_folder(dataset) / "manifest.json")
+                          .read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def planned_selection(dataset, dataset_params, manifest=None):
+    """What a dataset whose selection has parameters (Reuters's topic filter and split)
+    will give, from its manifest: ``{"class_names": [...], "documents": {"train": n,
+    "test": m}}``; None when it has no such plan or is not fetched yet."""
+    module = datasets.get(dataset)
+    manifest = manifest or fetched_manifest(dataset)
+    if manifest is None or not hasattr(module, "planned"):
+        return None
+    return module.planned(manifest, **dataset_params)
+
+
+def known_training_documents(dataset, dataset_params=None):
     """Training documents of a fetched dataset, from its manifest (None before fetching).
 
     Lets ``validation_size`` and ``train_size`` be checked when a task is built,
     before any work; SplitValidation checks again against the sequences.
     """
-    try:
-        manifest = json.loads((download_folder(dataset) / "manifest.json")
-                              .read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    manifest = fetched_manifest(dataset)
+    if manifest is None:
         return None
+    planned = planned_selection(dataset, dataset_params or {}, manifest)
+    if planned is not None:
+        return planned["documents"]["train"]
     if "documents" in manifest:
         return manifest["documents"].get("train")
     counts = manifest.get("reviews", {})  # manifests written before "documents"
@@ -152,6 +173,7 @@ class EncodeParams(_EncodeBase):
     def check_params(self):
         super().check_params()
         datasets.check(self.dataset, self.dataset_params())
+        planned_selection(self.dataset, self.dataset_params())  # a filter leaving < 2 classes
         if self.num_words < MIN_NUM_WORDS:
             raise PipelineError(
                 f"num_words must be at least {MIN_NUM_WORDS} (indices 0 to {INDEX_FROM} are "
@@ -165,6 +187,13 @@ class EncodeParams(_EncodeBase):
     def dataset_params(self):
         """The values of the chosen dataset's own parameters."""
         return {name: getattr(self, name) for name in datasets.reads(self.dataset)}
+
+    @property
+    def class_names(self):
+        """The classes the dataset will give with these parameters: planned from its
+        manifest when its selection has parameters (a topic filter), else its own."""
+        planned = planned_selection(self.dataset, self.dataset_params())
+        return planned["class_names"] if planned else super().class_names
 
 
 class SplitParams(EncodeParams):
@@ -185,7 +214,7 @@ class SplitParams(EncodeParams):
         if getattr(self, "train_size", 0) < 0:
             raise PipelineError(f"train_size must be 0 (all) or a positive integer, "
                                 f"got {self.train_size}")
-        available = known_training_documents(self.dataset)
+        available = known_training_documents(self.dataset, self.dataset_params())
         if available is not None:
             check_sizes(available, self.validation_size, getattr(self, "train_size", 0))
 

@@ -420,7 +420,7 @@ class Featurize(FeatureParams, PipelineTask):
         folder = Path(self.requires().input()["manifest"].path).parent
         texts = {}
         for split, encoded in splits.items():
-            read = list(self.dataset_module.texts(folder, split))
+            read = list(self.dataset_module.texts(folder, split, **self.dataset_params()))
             if [name for _, name, _ in read] != [str(name) for name in encoded.names]:
                 raise PipelineError(f"{folder}: the documents of {split} are not those "
                                     f"Encode read; delete its Encode folder and rerun")
@@ -643,9 +643,22 @@ class RunAll(FinalParams, PipelineTask):
     files = {"summary": "summary.json"}
 
     def references(self):
-        """``{name: EvaluateTest}`` of the dataset's reference models."""
-        return {name: self.clone(EvaluateTest, **overrides) for name, overrides in
-                getattr(self.dataset_module, "REFERENCES", {}).items()}
+        """``{name: EvaluateTest}`` of the dataset's reference models.
+
+        A reference of this run's model shares its settings (seed, epochs, ...); one of
+        another model shares the data (dataset, words, split, seed) and takes its own
+        model's defaults for the rest.
+        """
+        found = {}
+        for name, overrides in getattr(self.dataset_module, "REFERENCES", {}).items():
+            if overrides.get("model", self.model) == self.model:
+                found[name] = self.clone(EvaluateTest, **overrides)
+            else:
+                shared = {key: value for key, value in self.param_kwargs.items()
+                          if key in dict(EvaluateTest.get_params())
+                          and key not in EvaluateTest.dependent}
+                found[name] = EvaluateTest(**{**shared, **overrides})
+        return found
 
     def requires(self):
         return {"train": self.clone(TrainModel), "evaluate": self.clone(EvaluateTest),
@@ -702,7 +715,9 @@ def describe(summary, path):
             f"test loss {summary['test_loss']:.4f} "
             f"(final model trained {summary['chosen_epoch']} epochs)\n{warning}{compared}"
             f"  summary: {path}\n  model:   {summary['model']}\n"
-            f"  plot:    {summary['plot']}\n")
+            f"  plot:    {summary['plot']}\n"
+            + (f"  confusion matrix: {summary['confusion_plot']}\n"
+               if "confusion_plot" in summary else ""))
 
 
 @RunAll.event_handler(luigi.Event.DEPENDENCY_PRESENT)

@@ -39,13 +39,34 @@ def test_keras_s_documents_topics_and_split(run):
                                      "first_topic_below_15_documents": 139}
     vocabulary = read_json(next((run["data"] / "Encode").glob("*/vocabulary.json")))
     assert vocabulary["class_names"] == list(CLASS_NAMES)  # keras's get_label_names()
+    # the book's train_data[0] ("... said as a result of its december acquisition of space
+    # co ...") and train_labels[10] == 3: Keras's split, newswire for newswire
+    sequences = load_arrays(next((run["data"] / "Encode").glob("*/sequences.npz")))
+    assert str(sequences["train_names"][0]) == "NEWID-2560"
+    assert int(sequences["train_labels"][10]) == 3
+
+
+def test_keras_text_reproduces_the_book_s_first_newswire():
+    """wire_text = keras gives the book's decoded train_data[0] word for word (the book
+    prints "? ? ?": the start mark and two words outside its 10,000)."""
+    from pipeline.datasets import reuters
+    from pipeline.datasets.text import tokenize
+
+    splits, _, _ = reuters.labelled_splits(reuters.read_corpus(REAL_REUTERS))
+    first = tokenize(splits["train"][0][0].keras_text)
+    book = ("said as a result of its december acquisition of space co it expects earnings "
+            "per share in 1987 of 1 15 to 1 30 dlrs per share up from 70 cts in 1986 the "
+            "company said pretax net should rise to nine to 10 mln dlrs from six mln dlrs "
+            "in 1986 and rental operation revenues to 19 to 22 mln dlrs from 12 5 mln dlrs "
+            "it said cash flow per share this year should be 2 50 to three dlrs reuter 3")
+    assert " ".join(first[2:]) == book
 
 
 def test_the_book_s_figures(run):
     summary = read_json(next((run["data"] / "RunAll").glob("*/summary.json")))
     assert summary["parameters"]["units"] == "64"
     assert summary["parameters"]["validation_size"] == "1000"
-    assert summary["test_accuracy"] >= 0.77
+    assert summary["test_accuracy"] >= 0.86  # 0.879-0.889 over seeds 0-4 (the issue: 0.77)
     assert 0.17 <= summary["baselines"]["random_labels"] <= 0.21  # the book: about 19 %
     assert 0.5 <= summary["references"]["bottleneck"]["test_accuracy"] \
         < summary["test_accuracy"]

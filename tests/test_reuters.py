@@ -114,6 +114,8 @@ def test_unclosed_body_and_empty_topics():
     (lambda t: t[:t.rindex("</REUTERS>")], "has no </REUTERS>: the file is truncated"),
     (lambda t: t.replace('NEWID="2"', ""), "has no NEWID attribute"),
     (lambda t: t.replace("</TOPICS>", "", 1), "<TOPICS> is not closed"),
+    (lambda t: t.replace("<D>a</D>", "<D>a"), "a <D> of its TOPICS is not closed"),
+    (lambda t: t.replace("</TEXT>", "", 1), "<TEXT> is not closed"),
 ])
 def test_a_broken_document_names_file_and_line(damage, message):
     text = damage(document(1, ["a"], "x") + document(2, ["b"], "y"))
@@ -147,24 +149,48 @@ def test_a_filter_that_leaves_one_topic_is_refused():
         reuters.select(newswires, 10)
 
 
-def test_keras_split_is_load_data_s():
-    """The same permutation as keras.datasets.reuters.load_data: RandomState(113) shuffles
-    0..n-1, the first int(0.8 n) train."""
-    kept = [(reuters.Newswire(str(k), ["t"], "TRAIN", ""), k % 3) for k in range(50)]
+def test_keras_split_is_load_data_s(tmp_path, monkeypatch):
+    """Keras's own load_data, on a reuters.npz of the kept newswires in file order (each
+    newswire's one word is its position), puts the same newswires in train and test, in
+    the same order, as split_documents."""
+    from keras.src.datasets import reuters as keras_module
+
+    kept = [(reuters.Newswire(str(k), ["t"], "TRAIN", ""), k % 3) for k in range(53)]
+    path = write_reuters_npz(tmp_path / "reuters.npz", [[k + 1] for k in range(53)],
+                             [label for _, label in kept])
+    monkeypatch.setattr(keras_module, "get_file", lambda *args, **kw: str(path))
+    (x_train, y_train), (x_test, _) = keras_module.load_data(path=str(path), num_words=1000)
     splits, unused = reuters.split_documents(kept, "keras")
-    order = np.arange(50)
-    np.random.RandomState(113).shuffle(order)
     assert unused == 0
-    assert [int(n.newid) for n, _ in splits["train"]] == order[:40].tolist()
-    assert [int(n.newid) for n, _ in splits["test"]] == order[40:].tolist()
+    # load_data's x is [1, rank + 3]: rank k + 1 is newswire k
+    assert [int(n.newid) for n, _ in splits["train"]] == [x[1] - 4 for x in x_train]
+    assert [int(n.newid) for n, _ in splits["test"]] == [x[1] - 4 for x in x_test]
+    assert [label for _, label in splits["train"]] == list(y_train)
 
 
-def test_modapte_split_follows_lewissplit():
-    kinds = ["TRAIN", "TEST", "NOT-USED", "TRAIN"]
-    kept = [(reuters.Newswire(str(k), ["t"], kinds[k], ""), 0) for k in range(4)]
+def test_modapte_split_follows_lewissplit_among_topics_yes():
+    kinds = [("TRAIN", "YES"), ("TEST", "YES"), ("NOT-USED", "YES"), ("TRAIN", "YES"),
+             ("TRAIN", "NO"), ("TEST", "BYPASS")]
+    kept = [(reuters.Newswire(str(k), ["t"], split, "", topics_attribute=attribute), 0)
+            for k, (split, attribute) in enumerate(kinds)]
     splits, unused = reuters.split_documents(kept, "modapte")
     assert [n.newid for n, _ in splits["train"]] == ["0", "3"]
-    assert [n.newid for n, _ in splits["test"]] == ["1"] and unused == 1
+    assert [n.newid for n, _ in splits["test"]] == ["1"] and unused == 3
+
+
+def test_keras_text_is_the_next_body_in_the_file():
+    """Keras's original script took, for a newswire without a BODY, the next BODY in its
+    file (and kept the character references): wire_text = keras reproduces that."""
+    text = (document(1, ["earn"], "First &lt;body&gt;") + document(2, ["acq"], None)
+            + document(3, [], "Third body") + document(4, ["earn"], None))
+    wires = reuters.parse_sgml(text, "x.sgm")
+    assert wires[0].keras_text.startswith("First &lt;body&gt;")
+    assert wires[1].keras_text.startswith("Third body")  # the next BODY: document 3's
+    assert wires[2].keras_text == ""  # no topic: the script never looked for its body
+    # no BODY after it: the script's find() gave -1, so it read from <TOPICS> + 5
+    after = text.index("<TOPICS>", text.index('NEWID="4"')) + len("<TOPICS>")
+    assert wires[3].keras_text == text[after + 5:text.index("</", after + 5)]
+    assert tokenize(wires[1].text) == ["title", "blah", "blah", "blah"]
 
 
 # ------------------------------------------------------------------------ the archive
@@ -301,6 +327,61 @@ def test_dataset_parameters_reach_only_their_dataset():
         RunAll(dataset="reuters", units="64,4,4")
 
 
+def test_a_filter_is_planned_from_the_manifest_before_any_work(tmp_path):
+    """Once the corpus is fetched, the topics and split sizes of any filter are known when
+    a task is built: class count checks, validation_size checks and a filter that leaves
+    fewer than two topics all come before any work."""
+    from pipeline import DownloadDataset
+
+    archive = write_archive(tmp_path / "reuters.tar.gz", corpus_files())
+    with pipeline_config(tmp_path / "data", str(archive)):
+        assert build([DownloadDataset(dataset="reuters")]).status.name == "SUCCESS"
+        small = dict(dataset="reuters", validation_size=20)
+        two = RunAll(**small, min_topic_documents=31)
+        assert two.class_names == ["earn", "acq"]  # 41 and 35 newswires
+        RunAll(**small, min_topic_documents=31, loss="binary_crossentropy")
+        assert RunAll(**small).class_names == list(TOPIC_WORDS)
+        with pytest.raises(PipelineError, match="min_topic_documents 42 leaves 0 topic"):
+            RunAll(**small, min_topic_documents=42)
+        # 76 kept: 60 for training; modapte: the TRAIN ones of the kept topics
+        with pytest.raises(PipelineError, match="number of training documents \\(60\\)"):
+            TrainModel(dataset="reuters", min_topic_documents=31, validation_size=60)
+        planned = reuters.planned(read_json(tmp_path / "data" / "DownloadDataset" / "reuters"
+                                            / "manifest.json"), 31, "modapte")
+        splits, names, _ = reuters.labelled_splits(reuters.read_corpus(archive), 31, "modapte")
+        assert planned == {"class_names": names, "documents": {
+            split: len(splits[split]) for split in ("train", "test")}}
+
+
+def test_references_of_another_model_share_only_the_data():
+    """RunAll --model embedding on Reuters still gets the mlp bottleneck, with the mlp's
+    own defaults and without embedding's parameters; forget leaves it alone."""
+    from pipeline.forget import affected_tasks
+
+    run = RunAll(dataset="reuters", model="embedding", maxlen=40, seed=3)
+    bottleneck = run.references()["bottleneck"]
+    assert (bottleneck.model, bottleneck.units, bottleneck.seed) == ("mlp", (64, 4), 3)
+    assert (bottleneck.epochs, bottleneck.batch_size) == (20, 512)  # not embedding's 10/32
+    assert "maxlen" not in bottleneck.to_str_params(only_significant=True)
+    mlp = RunAll(dataset="reuters", epochs=7).references()["bottleneck"]
+    assert mlp.epochs == 7  # a reference of the run's own model shares its settings
+    forgotten = affected_tasks(RunAll(dataset="reuters"), "TrainModel")
+    assert {t.units for t in forgotten if isinstance(t, TrainModel)} == {64}
+
+
+@pytest.mark.parametrize("base", [dict(layers=3), dict(units="64,4"), dict(units=32),
+                                  dict(model="embedding")])
+def test_the_shipped_reuters_grid_runs_from_any_base(base):
+    from pipeline import EvaluateTest
+    from pipeline.grids import CompareModels
+
+    grid = CompareModels(dataset="reuters", **base)
+    shapes = {name: (EvaluateTest(**params).layers, EvaluateTest(**params).units)
+              for name, params in grid.variant_params.items()}
+    assert shapes == {"baseline": (2, 64), "bottleneck": (2, (64, 4)), "units_32": (2, 32),
+                      "units_128": (2, 128), "one_layer": (1, 64), "three_layers": (3, 64)}
+
+
 # ------------------------------------------------------------------------ the chain
 
 TINY_REUTERS = dict(dataset="reuters", num_words=40, validation_size=20, epochs=25,
@@ -372,6 +453,7 @@ def test_cli_rerun_is_a_no_op_and_a_broken_file_is_one_line(chain, tmp_path):
     assert "reut2-004.sgm: the document at line" in completed.stdout
     assert output_folders(data, "DownloadDataset") == []
 
+    # the corpus is fetched: the filter is refused when the task is built, before any work
     completed = run_luigi([*args, "--min-topic-documents", "1000"], cwd=cwd)
-    assert completed.returncode == 30 and "Traceback" not in completed.stdout
+    assert completed.returncode == 40 and "Traceback" not in completed.stdout
     assert "min_topic_documents 1000 leaves 0 topic(s)" in completed.stdout

@@ -19,7 +19,7 @@ A dataset module (``aclimdb.py``, ``keras_imdb.py``) defines:
     words become numbers), their labels and the vocabulary.
 ``original_text(folder, split, name, label) -> str | None``
     a document's text as published, when the source has it.
-``texts(folder, split)`` (optional)
+``texts(folder, split, **params)`` (optional)
     ``(label, name, text)`` of each document of a split, in the order of ``read``: what
     a representation that tokenizes the text itself reads (:mod:`pipeline.features.ngrams`;
     without it, n-grams are made of the encoded sequences' indices).
