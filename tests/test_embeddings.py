@@ -13,7 +13,7 @@ from conftest import (NEGATIVE, NEUTRAL, POSITIVE, build, configured, only_folde
 from pipeline import (CompareModels, DownloadDataset, DownloadVectors, EvaluateTest, LearningCurve, PipelineError,
                       RunAll, TrainModel)
 from pipeline.datasets import glove
-from pipeline.storage import load_arrays, read_csv_columns, read_json
+from pipeline.storage import read_csv_columns, read_json
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DIM = 6

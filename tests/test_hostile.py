@@ -4,9 +4,7 @@ are the one-line message, the exit code, bounded memory (the child's peak RSS, f
 ``resource.getrusage``) and that nothing complete-looking is left behind."""
 import io
 import re
-import json
 import os
-import resource
 import signal
 import subprocess
 import sys
