@@ -30,24 +30,14 @@ def load_variants(path=None):
 
     ``description`` entries are kept; the caller checks the parameters.
     """
+    from .configcheck import ConfigError, read_text_file
+
     path = Path(path) if path else SHIPPED
     try:
-        if not path.is_file():
-            raise PipelineError(f"variants file {path}: not a regular file (give a TOML or "
-                                f"JSON file)" if path.exists() else
-                                f"variants file {path}: no such file")
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_VARIANTS_BYTES + 1)
-    except OSError as exc:
-        raise PipelineError(f"variants file {path}: cannot read it ({exc.strerror})") from None
-    if len(raw) > MAX_VARIANTS_BYTES:
-        raise PipelineError(f"variants file {path}: larger than {MAX_VARIANTS_BYTES:,} "
-                            f"bytes, not a table of variants")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PipelineError(f"variants file {path}: not UTF-8 text (byte {exc.start}); "
-                            f"save it as UTF-8") from None
+        text = read_text_file(path, f"variants file {path}", MAX_VARIANTS_BYTES,
+                              "a table of variants")
+    except ConfigError as exc:
+        raise PipelineError(str(exc)) from None
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:

@@ -22,28 +22,36 @@ class ConfigError(ValueError):
     """A configuration file that cannot be used; the message names it."""
 
 
-def check_config(path, shown=None):
-    """Raise :class:`ConfigError` unless ``path`` is a regular UTF-8 INI file of at most
-    :data:`MAX_CONFIG_BYTES`."""
-    path, shown = Path(path), shown or str(path)
-    if path.exists() and not path.is_file():
-        raise ConfigError(f"{shown}: not a regular file")
+def read_text_file(path, shown, limit, what):
+    """The text of a small UTF-8 file a user gave (a configuration, a variants file);
+    :class:`ConfigError` naming it (``shown``) when it is not a regular file, cannot be
+    read, is larger than ``limit`` bytes (then it is not ``what``) or is not UTF-8."""
+    path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{shown}: no such file")
+        raise ConfigError(f"{shown}: not a regular file" if path.exists() else
+                          f"{shown}: no such file")
     try:
         with open(path, "rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)
+            raw = handle.read(limit + 1)
     except OSError as exc:
         raise ConfigError(f"{shown}: cannot read it ({exc.strerror or exc})") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{shown}: larger than {MAX_CONFIG_BYTES:,} bytes, not a "
-                          f"configuration file")
+    if len(raw) > limit:
+        raise ConfigError(f"{shown}: larger than {limit:,} bytes, not {what}")
     try:
-        configparser.ConfigParser(interpolation=None, strict=False).read_string(
-            raw.decode("utf-8"), source=str(path))
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{shown}: not UTF-8 text (byte {exc.start}); save it as "
                           f"UTF-8") from None
+
+
+def check_config(path, shown=None):
+    """Raise :class:`ConfigError` unless ``path`` is a regular UTF-8 INI file of at most
+    :data:`MAX_CONFIG_BYTES`."""
+    shown = shown or str(path)
+    text = read_text_file(path, shown, MAX_CONFIG_BYTES, "a configuration file")
+    try:
+        configparser.ConfigParser(interpolation=None, strict=False).read_string(
+            text, source=str(path))
     except configparser.Error as exc:
         raise ConfigError(f"{shown}: not a valid configuration file "
                           f"({' '.join(str(exc).split())})") from None
