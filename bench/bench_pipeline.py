@@ -338,8 +338,7 @@ def sequence_models(args, env):
     if "learning_curve" in results:
         wall = results["learning_curve"]["wall_s"]
         print(f"  [{'ok' if wall <= CURVE_BUDGET_S else 'MISS'}] default LearningCurve: "
-              f"{wall} s (target <= {CURVE_BUDGET_S} s; timing provisional on a shared "
-              f"machine)")
+              f"{wall} s (target <= {CURVE_BUDGET_S} s on a quiet 2-core machine)")
     print(json.dumps(results))
 
 
