@@ -42,6 +42,14 @@ def chosen_defaults(dataset, model=None):
         _CHOSEN.reset(token)
 
 
+def has_own_defaults(dataset, model=None):
+    """Whether ``dataset`` or ``model`` brings defaults (``DEFAULTS`` in its module or its
+    luigi.cfg section): if not, parameters resolve as without :func:`chosen_defaults`."""
+    config = get_config()
+    return any(_module_defaults(kind, name) or config.has_section(own_section(name))
+               for kind, name in (("dataset", dataset), ("model", model)) if name)
+
+
 def own_section(name):
     """The luigi.cfg section of a dataset's or model's own defaults."""
     return f"{EXPERIMENT_SECTION}.{name}"

@@ -19,7 +19,7 @@ from pathlib import Path
 import luigi
 
 from . import datasets, features, remote, storage
-from .config import chosen_defaults, experiment_default, pipeline
+from .config import chosen_defaults, experiment_default, has_own_defaults, pipeline
 from .errors import PipelineError, install_log_filter
 from .params import (DatasetParams, EncodeParams, FeatureParams, FinalParams, ModelParams,
                      SplitParams, download_folder)
@@ -53,8 +53,10 @@ class PipelineTask(luigi.Task):
         values, resolved = cls._resolved(params, args, kwargs)
         if "dataset" not in resolved:
             return values
-        with chosen_defaults(resolved["dataset"], resolved.get("model")):
-            values, resolved = cls._resolved(params, args, kwargs)
+        chosen = resolved["dataset"], resolved.get("model")
+        with chosen_defaults(*chosen):
+            if has_own_defaults(*chosen):  # else the values resolved above stand
+                values, resolved = cls._resolved(params, args, kwargs)
             family, by_name = cls.get_task_family(), dict(params)
             for choice in cls.choices():
                 chosen = resolved[choice.name]
@@ -649,14 +651,14 @@ class RunAll(FinalParams, PipelineTask):
         another model shares the data (dataset, words, split, seed) and takes its own
         model's defaults for the rest.
         """
+        known = dict(EvaluateTest.get_params())
+        shared = {key: value for key, value in self.param_kwargs.items()
+                  if key in known and key not in EvaluateTest.dependent}
         found = {}
         for name, overrides in getattr(self.dataset_module, "REFERENCES", {}).items():
             if overrides.get("model", self.model) == self.model:
                 found[name] = self.clone(EvaluateTest, **overrides)
             else:
-                shared = {key: value for key, value in self.param_kwargs.items()
-                          if key in dict(EvaluateTest.get_params())
-                          and key not in EvaluateTest.dependent}
                 found[name] = EvaluateTest(**{**shared, **overrides})
         return found
 
