@@ -73,13 +73,11 @@ class CompareModels(FinalParams, PipelineTask):
         reads (a variant that changes the model takes that model's defaults for the rest).
         """
         known = dict(EvaluateTest.get_params())
-        params = {key: value for key, value in self.param_kwargs.items() if key in known}
         model = known["model"].parse(str(spec["model"])) if "model" in spec else self.model
         try:
-            unread = EvaluateTest.dependent - EvaluateTest.parameters_read(model)
+            params = base_for(self, model)
         except PipelineError as exc:
             raise PipelineError(f"variant {name!r}: {exc}") from None
-        params = {key: value for key, value in params.items() if key not in unread}
         if model != self.model:
             # what the base took from its own model's defaults (the mlp's 20 epochs of
             # 512) gives way to the variant's model's (the sequence models' 10 of 32)
@@ -159,6 +157,15 @@ class CompareModels(FinalParams, PipelineTask):
 
 
 MAX_SEEDS = 100
+
+
+def base_for(grid, model):
+    """The grid's EvaluateTest parameters that ``model`` reads or that every model shares
+    (the others take ``model``'s defaults); an unknown model raises PipelineError."""
+    known = dict(EvaluateTest.get_params())
+    unread = EvaluateTest.dependent - EvaluateTest.parameters_read(model)
+    return {key: value for key, value in grid.param_kwargs.items()
+            if key in known and key not in unread}
 
 
 def pair(params):
@@ -242,16 +249,13 @@ class LearningCurve(FinalParams, PipelineTask):
     @property
     def points(self):
         """``{(model, size, seed): EvaluateTest parameters}``."""
-        from . import models as registry
         from .curves import parse_list
 
-        known = dict(EvaluateTest.get_params())
-        base = {key: value for key, value in self.param_kwargs.items() if key in known}
+        sizes = parse_list(self.sizes, "sizes", int)
         found = {}
         for model in self.model_list:
-            unread = EvaluateTest.dependent - registry.reads(model)
-            params = {key: value for key, value in base.items() if key not in unread}
-            for size in parse_list(self.sizes, "sizes", int):
+            params = base_for(self, model)
+            for size in sizes:
                 for k in range(self.seeds):
                     found[model, size, self.seed + k] = dict(
                         params, model=model, train_size=size, seed=self.seed + k)

@@ -85,12 +85,11 @@ def check_padded_size(dataset, params):
     """Refuse a ``maxlen`` whose padded sequences of the fetched dataset would not fit."""
     if "maxlen" not in params:
         return
+    manifest = fetched_manifest(dataset)
     try:
-        manifest = json.loads((download_folder(dataset) / "manifest.json")
-                              .read_text(encoding="utf-8"))
         documents = sum(int(n) for n in manifest["documents"].values())
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return  # not fetched yet (None), or a manifest without document counts
     needed = documents * int(params["maxlen"]) * 4
     if needed > MAX_PADDED_BYTES:
         raise PipelineError(
