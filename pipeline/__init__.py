@@ -9,15 +9,20 @@ Run the whole chain (from the project folder, so luigi.cfg is read)::
     luigi --module pipeline RunAll --local-scheduler --dataset reuters
     luigi --module pipeline LearningCurve --local-scheduler --models embedding,glove --workers 2
 
-Importing this package is cheap: it loads Luigi and the task classes only;
-numpy, pandas, TensorFlow and matplotlib are imported by the tasks that need them.
+Importing this package is cheap: it loads Luigi, the plug-ins' declarations and the
+task classes only; numpy, pandas, TensorFlow and matplotlib are imported by the tasks
+that need them.
+
+Layers, each importing only those below it: ``tasks`` (the Luigi wiring), the plug-ins
+(``datasets``, ``features``, ``models``), ``ml`` (plain functions), ``io``
+(infrastructure), and ``params``, ``registry``, ``errors`` at the bottom.
 """
 import atexit
 import gc
 import sys
 
 if "luigi" not in sys.modules:  # python -m pipeline, text-classifier: before Luigi reads them
-    from .configcheck import check_luigi_configs
+    from .io.configcheck import check_luigi_configs
 
     check_luigi_configs()
 
@@ -27,22 +32,11 @@ if "luigi" not in sys.modules:  # python -m pipeline, text-classifier: before Lu
 # finalizers) still run; only objects caught in reference cycles are left to the OS.
 atexit.register(gc.freeze)
 
-from .tasks import (  # noqa: F401
-    DownloadDataset,
-    DownloadVectors,
-    Encode,
-    EvaluateTest,
-    Featurize,
-    PlotConfusion,
-    PlotHistory,
-    Predict,
-    PredictReviews,
-    RunAll,
-    SplitValidation,
-    TrainModel,
-)
-from .grids import CompareModels, LearningCurve  # noqa: F401
-from .errors import PipelineError  # noqa: F401
-from . import lifeline
+from .errors import PipelineError  # noqa: E402
+from .tasks import (CompareModels, DownloadDataset, DownloadVectors, Encode,  # noqa: E402
+                    EvaluateTest, Featurize, LearningCurve, PlotConfusion, PlotHistory,
+                    Predict, RunAll, SplitValidation, TrainModel)
 
-lifeline.install()  # task processes and their helpers die with the luigi process
+__all__ = ["CompareModels", "DownloadDataset", "DownloadVectors", "Encode", "EvaluateTest",
+           "Featurize", "LearningCurve", "PipelineError", "PlotConfusion", "PlotHistory",
+           "Predict", "RunAll", "SplitValidation", "TrainModel"]

@@ -1,4 +1,4 @@
-"""``text-classifier`` (also ``imdb-sentiment``): score documents and decode encoded ones.
+"""``text-classifier``: score documents and decode encoded ones.
 
     text-classifier predict "This film was just brilliant" "A waste of two hours"
     text-classifier predict --file reviews.txt        # or a folder of .txt, or a .csv
@@ -13,10 +13,13 @@ $LUIGI_CONFIG_PATH, else ./luigi.cfg; a relative data folder is taken relative t
 the configuration file. Without any of them it stops and says so, rather than
 training from scratch in a new data/ under the current folder.
 """
+from __future__ import annotations
+
 import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from luigi.configuration import add_config_path, get_config
 
@@ -27,7 +30,8 @@ CONFIG_ENV = "LUIGI_CONFIG_PATH"
 
 def check_config(path, shown):
     """A configuration file must be a regular, small, UTF-8 INI file: else one line."""
-    from .configcheck import ConfigError, check_config as check
+    from .io.configcheck import ConfigError
+    from .io.configcheck import check_config as check
 
     try:
         check(path, shown)
@@ -90,8 +94,8 @@ def _configuration(args):
                                 f"{', '.join(sorted(known))}")
         try:
             params[name] = known[name].parse(value)
-        except ValueError:
-            raise PipelineError(f"--param {name}: invalid value {value!r}") from None
+        except ValueError as exc:
+            raise PipelineError(f"--param {name}: {user_error(exc) or exc}") from None
     evaluate = EvaluateTest(**params)
     return evaluate, evaluate.clone(Encode), config, data
 
@@ -116,7 +120,8 @@ def _ensure(config, data, *tasks):
 
 
 def predict_command(args):
-    from .predict import Review, describe_top, label_of, read_reviews, score_with
+    from .ml.predict import Review, describe_top, label_of, read_reviews
+    from .tasks.chain import score_with
 
     if bool(args.texts) == bool(args.file):
         raise PipelineError("give either texts or --file, not both or neither")
@@ -125,7 +130,7 @@ def predict_command(args):
     reviews = read_reviews(args.file) if args.file else \
         [Review(str(i), text) for i, text in enumerate(args.texts, start=1)]
     # the numpy twin when there is one: no TensorFlow, ~0.5 s instead of ~8
-    probabilities, class_names = score_with(evaluate, encode, reviews)
+    probabilities, class_names = score_with(evaluate, reviews)
     for review, probability in zip(reviews, probabilities):
         label = label_of(probability, class_names)
         shown = "" if probability is None else \
@@ -142,9 +147,8 @@ def predict_command(args):
 
 
 def decode_command(args):
-    from . import storage
-    from .datasets import Split
-    from .datasets.text import decode_sequence
+    from .io import storage
+    from .ml.text import Split, decode_sequence
 
     evaluate, encode, config, data = _configuration(args)
     _ensure(config, data, encode)
@@ -161,7 +165,7 @@ def decode_command(args):
           f"as the model sees it:")
     print(decode_sequence(sequence, vocabulary["words"]))
     source = Path(encode.input()["manifest"].path).parent
-    original = evaluate.dataset_module.original_text(source, args.split, name, label) \
+    original = evaluate.dataset_plugin.original_text(source, args.split, name, label) \
         if source.is_dir() else None
     print("\nOriginal text:")
     print(original if original is not None else

@@ -1,25 +1,28 @@
-"""One exception type for problems the user can fix, shown without a traceback.
+"""One exception type for problems the user can fix, shown as one line without a traceback.
 
-Luigi logs every failure through ``logger.exception``, which prints a traceback.
-For a :class:`PipelineError` (a bad parameter, a missing or corrupt archive, no
-network) the traceback is noise: the message already says what is wrong and how to
-fix it. :func:`install_log_filter` rewrites those log records into the message
-alone; any other exception keeps its full traceback.
+Every layer raises :class:`PipelineError` with a message that names what is wrong and
+what to do; the command-line entry points and the Luigi log filter
+(:mod:`pipeline.tasks.logs`) print that message alone. This module imports nothing of
+the project, so every layer may import it.
 """
-import logging
-
-from .remote import SCHEDULER_FILTER  # luigid unreachable: one line, no traceback
+from __future__ import annotations
 
 
 class PipelineError(ValueError):
     """A problem with the user's input, with a message that names what is wrong."""
 
 
-def user_error(exc):
+class PluginError(PipelineError):
+    """A plug-in that breaks its kind's contract, found when it is registered."""
+
+
+def user_error(exc: BaseException | None) -> PipelineError | None:
     """The :class:`PipelineError` that ``exc`` is or was raised from, else None.
 
     Luigi wraps an error raised while reading a parameter's default (a bad value in
-    luigi.cfg) in a plain ValueError; the cause is what the user needs to read.
+    luigi.cfg) in a plain ValueError; the cause is what the user needs to read. Running
+    out of memory is the user's to fix too (smaller batches or models), so it becomes
+    one line as well.
     """
     while exc is not None:
         if isinstance(exc, PipelineError):
@@ -31,26 +34,3 @@ def user_error(exc):
                 f"({type(exc).__name__})")
         exc = exc.__cause__
     return None
-
-
-class _CleanPipelineErrors(logging.Filter):
-    def filter(self, record):
-        exc = user_error(record.exc_info[1] if record.exc_info else None)
-        if exc is not None:
-            record.msg = f"{record.getMessage()}\n{exc}"
-            record.args = None
-            record.exc_info = None
-            record.exc_text = None
-        return True
-
-
-_FILTER = _CleanPipelineErrors()
-
-
-def install_log_filter():
-    """Attach the filters to the loggers Luigi reports failures on (idempotent)."""
-    for name in ("luigi-interface", "luigi"):
-        logger = logging.getLogger(name)
-        for log_filter in (_FILTER, SCHEDULER_FILTER):
-            if log_filter not in logger.filters:
-                logger.addFilter(log_filter)

@@ -1,317 +1,377 @@
-"""The significant parameters of the chain, with their ``[experiment]`` defaults and checks.
+"""Parameter declarations: each parameter's name, type, default, range and help, written once.
 
-Each mixin adds the parameters of one stage to those of the stages before it, so a
-task carries everything upstream of it and passes it on with ``self.clone()``:
+The chain and every plug-in (dataset, representation, model) declare the parameters they
+read as :class:`Param` objects. Everything else reads those declarations: the tasks'
+Luigi parameters, ``--help`` and their checks (:mod:`pipeline.tasks.parameters`), the
+defaults from luigi.cfg, and the documentation's parameter reference.
 
-    DatasetParams   dataset (and its old alias source)
-    EncodeParams    + num_words
-    SplitParams     + validation_size, seed
-    FeatureParams   EncodeParams + representation and every representation's parameters
-    ModelParams     SplitParams + model, train_size and every model's parameters
-    FinalParams     + final_epochs
+Each :class:`Kind` parses text one way, whatever door a value comes through (the command
+line, luigi.cfg, a variants file, ``text-classifier -p``), and normalizes Python values
+the same way: one canonical value per meaning, so one task id. A value outside its kind
+or range is a :class:`~pipeline.errors.PipelineError` naming the parameter.
 
-The model- and representation-dependent parameters come from the registries in
-:mod:`pipeline.models` and :mod:`pipeline.features`: a new model module brings its
-parameters with it. A task leaves the ones its model (or representation) does not
-read out of its id, and refuses a value for them (:meth:`PipelineTask.get_param_values`
-in :mod:`pipeline.tasks`), so ``--model mlp --maxlen 150`` cannot silently do nothing.
+Two declarations of one name must agree: :data:`CATALOGUE` keeps every declaration with
+the plug-ins that read it and refuses a second, different one (a new model's ``units``
+cannot silently replace the mlp's).
 """
-import json
-from pathlib import Path
-from typing import Callable, NamedTuple
+from __future__ import annotations
 
-import luigi
+import math
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Union
 
-from . import datasets
-from .config import experiment_default, pipeline
-from .datasets.text import INDEX_FROM, MIN_NUM_WORDS
-from .errors import PipelineError
-from .split import check_sizes
+from .errors import PipelineError, PluginError
 
-MAX_SEED = 2**32 - 1  # numpy's and TensorFlow's seeds are 32-bit
-#: More indices than any corpus has distinct words (IMDB: 89,527 in Keras's word index;
-#: a split may hold at most 2,000,000, pipeline.datasets.text.MAX_DISTINCT_WORDS).
-MAX_NUM_WORDS = 2_000_000
+#: A parameter's value: what the plug-ins and tasks read.
+Value = Union[int, float, str, bool, tuple[int, ...]]
+#: Parameter values by name.
+Values = Mapping[str, Value]
 
-
-def download_folder(dataset):
-    """Where DownloadDataset keeps a dataset's files: one copy per data folder."""
-    return Path(pipeline().data_dir) / "DownloadDataset" / dataset
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
-def fetched_manifest(dataset):
-    """The manifest DownloadDataset wrote for ``dataset`` (None before fetching)."""
-    try:
-        return json.loads((download_folder(dataset) / "manifest.json")
-                          .read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+def _text(value: str) -> str:
+    """What a user typed, in one canonical form: compatibility characters folded (a
+    full-width ``３`` is ``3``) and surrounding blanks dropped."""
+    return unicodedata.normalize("NFKC", value).strip()
 
 
-def planned_selection(dataset, dataset_params, manifest=None):
-    """What a dataset whose selection has parameters (Reuters's topic filter and split)
-    will give, from its manifest: ``{"class_names": [...], "documents": {"train": n,
-    "test": m}}``; None when it has no such plan or is not fetched yet."""
-    module = datasets.get(dataset)
-    manifest = manifest or fetched_manifest(dataset)
-    if manifest is None or not hasattr(module, "planned"):
-        return None
-    return module.planned(manifest, **dataset_params)
+def parse_integer(text: str) -> int:
+    """An integer written in ASCII digits (after folding), with an optional sign;
+    ``ValueError`` for anything else (``1.0``, ``1e3``, ``٣``, ``abc``)."""
+    folded = _text(text)
+    if not _INTEGER.fullmatch(folded):
+        raise ValueError(text)
+    return int(folded)
 
 
-def known_training_documents(dataset, dataset_params=None):
-    """Training documents of a fetched dataset, from its manifest (None before fetching).
+class Kind:
+    """How one type of parameter is read from text and from Python, checked and written.
 
-    Lets ``validation_size`` and ``train_size`` be checked when a task is built,
-    before any work; SplitValidation checks again against the sequences.
+    Subclasses define :meth:`convert` (a Python value, already of the right family, to
+    the canonical value, or ``ValueError``) and :meth:`describe`.
     """
-    manifest = fetched_manifest(dataset)
-    if manifest is None:
-        return None
-    planned = planned_selection(dataset, dataset_params or {}, manifest)
-    if planned is not None:
-        return planned["documents"]["train"]
-    if "documents" in manifest:
-        return manifest["documents"].get("train")
-    counts = manifest.get("reviews", {})  # manifests written before "documents"
-    return sum(n for key, n in counts.items() if key.startswith("train/")) or None
+
+    def parse(self, text: str) -> Value:
+        """The value of a text (command line, configuration, files)."""
+        return self.convert(text)
+
+    def normalize(self, value: object) -> Value:
+        """The canonical value of a Python value (or of a text)."""
+        if isinstance(value, str):
+            return self.parse(value)
+        return self.convert(value)
+
+    def convert(self, value: object) -> Value:
+        raise NotImplementedError
+
+    def serialize(self, value: Value) -> str:
+        return str(value)
+
+    def describe(self) -> str:
+        """What values it takes, as a noun phrase: ``an integer from 1 to 64``."""
+        raise NotImplementedError
 
 
-#: Padded sequences of all documents are held in memory as int32 (Featurize, training).
-MAX_PADDED_BYTES = 2 << 30
+def _bounds(minimum: float | None, maximum: float | None, low_open: bool = False,
+            high_open: bool = False) -> str:
+    def shown(number: float) -> str:
+        return f"{number:,}" if isinstance(number, int) else f"{number:g}"
+
+    if minimum is not None and maximum is not None and not (low_open or high_open):
+        return f" from {shown(minimum)} to {shown(maximum)}"
+    parts = []
+    if minimum is not None:
+        parts.append(f"{'>' if low_open else '>='} {shown(minimum)}")
+    if maximum is not None:
+        parts.append(f"{'<' if high_open else '<='} {shown(maximum)}")
+    return f" {' and '.join(parts)}" if parts else ""
 
 
-def check_padded_size(dataset, params):
-    """Refuse a ``maxlen`` whose padded sequences of the fetched dataset would not fit."""
-    if "maxlen" not in params:
-        return
-    manifest = fetched_manifest(dataset)
-    try:
-        documents = sum(int(n) for n in manifest["documents"].values())
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return  # not fetched yet (None), or a manifest without document counts
-    needed = documents * int(params["maxlen"]) * 4
-    if needed > MAX_PADDED_BYTES:
-        raise PipelineError(
-            f"maxlen {params['maxlen']:,}: the padded sequences of the {documents:,} "
-            f"documents would take {needed / 2**30:.1f} GB; at most "
-            f"{MAX_PADDED_BYTES / 2**30:.0f} GB are allowed: lower maxlen (the longest IMDB "
-            f"review has about 2,500 words)")
+@dataclass(frozen=True)
+class Integer(Kind):
+    """A whole number in ``[minimum, maximum]`` (and ``among`` the given ones, if any)."""
+
+    minimum: int | None = None
+    maximum: int | None = None
+    among: tuple[int, ...] = ()
+
+    def parse(self, text: str) -> Value:
+        return self.convert(parse_integer(text))
+
+    def convert(self, value: object) -> Value:
+        if isinstance(value, bool):
+            raise ValueError(value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        try:
+            number = int(value.__index__())  # type: ignore[attr-defined]
+        except (AttributeError, TypeError):
+            raise ValueError(value) from None
+        if (self.minimum is not None and number < self.minimum) or \
+                (self.maximum is not None and number > self.maximum) or \
+                (self.among and number not in self.among):
+            raise ValueError(value)
+        return number
+
+    def describe(self) -> str:
+        if self.among:
+            return "one of " + ", ".join(map(str, self.among))
+        return "an integer" + _bounds(self.minimum, self.maximum)
 
 
-def check_data_folder(folder):
-    """The data folder must be a writable folder, or creatable: else one line, before any
-    work (not a traceback once a stage has computed its result)."""
-    import os
+@dataclass(frozen=True)
+class Number(Kind):
+    """A finite real number within its bounds (each closed or open)."""
 
-    folder = Path(folder).expanduser()
-    what = f"data folder {folder}"
-    fix = "give a writable folder with --pipeline-data-dir (or [pipeline] data_dir)"
-    probe = folder
-    while not probe.exists():
-        if probe.is_symlink():
-            raise PipelineError(f"{what}: {probe} is a broken symbolic link; {fix}")
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if not probe.is_dir():
-        raise PipelineError(f"{what}: {probe} is a file, not a folder; {fix}")
-    try:
-        read_only = bool(os.statvfs(probe).f_flag & os.ST_RDONLY)
-    except OSError:
-        read_only = False
-    if read_only:
-        raise PipelineError(f"{what}: {probe} is on a read-only file system; {fix}")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise PipelineError(f"{what}: {probe} is read-only for this user; {fix}")
+    minimum: float | None = None
+    maximum: float | None = None
+    low_open: bool = False
+    high_open: bool = False
 
+    def parse(self, text: str) -> Value:
+        folded = _text(text)
+        if "_" in folded:  # float() would read 1_0 as 10
+            raise ValueError(text)
+        return self.convert(float(folded))
 
-class Choice(NamedTuple):
-    """A parameter that chooses which of the ``dependent`` parameters a task reads."""
+    def convert(self, value: object) -> Value:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) and \
+                not hasattr(value, "__float__"):
+            raise ValueError(value)
+        number = float(value)  # type: ignore[arg-type]
+        if not math.isfinite(number):
+            raise ValueError(value)
+        if self.minimum is not None and (number < self.minimum or
+                                         (self.low_open and number == self.minimum)):
+            raise ValueError(value)
+        if self.maximum is not None and (number > self.maximum or
+                                         (self.high_open and number == self.maximum)):
+            raise ValueError(value)
+        return number + 0.0  # -0.0 is 0.0
 
-    name: str                 # the choosing parameter: dataset, representation, model
-    dependent: frozenset      # every parameter some choice reads
-    reads: Callable           # choice -> the names of those it reads
+    def serialize(self, value: Value) -> str:
+        return repr(float(value))
 
-
-class DatasetParams:
-    dataset = experiment_default(
-        luigi.Parameter, "dataset", "aclimdb",
-        description=f"Which documents: {', '.join(datasets.DATASETS)}")
-    source = experiment_default(
-        luigi.Parameter, "source", "", significant=False,
-        description="Old name of dataset, kept as an alias: aclimdb, or keras for "
-                    "keras_imdb")
-
-    def check_params(self):
-        self.dataset_module  # noqa: B018 - an unknown name raises here
-        check_data_folder(pipeline().data_dir)
-
-    @property
-    def dataset_module(self):
-        return datasets.get(self.dataset)
-
-    @property
-    def class_names(self):
-        return list(self.dataset_module.CLASS_NAMES)
+    def describe(self) -> str:
+        return "a finite number" + _bounds(self.minimum, self.maximum, self.low_open,
+                                           self.high_open)
 
 
-_EncodeBase = type("_EncodeBase", (DatasetParams,), {
-    "__doc__": "DatasetParams plus every dataset's own parameters.", "__module__": __name__,
-    **datasets.all_parameters()})
+@dataclass(frozen=True)
+class Choice(Kind):
+    """One of a fixed list of names."""
+
+    values: tuple[str, ...]
+
+    def convert(self, value: object) -> Value:
+        if isinstance(value, str):
+            folded = _text(value)
+            if folded in self.values:
+                return folded
+        raise ValueError(value)
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(self.values)
 
 
-class EncodeParams(_EncodeBase):
-    choice = Choice("dataset", frozenset(datasets.all_parameters()), datasets.reads)
+@dataclass(frozen=True)
+class Name(Kind):
+    """The name of a plug-in (dataset, representation, model): a registry checks it."""
 
-    num_words = experiment_default(
-        luigi.IntParameter, "num_words", 10000,
-        description="Size of the index space, as Keras's num_words: the num_words - 4 most "
-                    "frequent training words are kept (0 pad, 1 start, 2 unknown, 3 unused)")
+    plugin: str
 
-    def check_params(self):
-        super().check_params()
-        datasets.check(self.dataset, self.dataset_params())
-        planned_selection(self.dataset, self.dataset_params())  # a filter leaving < 2 classes
-        if self.num_words < MIN_NUM_WORDS:
-            raise PipelineError(
-                f"num_words must be at least {MIN_NUM_WORDS} (indices 0 to {INDEX_FROM} are "
-                f"padding, start, unknown and unused; the words come after), "
-                f"got {self.num_words}")
-        if self.num_words > MAX_NUM_WORDS:
-            raise PipelineError(
-                f"num_words must be at most {MAX_NUM_WORDS:,} (more than any corpus here "
-                f"has distinct words; IMDB has about 89,500), got {self.num_words:,}")
+    def convert(self, value: object) -> Value:
+        if not isinstance(value, str) or not _text(value):
+            raise ValueError(value)
+        return _text(value)
 
-    def dataset_params(self):
-        """The values of the chosen dataset's own parameters."""
-        return {name: getattr(self, name) for name in datasets.reads(self.dataset)}
-
-    @property
-    def class_names(self):
-        """The classes the dataset will give with these parameters: planned from its
-        manifest when its selection has parameters (a topic filter), else its own."""
-        planned = planned_selection(self.dataset, self.dataset_params())
-        return planned["class_names"] if planned else super().class_names
+    def describe(self) -> str:
+        return f"the name of a {self.plugin}"
 
 
-class SplitParams(EncodeParams):
-    validation_size = experiment_default(
-        luigi.IntParameter, "validation_size", 10000,
-        description="Training documents held out for validation")
-    seed = experiment_default(
-        luigi.IntParameter, "seed", 0,
-        description="Seed of the validation shuffle, weight initialisation and batch order")
+@dataclass(frozen=True)
+class Flag(Kind):
+    """True or false (``true``/``false`` in text, any case)."""
 
-    def check_params(self):
-        super().check_params()
-        if self.validation_size < 1:
-            raise PipelineError(
-                f"validation_size must be a positive integer, got {self.validation_size}")
-        if not 0 <= self.seed <= MAX_SEED:
-            raise PipelineError(f"seed must be between 0 and {MAX_SEED}, got {self.seed}")
-        if getattr(self, "train_size", 0) < 0:
-            raise PipelineError(f"train_size must be 0 (all) or a positive integer, "
-                                f"got {self.train_size}")
-        available = known_training_documents(self.dataset, self.dataset_params())
-        if available is not None:
-            check_sizes(available, self.validation_size, getattr(self, "train_size", 0))
+    def parse(self, text: str) -> Value:
+        folded = _text(text).lower()
+        if folded not in ("true", "false"):
+            raise ValueError(text)
+        return folded == "true"
 
+    def convert(self, value: object) -> Value:
+        if isinstance(value, bool):
+            return value
+        raise ValueError(value)
 
-# Parameters are listed (in --help, in task names) in the order they are created: the
-# stages' own ones first, then those the registries below bring.
-_REPRESENTATION = luigi.Parameter(default="multihot")
-_MODEL = experiment_default(luigi.Parameter, "model", "mlp")
-_TRAIN_SIZE = experiment_default(
-    luigi.IntParameter, "train_size", 0,
-    description="Train on the first N training documents of the seeded split only "
-                "(nested subsets, for learning curves); 0 = all of them")
+    def serialize(self, value: Value) -> str:
+        return "true" if value else "false"
 
-from . import features, models  # noqa: E402
-
-_REPRESENTATION.description = (f"How documents become model input (Featurize): "
-                               f"{', '.join(features.REPRESENTATIONS)}")
-_MODEL.description = f"Which model: {', '.join(models.MODELS)}"
+    def describe(self) -> str:
+        return "true or false"
 
 
-def _with_parameters(name, base, parameters, doc):
-    """``base`` plus the given Luigi parameters, as a new mixin class."""
-    return type(name, (base,), {"__doc__": doc, "__module__": __name__, **parameters})
+@dataclass(frozen=True)
+class Integers(Kind):
+    """One integer, or a comma-separated list of them (one per layer: ``64,4``).
+
+    One number stays an int; a list of several is a tuple (``"16"`` and ``16`` are the
+    same value, ``"64, 4"`` and ``(64, 4)`` too).
+    """
+
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def parse(self, text: str) -> Value:
+        return self.convert(tuple(parse_integer(part) for part in _text(text).split(",")))
+
+    def convert(self, value: object) -> Value:
+        element = Integer(self.minimum, self.maximum)
+        items = list(value) if isinstance(value, (list, tuple)) else [value]
+        if not items:
+            raise ValueError(value)
+        numbers = tuple(int(element.normalize(item)) for item in items)
+        return numbers[0] if len(numbers) == 1 else numbers
+
+    def serialize(self, value: Value) -> str:
+        return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+    def describe(self) -> str:
+        return "an integer, or one per layer (64,4)," + _bounds(self.minimum, self.maximum)
 
 
-_FeatureBase = _with_parameters(
-    "_FeatureBase", EncodeParams,
-    features.all_parameters(),
-    "EncodeParams plus every representation's parameters.")
+@dataclass(frozen=True)
+class IntegerRange(Kind):
+    """Two integers ``low,high`` with ``minimum <= low <= high <= maximum``, written
+    ``"low,high"`` (``1-3`` and ``1, 3`` are read as ``1,3``)."""
+
+    minimum: int
+    maximum: int
+
+    def convert(self, value: object) -> Value:
+        if isinstance(value, (list, tuple)):
+            parts = list(value)
+        elif isinstance(value, str):
+            parts = _text(value).replace("-", ",").split(",")
+        else:
+            raise ValueError(value)
+        if len(parts) != 2:
+            raise ValueError(value)
+        low, high = (Integer().normalize(part) for part in parts)
+        if not self.minimum <= int(low) <= int(high) <= self.maximum:
+            raise ValueError(value)
+        return f"{low},{high}"
+
+    def describe(self) -> str:
+        return f"'min,max' with {self.minimum} <= min <= max <= {self.maximum}"
 
 
-class FeatureParams(_FeatureBase):
-    representation = _REPRESENTATION
+@dataclass(frozen=True)
+class AutoOrInteger(Kind):
+    """``auto``, or an integer in its range (kept as text: ``"auto"``, ``"4"``)."""
 
-    dependent = frozenset(features.all_parameters())
+    minimum: int
+    maximum: int
 
-    @staticmethod
-    def parameters_read(representation):
-        return set(features.get(representation).PARAMETERS)
+    def convert(self, value: object) -> Value:
+        if isinstance(value, str) and _text(value).lower() == "auto":
+            return "auto"
+        number = Integer(self.minimum, self.maximum)
+        return str(number.parse(value) if isinstance(value, str) else number.normalize(value))
 
-    choice = Choice("representation", dependent, parameters_read)
-
-    def check_params(self):
-        super().check_params()
-        features.get(self.representation).check(self.representation_params())
-        check_padded_size(self.dataset, self.representation_params())
-
-    def representation_params(self):
-        return {name: getattr(self, name)
-                for name in features.get(self.representation).PARAMETERS}
+    def describe(self) -> str:
+        return f"auto, or an integer{_bounds(self.minimum, self.maximum)}"
 
 
-_ModelBase = _with_parameters(
-    "_ModelBase", SplitParams, models.all_parameters(),
-    "SplitParams plus every model's parameters.")
+@dataclass(frozen=True)
+class Param:
+    """One parameter: its name, kind, default and help. Plug-ins and the chain declare
+    them; :data:`CATALOGUE` makes two declarations of one name agree."""
+
+    name: str
+    kind: Kind
+    default: Value
+    help: str
+    #: why the range is what it is, added to a refusal ("the book uses 1 to 3 layers")
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise PluginError(f"parameter name {self.name!r} is not an identifier")
+        try:
+            canonical = self.kind.normalize(self.default)
+        except (ValueError, TypeError):
+            raise PluginError(f"parameter {self.name}: its default {self.default!r} is not "
+                              f"{self.kind.describe()}") from None
+        object.__setattr__(self, "default", canonical)
+
+    def parse(self, text: str) -> Value:
+        """The value of ``text``; :class:`PipelineError` naming this parameter else."""
+        try:
+            return self.kind.parse(text)
+        except (ValueError, TypeError, OverflowError):
+            raise self.refusal(text) from None
+
+    def normalize(self, value: object) -> Value:
+        """The canonical value of a Python value; :class:`PipelineError` else."""
+        try:
+            return self.kind.normalize(value)
+        except (ValueError, TypeError, OverflowError):
+            raise self.refusal(value) from None
+
+    def serialize(self, value: Value) -> str:
+        return self.kind.serialize(value)
+
+    def refusal(self, value: object) -> PipelineError:
+        """The error for a value this parameter does not take."""
+        note = f" ({self.note})" if self.note else ""
+        if isinstance(self.kind, Choice):
+            return PipelineError(f"unknown {self.name} {value!r}; choose one of "
+                                 f"{', '.join(self.kind.values)}{note}")
+        return PipelineError(f"{self.name} must be {self.kind.describe()}, got "
+                             f"{value!r}{note}")
 
 
-class ModelParams(_ModelBase):
-    model = _MODEL
-    train_size = _TRAIN_SIZE
+@dataclass
+class Catalogue:
+    """Every declared parameter and who reads it; one declaration per name."""
 
-    dependent = frozenset(models.all_parameters())
+    params: dict[str, Param] = field(default_factory=dict)
+    owners: dict[str, list[str]] = field(default_factory=dict)
+    #: changes whenever a declaration is added or dropped (for caches)
+    version: int = 0
 
-    @staticmethod
-    def parameters_read(model):
-        return models.reads(model)
+    def declare(self, owner: str, param: Param) -> None:
+        """Record that ``owner`` (``"model mlp"``) reads ``param``; a different
+        declaration of a name already declared is a :class:`PluginError`."""
+        known = self.params.get(param.name)
+        if known is not None and known != param:
+            raise PluginError(
+                f"{owner} declares parameter {param.name} ({param.kind.describe()}, default "
+                f"{param.default!r}) unlike {', '.join(self.owners[param.name])} "
+                f"({known.kind.describe()}, default {known.default!r}): reuse that "
+                f"declaration or choose another name")
+        self.params[param.name] = param
+        readers = self.owners.setdefault(param.name, [])
+        if owner not in readers:
+            readers.append(owner)
+            self.version += 1
 
-    choice = Choice("model", dependent, parameters_read)
+    def forget(self, owner: str) -> None:
+        """Drop ``owner``'s declarations (a plug-in removed from its registry)."""
+        for name in list(self.owners):
+            self.owners[name] = [o for o in self.owners[name] if o != owner]
+            if not self.owners[name]:
+                del self.owners[name], self.params[name]
+        self.version += 1
 
-    def check_params(self):
-        super().check_params()
-        models.check(self.model, self.model_params(), len(self.class_names))
-        models.check_sizes(self.model, self.model_params(), self.num_words,
-                           len(self.class_names))
-
-    @property
-    def model_module(self):
-        return models.get(self.model)
-
-    def model_params(self):
-        """The values of the parameters the chosen model reads."""
-        return {name: getattr(self, name) for name in models.reads(self.model)}
-
-    def representation_params(self):
-        module = features.get(self.model_module.REPRESENTATION)
-        return {name: getattr(self, name) for name in module.PARAMETERS}
+    def get(self, name: str) -> Param:
+        return self.params[name]
 
 
-class FinalParams(ModelParams):
-    final_epochs = experiment_default(
-        luigi.Parameter, "final_epochs", "auto",
-        description="Epochs of the final model trained on all training documents: 'auto' = "
-                    "the epoch with the lowest validation loss, or a positive integer")
-
-    def check_params(self):
-        super().check_params()
-        if self.final_epochs != "auto" and not (
-                self.final_epochs.isdigit() and 1 <= int(self.final_epochs) <= models.MAX_EPOCHS):
-            raise PipelineError(
-                f"final_epochs must be 'auto' or an integer from 1 to {models.MAX_EPOCHS}, "
-                f"got {self.final_epochs!r}")
+#: Every parameter declared by the chain and the registered plug-ins.
+CATALOGUE = Catalogue()

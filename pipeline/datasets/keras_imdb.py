@@ -26,22 +26,23 @@ the words of ranks ``1 .. num_words - 4`` so that the word of rank ``r`` gets in
 numpy is imported inside the functions: the dataset registry imports this module
 when a task is built, and a no-op rerun must not pay for numpy.
 """
+from __future__ import annotations
+
 import hashlib
 import json
-import sys
+from collections.abc import Callable
 from itertools import chain
 from pathlib import Path
+from typing import Any
 
 from ..errors import PipelineError
-from . import SPLITS, Encoded, Split
-from .download import fetch_file
-from .text import INDEX_FROM, OOV, START, vocabulary_size
+from ..io.download import fetch_file
+from ..ml.text import INDEX_FROM, OOV, SPLITS, START, Encoded, Split, vocabulary_size
+from ..params import Values
+from .base import Dataset, Progress
 
-TITLE = "IMDB movie reviews (Keras's preprocessed imdb.npz)"
 CLASS_NAMES = ("negative", "positive")
 NPZ_NAME, WORD_INDEX_NAME = "imdb.npz", "imdb_word_index.json"
-FILES = {"npz": NPZ_NAME, "word_index": WORD_INDEX_NAME}
-ADDRESSES = {"url": "npz", "word_index_url": "word_index"}
 
 NPZ_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz"
 NPZ_SHA256 = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"
@@ -61,7 +62,7 @@ MAX_WORD_INDEX_BYTES = 64 << 20
 
 # ------------------------------------------------------------------- the .npz's content
 
-def _sequences(path, name, array):
+def rank_lists(path, name, array):
     """The reviews of an ``x_*`` member as (ranks int64, offsets int64)."""
     import numpy as np
 
@@ -126,7 +127,7 @@ def _labels(path, name, array, count):
 
 def _read_flat(path):
     """Validated content: ``{"train": (ranks, offsets, labels), "test": ...}``, file order."""
-    from .safe_npz import read_members
+    from ..io.safe_npz import read_members
 
     arrays = read_members(path, only=MEMBERS)
     missing = [f"{m}.npy" for m in MEMBERS if m not in arrays]
@@ -135,7 +136,7 @@ def _read_flat(path):
                             f"{', '.join(missing)} (has: {', '.join(sorted(arrays)) or 'none'})")
     splits = {}
     for split in SPLITS:
-        ranks, offsets = _sequences(path, f"x_{split}", arrays[f"x_{split}"])
+        ranks, offsets = rank_lists(path, f"x_{split}", arrays[f"x_{split}"])
         labels = _labels(path, f"y_{split}", arrays[f"y_{split}"], len(offsets) - 1)
         splits[split] = (ranks, offsets, labels)
     return splits
@@ -167,7 +168,7 @@ def read_npz_safely(path):
 
 # ------------------------------------------------------------------- Keras semantics
 
-def _check_num_words(num_words):
+def check_num_words(num_words):
     import numpy as np
 
     if num_words is None:
@@ -179,7 +180,7 @@ def _check_num_words(num_words):
     return int(num_words)
 
 
-def _take(values, offsets, rows):
+def take_rows(values, offsets, rows):
     """Sequences ``rows`` (in that order) of a flat ``(values, offsets)`` pair."""
     import numpy as np
 
@@ -194,7 +195,7 @@ def _encoded(path, num_words, seed):
     """Keras's pipeline on flat arrays: ``{split: (indices int64, offsets, labels)}``."""
     import numpy as np
 
-    num_words = _check_num_words(num_words)
+    num_words = check_num_words(num_words)
     splits = _read_flat(path)
     rng = np.random.RandomState(seed)
     shifted = {}
@@ -202,7 +203,7 @@ def _encoded(path, num_words, seed):
         ranks, offsets, labels = splits[split]
         order = np.arange(len(offsets) - 1)
         rng.shuffle(order)
-        ranks, offsets = _take(ranks, offsets, order)
+        ranks, offsets = take_rows(ranks, offsets, order)
         indices = np.insert(ranks + INDEX_FROM, offsets[:-1], START_CHAR)
         offsets = offsets + np.arange(len(offsets), dtype=np.int64)
         shifted[split] = (indices, offsets, labels[order])
@@ -328,7 +329,7 @@ def vocabulary_from_word_index(word_index, num_words):
     if num_words is None:
         last = max(word_index.values(), default=0)
     else:
-        last = vocabulary_size(_check_num_words(num_words))
+        last = vocabulary_size(check_num_words(num_words))
     if last <= 0:
         return []
     words = [None] * last
@@ -342,71 +343,92 @@ def vocabulary_from_word_index(word_index, num_words):
             for p, word in enumerate(words)]
 
 
-# --------------------------------------------------------------------------- the interface
+# --------------------------------------------------------------------------- fetching
 
-def fetch_with_word_index(folder, source, read, *, progress, sha256, url, word_index_url):
-    """Fetch a Keras dataset's ``.npz`` and word index into ``folder`` and check both.
+class KerasFiles(Dataset):
+    """What the Keras datasets share: a ``.npz`` of word-rank lists and a word index,
+    each at its official address with its official hash, or a local copy checked by
+    its format. Subclasses name their files and read them."""
 
-    ``source`` is the dataset's module (its ``NPZ_*`` and ``WORD_INDEX_*`` constants).
-    The official addresses are checked against the official hashes; local copies (paths
-    or file:// URLs) by their format: ``read(npz path)`` must accept the ``.npz`` (what it
-    returns is returned), :func:`read_word_index` the index. Errors name the address the
-    user gave, never the staging copy. Returns ``(read's result, sha256, url,
-    word_index_url)``.
-    """
-    url = url or source.NPZ_URL
-    word_index_url = word_index_url or source.WORD_INDEX_URL
-    npz, index = Path(folder) / source.NPZ_NAME, Path(folder) / source.WORD_INDEX_NAME
-    expected = sha256 or (source.NPZ_SHA256 if url == source.NPZ_URL else None)
-    digest = fetch_file(url, npz, name=source.NPZ_NAME, sha256=expected, progress=progress)
-    fetch_file(word_index_url, index, name=source.WORD_INDEX_NAME,
-               parameter="word_index_url", progress=progress)
-    try:
-        data = read(npz)
-        read_word_index(index, name=source.WORD_INDEX_NAME,
-                        md5=source.WORD_INDEX_MD5
-                        if word_index_url == source.WORD_INDEX_URL else None)
-    except PipelineError as exc:
-        raise PipelineError(str(exc).replace(str(npz), url)
-                            .replace(str(index), word_index_url)) from None
-    return data, digest, url, word_index_url
+    npz_name: str
+    npz_url: str
+    npz_sha256: str
+    word_index_name: str
+    word_index_url: str
+    word_index_md5: str
 
+    def fetch_both(self, folder: Path, read: Callable[[Path], Any], *, progress: Progress | None,
+                   sha256: str, url: str, word_index_url: str) -> tuple[Any, str, str, str]:
+        """Fetch the ``.npz`` and the word index into ``folder`` and check both.
 
-def fetch(folder, *, progress=None, sha256=None, url="", word_index_url=""):
-    """Fetch ``imdb.npz`` and its word index into ``folder`` and check both (see
-    :func:`fetch_with_word_index`). Returns the manifest."""
-    import numpy as np
+        The official addresses are checked against the official hashes; local copies
+        (paths or file:// URLs) by their format: ``read(npz path)`` must accept the
+        ``.npz`` (what it returns is returned), :func:`read_word_index` the index. Errors
+        name the address the user gave, never the staging copy. Returns ``(read's result,
+        sha256, url, word_index_url)``.
+        """
+        url = url or self.npz_url
+        word_index_url = word_index_url or self.word_index_url
+        npz, index = Path(folder) / self.npz_name, Path(folder) / self.word_index_name
+        expected = sha256 or (self.npz_sha256 if url == self.npz_url else None)
+        digest = fetch_file(url, npz, name=self.npz_name, sha256=expected, progress=progress)
+        fetch_file(word_index_url, index, name=self.word_index_name,
+                   parameter="word_index_url", progress=progress)
+        try:
+            data = read(npz)
+            read_word_index(index, name=self.word_index_name,
+                            md5=self.word_index_md5
+                            if word_index_url == self.word_index_url else None)
+        except PipelineError as exc:
+            raise PipelineError(str(exc).replace(str(npz), url)
+                                .replace(str(index), word_index_url)) from None
+        return data, digest, url, word_index_url
 
-    data, digest, url, word_index_url = fetch_with_word_index(
-        folder, sys.modules[__name__], read_npz_safely, progress=progress, sha256=sha256,
-        url=url, word_index_url=word_index_url)
-    reviews = {f"{split}/{label}": int(np.sum(np.asarray(data[f"y_{split}"]) == value))
-               for split in SPLITS for label, value in (("neg", 0), ("pos", 1))}
-    return {"source": url, "word_index_source": word_index_url, "sha256": digest,
-            "reviews": reviews,
-            "documents": {split: len(data[f"x_{split}"]) for split in SPLITS}}
+    def encoded(self, folder: Path, splits: dict[str, tuple[Any, Any, Any]],
+                num_words: int) -> Encoded:
+        """``{split: (values, offsets, labels)}`` as load_data gives them, with the
+        vocabulary of the word index; a document's name is its position in its split
+        (there are no file names)."""
+        import numpy as np
 
-
-def read(folder, num_words):
-    """``load_data(num_words=num_words)`` on the files in ``folder``, flat.
-
-    The vocabulary comes from the word index; a review's name is its position in the
-    split as ``load_data`` returns it, after its shuffle (there are no file names).
-    """
-    import numpy as np
-
-    folder = Path(folder)
-    splits = {}
-    for split, (values, offsets, labels) in load_splits(folder / NPZ_NAME, num_words).items():
-        names = np.asarray([f"{split}-{i}" for i in range(len(labels))])
-        splits[split] = Split(values, offsets, labels.astype(np.int16), names)
-    vocabulary = vocabulary_from_word_index(read_word_index(folder / WORD_INDEX_NAME),
-                                            num_words)
-    counts = np.bincount(splits["train"].values, minlength=num_words)[
-        INDEX_FROM + 1:INDEX_FROM + 1 + len(vocabulary)]
-    return Encoded(splits, vocabulary, [int(c) for c in counts])
+        found = {}
+        for split, (values, offsets, labels) in splits.items():
+            names = np.asarray([f"{split}-{i}" for i in range(len(labels))])
+            found[split] = Split(values, offsets, labels.astype(np.int16), names)
+        vocabulary = vocabulary_from_word_index(
+            read_word_index(Path(folder) / self.word_index_name, name=self.word_index_name),
+            num_words)
+        counts = np.bincount(found["train"].values, minlength=num_words)[
+            INDEX_FROM + 1:INDEX_FROM + 1 + len(vocabulary)]
+        return Encoded(found, vocabulary, [int(c) for c in counts])
 
 
-def original_text(folder, split, name, label):
-    """Keras's file has no original texts."""
-    return None
+class KerasImdb(KerasFiles):
+    """``keras.datasets.imdb``'s files, read as ``load_data()`` reads them."""
+
+    name = "keras_imdb"
+    title = "IMDB movie reviews (Keras's preprocessed imdb.npz)"
+    class_names = CLASS_NAMES
+    files = {"npz": NPZ_NAME, "word_index": WORD_INDEX_NAME}
+    addresses = {"url": "npz", "word_index_url": "word_index"}
+    npz_name, npz_url, npz_sha256 = NPZ_NAME, NPZ_URL, NPZ_SHA256
+    word_index_name, word_index_url, word_index_md5 = (WORD_INDEX_NAME, WORD_INDEX_URL,
+                                                       WORD_INDEX_MD5)
+
+    def fetch(self, folder: Path, *, progress: Progress | None, sha256: str, url: str = "",
+              word_index_url: str = "") -> dict[str, Any]:
+        import numpy as np
+
+        data, digest, url, word_index_url = self.fetch_both(
+            folder, read_npz_safely, progress=progress, sha256=sha256, url=url,
+            word_index_url=word_index_url)
+        reviews = {f"{split}/{label}": int(np.sum(np.asarray(data[f"y_{split}"]) == value))
+                   for split in SPLITS for label, value in (("neg", 0), ("pos", 1))}
+        return {"source": url, "word_index_source": word_index_url, "sha256": digest,
+                "reviews": reviews,
+                "documents": {split: len(data[f"x_{split}"]) for split in SPLITS}}
+
+    def read(self, folder: Path, num_words: int, params: Values) -> Encoded:
+        """``load_data(num_words=num_words)`` on the files in ``folder``, flat."""
+        return self.encoded(folder, load_splits(Path(folder) / NPZ_NAME, num_words),
+                            num_words)

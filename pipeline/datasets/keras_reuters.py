@@ -10,21 +10,19 @@ array is a pickle; :mod:`pipeline.datasets.safe_npz` reads it without running co
 newswires, ``[1] + [rank + 3 ...]``, indices ``>= num_words`` become 2, the first
 ``int(0.8 n)`` for training. The word index, as for IMDB, gives the vocabulary.
 """
-import sys
+from __future__ import annotations
+
 from pathlib import Path
+from typing import Any
 
 from ..errors import PipelineError
-from . import SPLITS, Encoded, Split
-from .keras_imdb import (_check_num_words, _sequences, _take, fetch_with_word_index,
-                         read_word_index, vocabulary_from_word_index)
-from .reuters import (CLASS_NAMES, DEFAULTS, KERAS_SEED, KERAS_TEST_FRACTION, REFERENCES,
-                      VARIANTS)
-from .text import INDEX_FROM, OOV, START
+from ..ml.text import INDEX_FROM, OOV, SPLITS, START, Encoded
+from ..params import Values
+from .base import Progress
+from .keras_imdb import KerasFiles, check_num_words, rank_lists, take_rows
+from .reuters import CLASS_NAMES, KERAS_SEED, KERAS_TEST_FRACTION, Reuters
 
-TITLE = "Reuters newswires (Keras's preprocessed reuters.npz)"
 NPZ_NAME, WORD_INDEX_NAME = "reuters.npz", "reuters_word_index.json"
-FILES = {"npz": NPZ_NAME, "word_index": WORD_INDEX_NAME}
-ADDRESSES = {"url": "npz", "word_index_url": "word_index"}
 
 NPZ_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/reuters.npz"
 NPZ_SHA256 = "d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916"
@@ -32,21 +30,18 @@ WORD_INDEX_URL = ("https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
                   "reuters_word_index.json")
 WORD_INDEX_MD5 = "4d44cc38712099c9e383dc6e5f11a921"  # keras.datasets.reuters.get_word_index
 
-__all__ = ["CLASS_NAMES", "DEFAULTS", "REFERENCES", "VARIANTS", "fetch", "read", "load_splits"]
-
-
 def _read(path):
     """``(ranks, offsets, labels)`` of every newswire, in file order, checked."""
     import numpy as np
 
-    from .safe_npz import read_members
+    from ..io.safe_npz import read_members
 
     arrays = read_members(path)
     missing = [f"{m}.npy" for m in ("x", "y") if m not in arrays]
     if missing:
         raise PipelineError(f"{path}: not Keras's reuters.npz, missing member(s) "
                             f"{', '.join(missing)} (has: {', '.join(sorted(arrays)) or 'none'})")
-    ranks, offsets = _sequences(path, "x", arrays["x"])
+    ranks, offsets = rank_lists(path, "x", arrays["x"])
     labels = arrays["y"]
     if not isinstance(labels, np.ndarray) or labels.dtype.kind not in "iu" \
             or labels.ndim != 1:
@@ -66,11 +61,11 @@ def load_splits(path, num_words=None, seed=KERAS_SEED, test_split=KERAS_TEST_FRA
     ``{"train": (values int32, offsets int64, labels int16), "test": ...}``."""
     import numpy as np
 
-    num_words = _check_num_words(num_words)
+    num_words = check_num_words(num_words)
     ranks, offsets, labels = _read(path)
     order = np.arange(len(labels))
     np.random.RandomState(seed).shuffle(order)
-    ranks, offsets = _take(ranks, offsets, order)
+    ranks, offsets = take_rows(ranks, offsets, order)
     labels = labels[order]
     indices = np.insert(ranks + INDEX_FROM, offsets[:-1], START)
     offsets = offsets + np.arange(len(offsets), dtype=np.int64)
@@ -80,36 +75,36 @@ def load_splits(path, num_words=None, seed=KERAS_SEED, test_split=KERAS_TEST_FRA
     cut = int(len(labels) * (1 - test_split))
     splits = {}
     for split, rows in (("train", np.arange(cut)), ("test", np.arange(cut, len(labels)))):
-        values, split_offsets = _take(indices, offsets, rows)
+        values, split_offsets = take_rows(indices, offsets, rows)
         splits[split] = (values, split_offsets, labels[rows].astype(np.int16))
     return splits
 
 
-def fetch(folder, *, progress=None, sha256=None, url="", word_index_url=""):
-    """Fetch ``reuters.npz`` and its word index into ``folder`` and check both."""
-    splits, digest, url, word_index_url = fetch_with_word_index(
-        folder, sys.modules[__name__], load_splits, progress=progress, sha256=sha256,
-        url=url, word_index_url=word_index_url)
-    return {"source": url, "word_index_source": word_index_url, "sha256": digest,
-            "documents": {split: len(splits[split][2]) for split in SPLITS}}
+class KerasReuters(KerasFiles):
+    """``keras.datasets.reuters``'s files, read as ``load_data()`` reads them; the
+    topics, defaults and references of :class:`~pipeline.datasets.reuters.Reuters`."""
 
+    name = "keras_reuters"
+    title = "Reuters newswires (Keras's preprocessed reuters.npz)"
+    class_names = CLASS_NAMES
+    files = {"npz": NPZ_NAME, "word_index": WORD_INDEX_NAME}
+    addresses = {"url": "npz", "word_index_url": "word_index"}
+    defaults = Reuters.defaults
+    references = Reuters.references
+    variants = Reuters.variants
+    npz_name, npz_url, npz_sha256 = NPZ_NAME, NPZ_URL, NPZ_SHA256
+    word_index_name, word_index_url, word_index_md5 = (WORD_INDEX_NAME, WORD_INDEX_URL,
+                                                       WORD_INDEX_MD5)
 
-def read(folder, num_words):
-    """The newswires of ``folder``'s files as ``load_data`` gives them, flat."""
-    import numpy as np
+    def fetch(self, folder: Path, *, progress: Progress | None, sha256: str, url: str = "",
+              word_index_url: str = "") -> dict[str, Any]:
+        splits, digest, url, word_index_url = self.fetch_both(
+            folder, load_splits, progress=progress, sha256=sha256, url=url,
+            word_index_url=word_index_url)
+        return {"source": url, "word_index_source": word_index_url, "sha256": digest,
+                "documents": {split: len(splits[split][2]) for split in SPLITS}}
 
-    folder = Path(folder)
-    splits = {}
-    for split, (values, offsets, labels) in load_splits(folder / NPZ_NAME, num_words).items():
-        names = np.asarray([f"{split}-{i}" for i in range(len(labels))])
-        splits[split] = Split(values, offsets, labels, names)
-    vocabulary = vocabulary_from_word_index(
-        read_word_index(folder / WORD_INDEX_NAME, name=WORD_INDEX_NAME), num_words)
-    counts = np.bincount(splits["train"].values, minlength=num_words)[
-        INDEX_FROM + 1:INDEX_FROM + 1 + len(vocabulary)]
-    return Encoded(splits, vocabulary, [int(c) for c in counts])
-
-
-def original_text(folder, split, name, label):
-    """Keras's file has no original texts."""
-    return None
+    def read(self, folder: Path, num_words: int, params: Values) -> Encoded:
+        """The newswires as ``load_data`` gives them, flat."""
+        return self.encoded(folder, load_splits(Path(folder) / NPZ_NAME, num_words),
+                            num_words)

@@ -31,22 +31,23 @@ vocabulary from the training newswires only; Keras's word index saw all of them.
 Nothing is dropped silently: :func:`read_corpus` counts what it read, kept and left
 out, and why; a document that cannot be parsed stops the run with its file and line.
 """
+from __future__ import annotations
+
 import hashlib
 import re
 import tarfile
 import zlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import luigi
-
-from ..config import experiment_default
 from ..errors import PipelineError
-from . import SPLITS, Encoded, Split
-from .download import fetch_file
-from .text import build_vocabulary, encode_split, tokenize_documents
+from ..io.download import fetch_file
+from ..ml.text import SPLITS, Encoded, Split, build_vocabulary, encode_split, tokenize_documents
+from ..params import Choice, Integer, Param, Values
+from .base import Dataset, Plan, Progress
 
-TITLE = "Reuters-21578 newswires"
 #: The 46 topics of the default filter, in label order (Keras's get_label_names()).
 CLASS_NAMES = (
     "cocoa", "grain", "veg-oil", "earn", "acq", "wheat", "copper", "housing",
@@ -56,8 +57,6 @@ CLASS_NAMES = (
     "iron-steel", "rubber", "heat", "jobs", "lei", "bop", "zinc", "orange", "pet-chem",
     "dlr", "gas", "silver", "wpi", "hog", "lead")
 ARCHIVE_NAME = "reuters21578.tar.gz"
-FILES = {"archive": ARCHIVE_NAME}
-ADDRESSES = {"url": "archive"}
 OFFICIAL_URL = "https://kdd.ics.uci.edu/databases/reuters21578/reuters21578.tar.gz"
 
 SGML_FILES = tuple(f"reut2-{k:03d}.sgm" for k in range(22))
@@ -94,43 +93,16 @@ KERAS_SEED, KERAS_TEST_FRACTION = 113, 0.2
 SPLIT_METHODS = ("keras", "modapte")
 WIRE_TEXTS = ("body", "keras")
 
-#: The book's Reuters model (Deep Learning with Python 3.5): Dense(64) x 2, 1,000
-#: newswires held out for validation; the rest as for IMDB.
-DEFAULTS = {"units": 64, "validation_size": 1000}
-#: Reference models of the book, trained beside the chosen one and reported in RunAll's
-#: summary: the 4-unit bottleneck (about 71 % in the book).
-REFERENCES = {"bottleneck": {"model": "mlp", "layers": 2, "units": "64,4"}}
-
-#: The shipped grid of CompareModels for this dataset (next to pipeline/variants.toml).
-VARIANTS = "variants_reuters.toml"
-
-PARAMETERS = {
-    "min_topic_documents": experiment_default(
-        luigi.IntParameter, "min_topic_documents", 15,
-        description="reuters: keep the topics that label at least this many newswires "
-                    "(15 gives Keras's 46 topics)"),
-    "split_method": experiment_default(
-        luigi.Parameter, "split_method", "keras",
-        description="reuters: keras (Keras's shuffled 80/20 split) or modapte (the "
-                    "corpus's LEWISSPLIT)"),
-    "wire_text": experiment_default(
-        luigi.Parameter, "wire_text", "body",
-        description="reuters: body (each newswire's own text) or keras (the text Keras's "
-                    "original script took: the next BODY in the file for a newswire "
-                    "without one, as in the book's data)"),
-}
-
-
-def check(params):
-    if params["min_topic_documents"] < 1:
-        raise PipelineError(f"min_topic_documents must be a positive integer, got "
-                            f"{params['min_topic_documents']}")
-    if params["split_method"] not in SPLIT_METHODS:
-        raise PipelineError(f"unknown split_method {params['split_method']!r}; choose one "
-                            f"of {', '.join(SPLIT_METHODS)}")
-    if params["wire_text"] not in WIRE_TEXTS:
-        raise PipelineError(f"unknown wire_text {params['wire_text']!r}; choose one of "
-                            f"{', '.join(WIRE_TEXTS)}")
+MIN_TOPIC_DOCUMENTS = Param(
+    "min_topic_documents", Integer(minimum=1), 15,
+    "Keep the topics that label at least this many newswires (15 gives Keras's 46 topics)")
+SPLIT_METHOD = Param(
+    "split_method", Choice(SPLIT_METHODS), "keras",
+    "keras (Keras's shuffled 80/20 split) or modapte (the corpus's LEWISSPLIT)")
+WIRE_TEXT = Param(
+    "wire_text", Choice(WIRE_TEXTS), "body",
+    "body (each newswire's own text) or keras (the text Keras's original script took: "
+    "the next BODY in the file for a newswire without one, as in the book's data)")
 
 
 # ------------------------------------------------------------------------ parsing SGML
@@ -396,37 +368,6 @@ def labelled_splits(corpus, min_topic_documents=15, split_method="keras"):
     return splits, class_names, report
 
 
-# ----------------------------------------------------------------------- the interface
-
-def fetch(folder, *, progress=None, sha256=None, url=""):
-    """Fetch the archive into ``folder`` and parse it all; returns the manifest.
-
-    Whatever the address, the 22 SGML files are checked against Distribution 1.0's
-    hashes: the official archive must match; a local copy that differs is read, with a
-    warning, and the manifest lists the files that differ. The manifest also counts the
-    newswires of each first topic (:func:`planned` plans any selection from them).
-    """
-    import logging
-
-    url = url or OFFICIAL_URL
-    archive = Path(folder) / ARCHIVE_NAME
-    digest = fetch_file(url, archive, name=ARCHIVE_NAME, sha256=sha256 or None,
-                        progress=progress)
-    corpus = read_corpus(archive, shown=url)
-    differing = corpus.counts["files_differing_from_distribution_1_0"]
-    if url == OFFICIAL_URL and differing:
-        raise PipelineError(f"{url}: {', '.join(differing)} differ from Reuters-21578 "
-                            f"Distribution 1.0 (SHA-256): corrupt download. Nothing was kept.")
-    if differing:
-        logging.getLogger("luigi-interface").warning(
-            "%s: %s differ from Reuters-21578 Distribution 1.0 (SHA-256); read as they are",
-            url, ", ".join(differing))
-    _, _, report = labelled_splits(corpus)
-    return {"source": url, "sha256": digest, "corpus": corpus.counts,
-            "topics": topic_counts(corpus.newswires),
-            "default_selection": report, "documents": report["documents"]}
-
-
 def topic_counts(newswires):
     """``[[topic, newswires, ModApte training, ModApte test], ...]`` by first topic, in
     order of first appearance."""
@@ -441,63 +382,110 @@ def topic_counts(newswires):
     return list(counts.values())
 
 
-def planned(manifest, min_topic_documents=15, split_method="keras", wire_text="body"):
-    """What :func:`read` will give with these parameters, from a manifest's topic counts:
-    ``{"class_names": [...], "documents": {"train": n, "test": m}}`` (None for a manifest
-    without them). Raises as :func:`select` does when fewer than two topics are left."""
-    if "topics" not in manifest:
-        return None
-    rows = [row for row in manifest["topics"] if row[1] >= min_topic_documents]
-    if len(rows) < 2:
-        largest = max((row[1] for row in manifest["topics"]), default=0)
-        raise PipelineError(_too_few_topics(min_topic_documents, len(rows), largest))
-    if split_method == "modapte":
-        documents = {"train": sum(row[2] for row in rows), "test": sum(row[3] for row in rows)}
-    else:
-        kept = sum(row[1] for row in rows)
-        cut = int(kept * (1 - KERAS_TEST_FRACTION))
-        documents = {"train": cut, "test": kept - cut}
-    return {"class_names": [row[0] for row in rows], "documents": documents}
-
-
-def read(folder, num_words, min_topic_documents=15, split_method="keras", wire_text="body"):
-    """The labelled newswires of the archive in ``folder`` as integer sequences."""
-    corpus = read_corpus(Path(folder) / ARCHIVE_NAME)
-    splits, class_names, report = labelled_splits(corpus, min_topic_documents, split_method)
-    report["wire_text"] = wire_text
-    tokenized = {split: tokenize_documents(
-        (label, document_name(newswire),
-         newswire.keras_text if wire_text == "keras" else newswire.text)
-        for newswire, label in splits[split]) for split in SPLITS}
-    vocabulary, counts = build_vocabulary(tokenized["train"], num_words)
-    encoded = {}
-    for split, data in tokenized.items():
-        values, offsets = encode_split(data, vocabulary)
-        encoded[split] = Split(values, offsets, data.labels, data.names)
-    return Encoded(encoded, vocabulary, counts, class_names=class_names, report=report)
-
-
-def texts(folder, split, min_topic_documents=15, split_method="keras", wire_text="body"):
-    """``(label, name, text)`` of each newswire of ``split``, in :func:`read`'s order (for
-    representations that read the text itself, such as n-grams)."""
-    splits, _, _ = labelled_splits(read_corpus(Path(folder) / ARCHIVE_NAME),
-                                   min_topic_documents, split_method)
-    for newswire, label in splits[split]:
-        yield label, document_name(newswire), \
-            newswire.keras_text if wire_text == "keras" else newswire.text
-
-
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-def original_text(folder, split, name, label):
-    """The title and text of newswire ``name`` (``NEWID-<n>``) as published (control
-    characters dropped), or None."""
-    newid = name.removeprefix("NEWID-")
-    for newswire in read_corpus(Path(folder) / ARCHIVE_NAME).newswires:
-        if newswire.newid == newid:
-            text = _CONTROL_RE.sub("", newswire.text).strip()
-            if newswire.has_body and newswire.title:  # else the title is in the text
-                text = f"{newswire.title}\n\n{text}"
-            return text
-    return None
+class Reuters(Dataset):
+    """The 22 SGML files of Reuters-21578, labelled and split as Keras's ``reuters``."""
+
+    name = "reuters"
+    title = "Reuters-21578 newswires"
+    class_names = CLASS_NAMES
+    files = {"archive": ARCHIVE_NAME}
+    addresses = {"url": "archive"}
+    parameters = (MIN_TOPIC_DOCUMENTS, SPLIT_METHOD, WIRE_TEXT)
+    #: The book's Reuters model (Deep Learning with Python 3.5): Dense(64) x 2, 1,000
+    #: newswires held out for validation; the rest as for IMDB.
+    defaults = {"units": 64, "validation_size": 1000}
+    #: the book's 4-unit bottleneck (about 71 % in the book), trained beside the chosen
+    #: model and reported in RunAll's summary
+    references = {"bottleneck": {"model": "mlp", "layers": 2, "units": (64, 4)}}
+    variants = "reuters.toml"
+
+    def fetch(self, folder: Path, *, progress: Progress | None, sha256: str,
+              url: str = "") -> dict[str, Any]:
+        """Fetch the archive into ``folder`` and parse it all; returns the manifest.
+
+        Whatever the address, the 22 SGML files are checked against Distribution 1.0's
+        hashes: the official archive must match; a local copy that differs is read, with a
+        warning, and the manifest lists the files that differ. The manifest also counts the
+        newswires of each first topic (:meth:`plan` plans any selection from them).
+        """
+        import logging
+
+        url = url or OFFICIAL_URL
+        archive = Path(folder) / ARCHIVE_NAME
+        digest = fetch_file(url, archive, name=ARCHIVE_NAME, sha256=sha256 or None,
+                            progress=progress)
+        corpus = read_corpus(archive, shown=url)
+        differing = corpus.counts["files_differing_from_distribution_1_0"]
+        if url == OFFICIAL_URL and differing:
+            raise PipelineError(f"{url}: {', '.join(differing)} differ from Reuters-21578 "
+                                f"Distribution 1.0 (SHA-256): corrupt download. Nothing was "
+                                f"kept.")
+        if differing:
+            logging.getLogger("luigi-interface").warning(
+                "%s: %s differ from Reuters-21578 Distribution 1.0 (SHA-256); read as they "
+                "are", url, ", ".join(differing))
+        _, _, report = labelled_splits(corpus)
+        return {"source": url, "sha256": digest, "corpus": corpus.counts,
+                "topics": topic_counts(corpus.newswires),
+                "default_selection": report, "documents": report["documents"]}
+
+    def plan(self, manifest: Mapping[str, Any], params: Values) -> Plan | None:
+        """What :meth:`read` will give with these parameters, from the manifest's topic
+        counts. Raises as :func:`select` does when fewer than two topics are left."""
+        if "topics" not in manifest:
+            return None
+        minimum, method = int(params["min_topic_documents"]), params["split_method"]
+        rows = [row for row in manifest["topics"] if row[1] >= minimum]
+        if len(rows) < 2:
+            largest = max((row[1] for row in manifest["topics"]), default=0)
+            raise PipelineError(_too_few_topics(minimum, len(rows), largest))
+        if method == "modapte":
+            documents = {"train": sum(row[2] for row in rows),
+                         "test": sum(row[3] for row in rows)}
+        else:
+            kept = sum(row[1] for row in rows)
+            cut = int(kept * (1 - KERAS_TEST_FRACTION))
+            documents = {"train": cut, "test": kept - cut}
+        return Plan([row[0] for row in rows], documents)
+
+    def read(self, folder: Path, num_words: int, params: Values) -> Encoded:
+        """The labelled newswires of the archive in ``folder`` as integer sequences."""
+        corpus = read_corpus(Path(folder) / ARCHIVE_NAME)
+        splits, class_names, report = labelled_splits(
+            corpus, int(params["min_topic_documents"]), str(params["split_method"]))
+        report["wire_text"] = params["wire_text"]
+        keras_text = params["wire_text"] == "keras"
+        tokenized = {split: tokenize_documents(
+            (label, document_name(newswire), newswire.keras_text if keras_text else newswire.text)
+            for newswire, label in splits[split]) for split in SPLITS}
+        vocabulary, counts = build_vocabulary(tokenized["train"], num_words)
+        encoded = {}
+        for split, data in tokenized.items():
+            values, offsets = encode_split(data, vocabulary)
+            encoded[split] = Split(values, offsets, data.labels, data.names)
+        return Encoded(encoded, vocabulary, counts, class_names=class_names, report=report)
+
+    def texts(self, folder: Path, split: str, params: Values
+              ) -> Iterator[tuple[int, str, str]]:
+        splits, _, _ = labelled_splits(read_corpus(Path(folder) / ARCHIVE_NAME),
+                                       int(params["min_topic_documents"]),
+                                       str(params["split_method"]))
+        keras_text = params["wire_text"] == "keras"
+        for newswire, label in splits[split]:
+            yield label, document_name(newswire), \
+                newswire.keras_text if keras_text else newswire.text
+
+    def original_text(self, folder: Path, split: str, name: str, label: int) -> str | None:
+        """The title and text of newswire ``name`` (``NEWID-<n>``) as published (control
+        characters dropped)."""
+        newid = name.removeprefix("NEWID-")
+        for newswire in read_corpus(Path(folder) / ARCHIVE_NAME).newswires:
+            if newswire.newid == newid:
+                text = _CONTROL_RE.sub("", newswire.text).strip()
+                if newswire.has_body and newswire.title:  # else the title is in the text
+                    text = f"{newswire.title}\n\n{text}"
+                return text
+        return None

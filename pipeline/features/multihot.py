@@ -11,32 +11,22 @@ parameters, and a no-op rerun must not pay for numpy.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-
-PARAMETERS = {}  # num_words (from Encode) is all it reads
-
-
-def check(params):
-    """Nothing to check: num_words is checked where the sequences are encoded."""
-
-
-def build(split, num_words):
-    """A :class:`~pipeline.datasets.Split`'s documents as a :class:`MultiHot`."""
-    return multi_hot(split.values, split.offsets, split.labels, num_words)
-
-
-def from_arrays(arrays, prefix, num_words):
-    return MultiHot.from_arrays(arrays, prefix, num_words)
+from ..ml.text import OOV, SPLITS, START, Split
+from ..params import Values
+from .base import Arrays, Representation
 
 
 @dataclass
 class MultiHot:
     """A CSR multi-hot matrix with its labels."""
 
-    indptr: np.ndarray    # int64, len = rows + 1
-    indices: np.ndarray   # int32, sorted within each row
-    labels: np.ndarray    # class numbers
+    indptr: Any    # int64, len = rows + 1
+    indices: Any   # int32, sorted within each row
+    labels: Any    # class numbers
     num_words: int
 
     @property
@@ -110,7 +100,7 @@ def multi_hot(values, offsets, labels, num_words):
 
     rows = len(offsets) - 1
     row_ids = np.repeat(np.arange(rows, dtype=np.int64), np.diff(offsets))
-    cells = _sorted_unique(row_ids * num_words + values.astype(np.int64))
+    cells = sorted_unique(row_ids * num_words + values.astype(np.int64))
     counts = np.bincount(cells // num_words, minlength=rows)
     indptr = np.zeros(rows + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
@@ -118,7 +108,7 @@ def multi_hot(values, offsets, labels, num_words):
                     np.asarray(labels), num_words)
 
 
-def _sorted_unique(values):
+def sorted_unique(values):
     """``np.unique`` for a 1-D integer array, by sort and mask.
 
     Same result, but numpy 2.4's ``np.unique`` takes 8 s on the 6 million cells of a
@@ -130,3 +120,36 @@ def _sorted_unique(values):
     keep = np.ones(len(values), dtype=bool)
     np.not_equal(values[1:], values[:-1], out=keep[1:])
     return values[keep]
+
+
+def known_counts(sequences: Split) -> Any:
+    """How many of each document's indices are vocabulary words (not START or OOV)."""
+    import numpy as np
+
+    known = (sequences.values != START) & (sequences.values != OOV)
+    rows = np.repeat(np.arange(sequences.rows), np.diff(sequences.offsets))
+    return np.bincount(rows[known], minlength=sequences.rows)
+
+
+class MultiHotRepresentation(Representation):
+    """The book's multi-hot vectors of the ``num_words`` index space, stored as CSR."""
+
+    name = "multihot"
+
+    def featurize(self, splits: Mapping[str, Split], num_words: int, params: Values,
+                  texts: Mapping[str, list[str]] | None) -> Arrays:
+        arrays: Arrays = {}
+        for split in SPLITS:
+            data = splits[split]
+            arrays.update(multi_hot(data.values, data.offsets, data.labels,
+                                    num_words).to_arrays(split))
+        return arrays
+
+    def load(self, arrays: Mapping[str, Any], split: str, num_words: int,
+             params: Values) -> MultiHot:
+        return MultiHot.from_arrays(arrays, split, num_words)
+
+    def encode(self, texts: Sequence[str], sequences: Split, num_words: int, params: Values,
+               fitted: Mapping[str, Any]) -> tuple[MultiHot, Any]:
+        data = multi_hot(sequences.values, sequences.offsets, sequences.labels, num_words)
+        return data, known_counts(sequences)

@@ -23,54 +23,32 @@ the functions.
 """
 from __future__ import annotations
 
-import luigi
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from ..config import experiment_default
 from ..errors import PipelineError
+from ..ml.text import OOV, START, Split, tokenize
+from ..params import Choice, Integer, IntegerRange, Param, Values
+from .base import Arrays, Representation
+from .multihot import MultiHot, sorted_unique
 
 MAX_N = 3
 BITS = 21
 MAX_TOKENS = (1 << BITS) - 1  # distinct tokens an n-gram key can hold
 PUNCTUATION = ("keep", "drop")
-#: this representation tokenizes the documents' text when the dataset has it
-READS_TEXT = True
 
-PARAMETERS = {
-    "ngram_range": experiment_default(
-        luigi.Parameter, "ngram_range", "1,3",
-        description="ngrams: shortest and longest n-gram, 'min,max' with 1 <= min <= max "
-                    f"<= {MAX_N} (1,3: words, pairs and triples)"),
-    "min_df": experiment_default(
-        luigi.IntParameter, "min_df", 2,
-        description="ngrams: keep the n-grams found in at least this many training "
-                    "documents"),
-    "punctuation": experiment_default(
-        luigi.Parameter, "punctuation", "keep",
-        description="ngrams: keep each punctuation mark as a token, or drop them as "
-                    "Encode does: keep, drop"),
-}
+NGRAM_RANGE = Param("ngram_range", IntegerRange(1, MAX_N), "1,3",
+                    "Shortest and longest n-gram (1,3: words, pairs and triples)")
+MIN_DF = Param("min_df", Integer(minimum=1), 2,
+               "Keep the n-grams found in at least this many training documents")
+PUNCTUATION_PARAM = Param("punctuation", Choice(PUNCTUATION), "keep",
+                          "Keep each punctuation mark as a token, or drop them as Encode does")
 
 
-def parse_range(value):
+def parse_range(value: object) -> tuple[int, int]:
     """``"1,3"`` -> ``(1, 3)``; :class:`PipelineError` for an empty, reversed or bad range."""
-    parts = str(value).replace("-", ",").split(",")
-    try:
-        low, high = (int(part) for part in parts)
-    except ValueError:
-        raise PipelineError(f"ngram_range must be 'min,max' (e.g. 1,3), got {value!r}") \
-            from None
-    if not 1 <= low <= high <= MAX_N:
-        raise PipelineError(f"ngram_range must have 1 <= min <= max <= {MAX_N}, got "
-                            f"{value!r}" + (" (reversed)" if low > high >= 1 else ""))
-    return low, high
-
-
-def check(params):
-    parse_range(params["ngram_range"])
-    if params["min_df"] < 1:
-        raise PipelineError(f"min_df must be a positive integer, got {params['min_df']}")
-    if params["punctuation"] not in PUNCTUATION:
-        raise PipelineError(f"punctuation must be keep or drop, got {params['punctuation']!r}")
+    low, high = str(NGRAM_RANGE.normalize(value)).split(",")
+    return int(low), int(high)
 
 
 # ----------------------------------------------------------------------------- tokens
@@ -140,8 +118,6 @@ def _csr(cells, rows, width, labels):
     """Sorted unique ``row * width + column`` cells -> a CSR :class:`MultiHot`."""
     import numpy as np
 
-    from .multihot import MultiHot
-
     counts = np.bincount(cells // width, minlength=rows) if width else np.zeros(rows, int)
     indptr = np.zeros(rows + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
@@ -155,8 +131,6 @@ def vocabulary(rows, keys, min_df):
     column``, sorted and unique."""
     import numpy as np
 
-    from .multihot import _sorted_unique
-
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     new = np.ones(len(keys), dtype=bool)
@@ -165,7 +139,7 @@ def vocabulary(rows, keys, min_df):
     key_id = np.empty(len(keys), dtype=np.int64)
     key_id[order] = np.cumsum(new) - 1
     del order, sorted_keys, new
-    cells = _sorted_unique(rows * max(len(distinct), 1) + key_id)  # one per document
+    cells = sorted_unique(rows * max(len(distinct), 1) + key_id)  # one per document
     del key_id
     found = cells % max(len(distinct), 1)
     df = np.bincount(found, minlength=len(distinct))
@@ -181,13 +155,11 @@ def lookup(rows, keys, vocab):
     """Cells (``row * len(vocab) + column``, sorted, unique) of the keys in ``vocab``."""
     import numpy as np
 
-    from .multihot import _sorted_unique
-
     if not len(vocab):
         return np.zeros(0, np.int64)
     column = np.minimum(np.searchsorted(vocab, keys), len(vocab) - 1)
     hit = vocab[column] == keys
-    return _sorted_unique(rows[hit] * len(vocab) + column[hit])
+    return sorted_unique(rows[hit] * len(vocab) + column[hit])
 
 
 # -------------------------------------------------------------------- the interface
@@ -202,8 +174,6 @@ def build_splits(splits, num_words, texts=None, *, ngram_range, min_df, punctuat
     they are Encode's indices).
     """
     import numpy as np
-
-    from ..datasets.text import tokenize
 
     low_high = parse_range(ngram_range)
     names = list(splits)
@@ -240,8 +210,6 @@ def _encoded_ids(split):
     marker dropped, unknown words 0."""
     import numpy as np
 
-    from ..datasets.text import OOV, START
-
     values = np.asarray(split.values, dtype=np.int64)
     offsets = np.asarray(split.offsets, dtype=np.int64)
     lengths = np.diff(offsets)
@@ -256,55 +224,55 @@ def _encoded_ids(split):
     return values, new_offsets
 
 
-class _Sequences:
-    def __init__(self, values, offsets):
-        self.values, self.offsets = values, offsets
-
-
-def build(split, num_words, **params):
-    raise PipelineError("the ngrams representation is built for all splits at once "
-                        "(build_splits): its columns come from the training split")
-
-
-def from_arrays(arrays, prefix, num_words, **params):
-    from .multihot import MultiHot
-
-    return MultiHot.from_arrays(arrays, prefix, int(arrays[f"{prefix}_width"]))
-
-
-def encode_texts(texts, vocabulary_arrays, encode_vocabulary, *, ngram_range, min_df,
-                 punctuation):
+def encode_texts(texts: Sequence[str], vocabulary_arrays: Mapping[str, Any],
+                 sequences: Split, *, ngram_range: str, punctuation: str) -> tuple[MultiHot, Any]:
     """New documents as n-gram rows, exactly as the training documents were made.
 
-    ``vocabulary_arrays``: the ``vocabulary_`` arrays of ``features.npz``;
-    ``encode_vocabulary``: Encode's word list (used when the n-grams are of its indices).
-    Returns ``(MultiHot, known)``: ``known[k]`` is how many known n-grams text ``k`` has.
+    ``vocabulary_arrays``: the ``vocabulary_`` arrays of ``features.npz``; ``sequences``:
+    the documents encoded with Encode's vocabulary (read when the n-grams are of its
+    indices). Returns ``(MultiHot, known)``: ``known[k]`` is how many known n-grams text
+    ``k`` has.
     """
     import numpy as np
-
-    from ..datasets.text import encode_texts as encode_words
-    from ..datasets.text import tokenize
 
     vocab = vocabulary_arrays["vocabulary_keys"]
     words = vocabulary_arrays["vocabulary_words"].tolist()
     if words:
         index = {word: i + 1 for i, word in enumerate(words)}
         keep = punctuation == "keep"
-        sequences = [[index.get(token, 0) for token in tokenize(text, keep)]
-                     for text in texts]
-        lengths = [len(sequence) for sequence in sequences]
+        tokens = [[index.get(token, 0) for token in tokenize(text, keep)] for text in texts]
         offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        values = np.fromiter((i for sequence in sequences for i in sequence),
-                             dtype=np.int64, count=int(offsets[-1]))
+        np.cumsum([len(ids) for ids in tokens], out=offsets[1:])
+        values = np.fromiter((i for ids in tokens for i in ids), dtype=np.int64,
+                             count=int(offsets[-1]))
     else:
-        sequences = encode_words(texts, encode_vocabulary)
-        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum([len(sequence) for sequence in sequences], out=offsets[1:])
-        encoded = np.fromiter((i for sequence in sequences for i in sequence),
-                              dtype=np.int64, count=int(offsets[-1]))
-        values, offsets = _encoded_ids(_Sequences(encoded, offsets))
+        values, offsets = _encoded_ids(sequences)
     rows, keys = ngram_keys(values, offsets, parse_range(ngram_range))
     cells = lookup(rows, keys, vocab)
     data = _csr(cells, len(texts), len(vocab), np.zeros(len(texts), dtype=np.int16))
     return data, np.diff(data.indptr)
+
+
+class NGrams(Representation):
+    """Binary word n-grams of the training documents' vocabulary (the NBSVM input)."""
+
+    name = "ngrams"
+    parameters = (NGRAM_RANGE, MIN_DF, PUNCTUATION_PARAM)
+    reads_text = True
+    fitted = ("vocabulary_keys", "vocabulary_words")
+    unit = "n-grams"
+
+    def featurize(self, splits: Mapping[str, Split], num_words: int, params: Values,
+                  texts: Mapping[str, list[str]] | None) -> Arrays:
+        return build_splits(splits, num_words, texts, ngram_range=str(params["ngram_range"]),
+                            min_df=int(params["min_df"]),
+                            punctuation=str(params["punctuation"]))
+
+    def load(self, arrays: Mapping[str, Any], split: str, num_words: int,
+             params: Values) -> MultiHot:
+        return MultiHot.from_arrays(arrays, split, int(arrays[f"{split}_width"]))
+
+    def encode(self, texts: Sequence[str], sequences: Split, num_words: int, params: Values,
+               fitted: Mapping[str, Any]) -> tuple[MultiHot, Any]:
+        return encode_texts(texts, fitted, sequences, ngram_range=str(params["ngram_range"]),
+                            punctuation=str(params["punctuation"]))

@@ -7,45 +7,31 @@ and cuts long documents at their start, keeping their last ``maxlen`` indices;
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-import luigi
-
-from ..config import experiment_default
-from ..errors import PipelineError
+from ..ml.text import SPLITS, Split
+from ..params import Choice, Integer, Param, Values
+from .base import Arrays, Representation
+from .multihot import known_counts
 
 SIDES = ("pre", "post")
 MAX_MAXLEN = 100_000
 
-PARAMETERS = {
-    "maxlen": experiment_default(luigi.IntParameter, "maxlen", 150,
-                                 description="sequences: length every document is padded "
-                                             "or cut to"),
-    "padding": experiment_default(luigi.Parameter, "padding", "pre",
-                                  description="sequences: pad short documents at the start "
-                                              "(pre) or the end (post)"),
-    "truncating": experiment_default(luigi.Parameter, "truncating", "pre",
-                                     description="sequences: cut long documents at the start "
-                                                 "(pre, keeps the end) or the end (post)"),
-}
+MAXLEN = Param("maxlen", Integer(1, MAX_MAXLEN), 150,
+               "Length every document is padded or cut to",
+               "the longest IMDB review has about 2,500 words")
+PADDING = Param("padding", Choice(SIDES), "pre",
+                "Pad short documents at the start (pre) or the end (post)")
+TRUNCATING = Param("truncating", Choice(SIDES), "pre",
+                   "Cut long documents at the start (pre, keeps the end) or the end (post)")
 
 
-def check(params):
-    if not 1 <= params["maxlen"] <= MAX_MAXLEN:
-        raise PipelineError(f"maxlen must be between 1 and {MAX_MAXLEN}, got {params['maxlen']}")
-    for name in ("padding", "truncating"):
-        if params[name] not in SIDES:
-            raise PipelineError(f"{name} must be pre or post, got {params[name]!r}")
-
-
-def build(split, num_words, maxlen, padding, truncating):
-    """A :class:`~pipeline.datasets.Split`'s documents as a :class:`Padded` matrix."""
-    return Padded(pad(split.values, split.offsets, maxlen, padding, truncating),
-                  split.labels)
-
-
-def from_arrays(arrays, prefix, num_words, **params):
-    return Padded(arrays[f"{prefix}_padded"], arrays[f"{prefix}_labels"])
+def build(split: Split, params: Values) -> Padded:
+    """A :class:`~pipeline.ml.text.Split`'s documents as a :class:`Padded` matrix."""
+    return Padded(pad(split.values, split.offsets, int(params["maxlen"]),
+                      str(params["padding"]), str(params["truncating"])), split.labels)
 
 
 def pad(values, offsets, maxlen, padding="pre", truncating="pre"):
@@ -68,8 +54,8 @@ def pad(values, offsets, maxlen, padding="pre", truncating="pre"):
 class Padded:
     """A padded index matrix with its labels."""
 
-    matrix: "object"   # int32, (documents, maxlen)
-    labels: "object"   # class numbers
+    matrix: Any   # int32, (documents, maxlen)
+    labels: Any   # class numbers
 
     @property
     def rows(self):
@@ -92,3 +78,25 @@ class Padded:
             data = data.shuffle(self.rows, seed=shuffle_seed, reshuffle_each_iteration=True)
         data = data.batch(batch_size)
         return (data.cache() if cache else data).prefetch(2)
+
+
+class PaddedSequences(Representation):
+    """Each document's indices padded or cut to ``maxlen``, as Keras's pad_sequences."""
+
+    name = "sequences"
+    parameters = (MAXLEN, PADDING, TRUNCATING)
+
+    def featurize(self, splits: Mapping[str, Split], num_words: int, params: Values,
+                  texts: Mapping[str, list[str]] | None) -> Arrays:
+        arrays: Arrays = {}
+        for split in SPLITS:
+            arrays.update(build(splits[split], params).to_arrays(split))
+        return arrays
+
+    def load(self, arrays: Mapping[str, Any], split: str, num_words: int,
+             params: Values) -> Padded:
+        return Padded(arrays[f"{split}_padded"], arrays[f"{split}_labels"])
+
+    def encode(self, texts: Sequence[str], sequences: Split, num_words: int, params: Values,
+               fitted: Mapping[str, Any]) -> tuple[Padded, Any]:
+        return build(sequences, params), known_counts(sequences)

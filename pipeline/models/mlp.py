@@ -4,178 +4,133 @@ Deep Learning with Python 3.4: Dense(16, relu) x 2 -> Dense(1, sigmoid), rmsprop
 Choices are checked without importing Keras, so a bad value fails before any work
 (and before TensorFlow's 4-second import).
 """
-import math
+from __future__ import annotations
 
-import luigi
+from collections.abc import Mapping
+from typing import Any
 
-from ..config import experiment_default
 from ..errors import PipelineError
-from . import heads
-
-REPRESENTATION = "multihot"
-SHARED = ("optimizer", "learning_rate", "loss", "epochs", "batch_size")
+from ..ml import heads
+from ..ml.training import TRAINING
+from ..params import Choice, Integer, Integers, Number, Param, Value, Values
+from .base import Model
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "silu", "swish",
                "softplus", "leaky_relu", "linear")
 REGULARIZE = ("all", "first")
+MAX_LAYERS = 64      # the book uses 1 to 3; deeper stacks only train for hours
+MAX_UNITS = 65536    # weights and memory are bounded as a whole by check_sizes
+_BOOK_SIZES = "the book uses 1 to 3 layers of 16 to 64 units"
+
+LAYERS = Param("layers", Integer(1, MAX_LAYERS), 2, "Number of hidden Dense layers",
+               _BOOK_SIZES)
+UNITS = Param("units", Integers(1, MAX_UNITS), 16,
+              "Units of each hidden layer, or one number per layer (64,4: the book's "
+              "bottleneck)", _BOOK_SIZES)
+ACTIVATION = Param("activation", Choice(ACTIVATIONS), "relu",
+                   "Activation of the hidden layers")
+DROPOUT = Param("dropout", Number(0.0, 1.0, high_open=True), 0.0,
+                "Dropout rate after each hidden layer (0 = none)")
+L1 = Param("l1", Number(minimum=0.0), 0.0, "L1 weight penalty on the hidden layers")
+L2 = Param("l2", Number(minimum=0.0), 0.0, "L2 weight penalty on the hidden layers")
+REGULARIZE_PARAM = Param("regularize", Choice(REGULARIZE), "all",
+                         "Hidden layers that l1/l2 apply to: all, first")
+OWN = (LAYERS, UNITS, ACTIVATION, DROPOUT, L1, L2, REGULARIZE_PARAM)
 
 #: Deep Learning with Python 3.4: Dense(16, relu) x 2 -> Dense(1, sigmoid), rmsprop.
-BOOK_MODEL = {"num_words": 10000, "layers": 2, "units": 16, "activation": "relu",
-              "dropout": 0.0, "l1": 0.0, "l2": 0.0, "regularize": "all",
-              "optimizer": "rmsprop", "learning_rate": 0.001, "loss": "auto"}
-
-class UnitsParameter(luigi.Parameter):
-    """Units of the hidden layers: ``16`` for every layer, or one per layer (``64,4``).
-
-    A single number stays an int, so task ids and titles are those of an IntParameter.
-    """
-
-    def parse(self, x):
-        try:
-            values = tuple(int(part) for part in str(x).split(","))
-        except ValueError:
-            raise ValueError(x) from None
-        return values[0] if len(values) == 1 else values
-
-    def normalize(self, x):
-        if isinstance(x, (list, tuple)):
-            return x[0] if len(x) == 1 else tuple(int(v) for v in x)
-        return self.parse(x) if isinstance(x, str) else x
-
-    def serialize(self, x):
-        return ",".join(map(str, x)) if isinstance(x, tuple) else str(x)
+BOOK_MODEL: dict[str, Value] = {
+    "num_words": 10000, "layers": 2, "units": 16, "activation": "relu", "dropout": 0.0,
+    "l1": 0.0, "l2": 0.0, "regularize": "all", "optimizer": "rmsprop",
+    "learning_rate": 0.001, "loss": "auto"}
 
 
-def units_per_layer(units, layers):
+def units_per_layer(units: Value, layers: int) -> list[int]:
     """The units of each of ``layers`` hidden layers."""
     return list(units) if isinstance(units, tuple) else [int(units)] * layers
 
 
-PARAMETERS = {
-    "layers": experiment_default(luigi.IntParameter, "layers", BOOK_MODEL["layers"],
-                                 description="mlp: number of hidden Dense layers"),
-    "units": experiment_default(UnitsParameter, "units", BOOK_MODEL["units"],
-                                description="mlp: units of each hidden layer, or one number "
-                                            "per layer (64,4: the book's bottleneck)"),
-    "activation": experiment_default(luigi.Parameter, "activation", BOOK_MODEL["activation"],
-                                     description="mlp: activation of the hidden layers"),
-    "dropout": experiment_default(luigi.FloatParameter, "dropout", BOOK_MODEL["dropout"],
-                                  description="mlp: dropout rate after each hidden layer "
-                                              "(0 = none)"),
-    "l1": experiment_default(luigi.FloatParameter, "l1", BOOK_MODEL["l1"],
-                             description="mlp: L1 weight penalty on the hidden layers"),
-    "l2": experiment_default(luigi.FloatParameter, "l2", BOOK_MODEL["l2"],
-                             description="mlp: L2 weight penalty on the hidden layers"),
-    "regularize": experiment_default(luigi.Parameter, "regularize", BOOK_MODEL["regularize"],
-                                     description="mlp: hidden layers that l1/l2 apply to: "
-                                                 "all, first"),
-}
-
-
-MAX_LAYERS = 64      # the book uses 1 to 3; deeper stacks only train for hours
-MAX_UNITS = 65536    # weights and memory are bounded as a whole by models.check_sizes
-
-
-def check(params):
-    """Raise :class:`PipelineError` naming the first invalid parameter of :data:`PARAMETERS`."""
-    layers = int(params["layers"])
-    if not 1 <= layers <= MAX_LAYERS:
-        raise PipelineError(f"layers must be between 1 and {MAX_LAYERS:,} (the book uses 1 "
-                            f"to 3 layers of 16 to 64 units), got {params['layers']}")
-    units = params["units"]
+def check_layers(params: Values) -> None:
+    """``units`` with one number per layer must give as many as ``layers``."""
+    units, layers = params["units"], int(params["layers"])
     if isinstance(units, tuple) and len(units) != layers:
         raise PipelineError(f"units gives {len(units)} layer sizes "
                             f"({','.join(map(str, units))}) for {layers} hidden layers: give "
                             f"one number, or one per layer")
-    if not all(1 <= width <= MAX_UNITS for width in units_per_layer(units, layers)):
-        raise PipelineError(f"units must be between 1 and {MAX_UNITS:,} (the book uses 1 to "
-                            f"3 layers of 16 to 64 units), got "
-                            f"{','.join(map(str, units)) if isinstance(units, tuple) else units}")
-    _choice("activation", params["activation"], ACTIVATIONS)
-    _choice("regularize", params["regularize"], REGULARIZE)
-    if not 0.0 <= params["dropout"] < 1.0:
-        raise PipelineError(f"dropout must be in [0, 1), got {params['dropout']}")
-    for name in ("l1", "l2"):
-        if not 0.0 <= params[name] < math.inf:
-            raise PipelineError(f"{name} must be a finite number >= 0, got {params[name]}")
 
 
-def check_model_params(num_classes=2, **params):
-    """Raise :class:`PipelineError` naming the first invalid parameter.
+def check_model_params(num_classes: int = 2, **params: Any) -> dict[str, Value]:
+    """The book's model with ``params`` changed, every value checked; returns them all.
 
-    Parameters not given take the book's values (:data:`BOOK_MODEL`).
+    Parameters not given take the book's values (:data:`BOOK_MODEL`); an unknown name or
+    a bad value is a :class:`PipelineError` naming it.
     """
-    from . import check_training
-
     unknown = sorted(set(params) - set(BOOK_MODEL))
     if unknown:
         raise PipelineError(f"unknown model parameter {unknown[0]!r}")
-    p = {**BOOK_MODEL, **params}
-    if int(p["num_words"]) < 1:
-        raise PipelineError(f"num_words must be a positive integer, got {p['num_words']}")
-    check({name: p[name] for name in PARAMETERS})
-    check_training({name: p[name] for name in SHARED if name in p}, num_classes)
+    merged = {**BOOK_MODEL, **params}
+    declared = {param.name: param for param in (*OWN, *TRAINING)}
+    checked = {name: declared[name].normalize(value) if name in declared else value
+               for name, value in merged.items()}
+    if not isinstance(checked["num_words"], int) or checked["num_words"] < 1:
+        raise PipelineError(f"num_words must be a positive integer, got {merged['num_words']}")
+    check_layers(checked)
+    heads.loss_for(str(checked["loss"]), num_classes)
+    return checked
 
 
-def _widths(units):
-    """The widths ``units`` gives, as a list of ints (None if it cannot be read)."""
-    try:
-        if isinstance(units, str):
-            return [int(u) for u in units.replace(",", " ").split()]
-        if isinstance(units, (list, tuple)):
-            return [int(u) for u in units]
-        return [int(units)]
-    except (TypeError, ValueError):
-        return None
-
-
-def sizes(params, num_words, num_classes):
+def sizes(params: Values, num_words: int, num_classes: int) -> tuple[int, int]:
     """``(weights, largest activation values per batch)`` of the model ``params`` give."""
-    widths = _widths(params.get("units"))
-    if not widths:
-        return None
-    layers = int(params.get("layers", len(widths)))
-    widths = (widths + widths[-1:] * layers)[:layers] if len(widths) < layers else widths
+    widths = units_per_layer(params["units"], int(params["layers"]))
     out = 1 if num_classes == 2 else num_classes
-    shape = [int(num_words)] + widths + [out]
+    shape = [int(num_words), *widths, out]
     weights = sum(a * b + b for a, b in zip(shape[:-1], shape[1:]))
     return weights, int(params.get("batch_size", 1)) * max(widths)
 
 
-def _choice(name, value, allowed):
-    if value not in allowed:
-        raise PipelineError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
-
-
-# ------------------------------------------------------------------- the model interface
-
-def _own(params, num_words):
-    keys = set(BOOK_MODEL) - {"num_words"}
-    return {"num_words": num_words, **{key: params[key] for key in keys if key in params}}
-
-
-def build(params, num_words, num_classes, fast=False):
-    return build_model(fast=fast, num_classes=num_classes, **_own(params, num_words))
-
-
-def portable(model, params, num_words, num_classes):
-    return portable_model(model, num_classes=num_classes, **_own(params, num_words))
-
-
-def describe(params):
+def describe(params: Values) -> str:
     """A short title: ``mlp 2x16 relu, rmsprop lr 0.001`` (``mlp 64-4 relu``, ...)."""
     units = params["units"]
     shape = "-".join(map(str, units)) if isinstance(units, tuple) \
         else f"{params['layers']}x{units}"
     return (f"mlp {shape} {params['activation']}, "
-            f"{params['optimizer']} lr {params['learning_rate']:g}")
+            f"{params['optimizer']} lr {float(params['learning_rate']):g}")
 
 
-def export(model):
-    """The Dense layers as arrays, for scoring without TensorFlow."""
-    from ..inference import export_weights
+def _own(params: Values, num_words: int) -> dict[str, Any]:
+    keys = set(BOOK_MODEL) - {"num_words"}
+    return {"num_words": num_words, **{key: params[key] for key in keys if key in params}}
 
-    return export_weights(model)
+
+class MLP(Model):
+    """The book's model and its variants: Dense layers on multi-hot vectors."""
+
+    name = "mlp"
+    representation = "multihot"
+    parameters = (*OWN, *TRAINING)
+
+    def check(self, params: Values, num_classes: int) -> None:
+        super().check(params, num_classes)
+        check_layers(params)
+
+    def sizes(self, params: Values, num_words: int, num_classes: int) -> tuple[int, int]:
+        return sizes(params, num_words, num_classes)
+
+    def build(self, params: Values, num_words: int, num_classes: int, *, fast: bool,
+              extra: Mapping[str, Any]) -> Any:
+        return build_model(fast=fast, num_classes=num_classes, **_own(params, num_words))
+
+    def portable(self, model: Any, params: Values, num_words: int, num_classes: int,
+                 extra: Mapping[str, Any]) -> Any:
+        return portable_model(model, num_classes=num_classes, **_own(params, num_words))
+
+    def export(self, model: Any) -> dict[str, Any]:
+        """The Dense layers as arrays, for scoring without TensorFlow."""
+        from ..ml.inference import export_weights
+
+        return export_weights(model)
+
+    def describe(self, params: Values) -> str:
+        return describe(params)
 
 
 # ------------------------------------------------------------------------ building
@@ -199,8 +154,7 @@ def build_model(fast=False, num_classes=2, **params):
     """
     import keras
 
-    check_model_params(num_classes=num_classes, **params)
-    p = {**BOOK_MODEL, **params}
+    p = check_model_params(num_classes=num_classes, **params)
     regularizer = keras.regularizers.L1L2(l1=p["l1"], l2=p["l2"]) \
         if (p["l1"] or p["l2"]) else None
     inputs = keras.Input(shape=(p["num_words"],), sparse=True, name="multi_hot")

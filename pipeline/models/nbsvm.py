@@ -18,38 +18,30 @@ documents), never from validation or test rows. The saved model is a plain
 ``Dense`` layer whose kernel is ``r * w``: it loads in any Keras, and ``predict`` scores
 it with :class:`pipeline.inference.NumpyMLP` (no TensorFlow).
 """
-import math
+from __future__ import annotations
 
-import luigi
+from collections.abc import Mapping
+from typing import Any
 
-from ..config import experiment_default
 from ..errors import PipelineError
-from . import heads
+from ..ml import heads
+from ..ml.training import TRAINING, Features
+from ..params import Number, Param, Values
+from .base import Model
 
-REPRESENTATION = "ngrams"
-SHARED = ("optimizer", "learning_rate", "loss", "epochs", "batch_size")
-
-PARAMETERS = {
-    "nb_alpha": experiment_default(
-        luigi.FloatParameter, "nb_alpha", 1.0,
-        description="nbsvm: smoothing added to every n-gram's count per class before the "
-                    "NB log-count ratios"),
-}
+NB_ALPHA = Param("nb_alpha", Number(minimum=0.0, low_open=True), 1.0,
+                 "Smoothing added to every n-gram's count per class before the NB "
+                 "log-count ratios")
 
 
-def check(params):
-    if not 0.0 < params["nb_alpha"] < math.inf:
-        raise PipelineError(f"nb_alpha must be a finite number > 0, got {params['nb_alpha']}")
-
-
-def describe(params):
-    low, high = params["ngram_range"].replace("-", ",").split(",")
+def describe(params: Values) -> str:
+    low, high = str(params["ngram_range"]).split(",")
     grams = f"{low}-{high}-grams" if low != high else f"{low}-grams"
     return (f"nbsvm on {grams} (min_df {params['min_df']}), {params['optimizer']} lr "
-            f"{params['learning_rate']:g}")
+            f"{float(params['learning_rate']):g}")
 
 
-def nb_ratios(data, num_classes, alpha=1.0):
+def nb_ratios(data: Any, num_classes: int, alpha: float = 1.0) -> Any:
     """The NB log-count ratios of a CSR ``data`` (``indptr``, ``indices``, ``labels``,
     ``num_words`` = columns): ``(columns, 1)`` for two classes (positive vs negative),
     ``(columns, classes)`` one-vs-rest for more. float32."""
@@ -75,23 +67,11 @@ def nb_ratios(data, num_classes, alpha=1.0):
     return ratios.astype(np.float32)
 
 
-def prepare(params, train, num_classes):
-    """What the model needs from its training rows before it is built: the NB ratios."""
-    return {"ratios": nb_ratios(train, num_classes, params["nb_alpha"])}
-
-
-def export(model):
-    """The Dense layer (kernel ``r * w``) as arrays, for scoring without TensorFlow."""
-    from ..inference import export_weights
-
-    return export_weights(model)
-
-
-def build(params, num_words, num_classes, fast=False, ratios=None):
+def build(params: Values, num_classes: int, fast: bool, ratios: Any) -> Any:
     """A compiled Keras model on sparse n-gram rows of ``len(ratios)`` columns.
 
     ``fast`` (training): the NB-weighted layer (fixed ratios, trained ``w``, ``b``);
-    otherwise the plain ``Dense`` twin that :func:`portable` fills with ``r * w``.
+    otherwise the plain ``Dense`` twin that :meth:`NBSVM.portable` fills with ``r * w``.
     """
     import keras
 
@@ -106,18 +86,44 @@ def build(params, num_words, num_classes, fast=False, ratios=None):
     return heads.compiled(model, params, num_classes)
 
 
-def portable(model, params, num_words, num_classes, ratios=None):
-    """The plain twin of a trained NB-weighted model: ``Dense`` with kernel ``r * w``."""
-    import numpy as np
+class NBSVM(Model):
+    """A Naive-Bayes-weighted linear layer on binary word n-grams."""
 
-    twin = build(params, num_words, num_classes, fast=False, ratios=ratios)
-    layer = model.get_layer("nb_linear")
-    weights, bias = layer.kernel.numpy(), layer.bias.numpy()
-    twin.layers[-1].set_weights([np.asarray(ratios * weights, dtype=np.float32), bias])
-    # its optimizer state (of r * w, not of w) starts afresh, but is built, so the saved
-    # file loads without Keras's "skipping variable loading" warning
-    twin.optimizer.build(twin.trainable_variables)
-    return twin
+    name = "nbsvm"
+    representation = "ngrams"
+    parameters = (NB_ALPHA, *TRAINING)
+
+    def describe(self, params: Values) -> str:
+        return describe(params)
+
+    def prepare(self, params: Values, train: Features, num_classes: int) -> dict[str, Any]:
+        """The NB ratios of the training rows."""
+        return {"ratios": nb_ratios(train, num_classes, float(params["nb_alpha"]))}
+
+    def build(self, params: Values, num_words: int, num_classes: int, *, fast: bool,
+              extra: Mapping[str, Any]) -> Any:
+        return build(params, num_classes, fast, extra.get("ratios"))
+
+    def portable(self, model: Any, params: Values, num_words: int, num_classes: int,
+                 extra: Mapping[str, Any]) -> Any:
+        """The plain twin of a trained NB-weighted model: ``Dense`` with kernel ``r * w``."""
+        import numpy as np
+
+        ratios = extra["ratios"]
+        twin = build(params, num_classes, False, ratios)
+        layer = model.get_layer("nb_linear")
+        weights, bias = layer.kernel.numpy(), layer.bias.numpy()
+        twin.layers[-1].set_weights([np.asarray(ratios * weights, dtype=np.float32), bias])
+        # its optimizer state (of r * w, not of w) starts afresh, but is built, so the
+        # saved file loads without Keras's "skipping variable loading" warning
+        twin.optimizer.build(twin.trainable_variables)
+        return twin
+
+    def export(self, model: Any) -> dict[str, Any]:
+        """The Dense layer (kernel ``r * w``) as arrays, for scoring without TensorFlow."""
+        from ..ml.inference import export_weights
+
+        return export_weights(model)
 
 
 _NB_LAYER = []

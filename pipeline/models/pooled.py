@@ -6,26 +6,31 @@ of its own words' vectors whatever its length; with ``embedding_dim + 1`` weight
 the head it overfits far less than Flatten's ``maxlen x embedding_dim``. Scored with
 Keras by ``predict`` (no numpy twin).
 """
-from . import embedding
+from __future__ import annotations
 
-REPRESENTATION = "sequences"
-SHARED = embedding.SHARED
-DEFAULTS = embedding.DEFAULTS
-PARAMETERS = {"embedding_dim": embedding.PARAMETERS["embedding_dim"]}
+from collections.abc import Mapping
+from typing import Any
 
-export = None
-check = embedding.check
-
-
-def describe(params):
-    return (f"pooled embedding {params['embedding_dim']}d (masked average) on "
-            f"{params['maxlen']} words, {params['optimizer']} lr {params['learning_rate']:g}")
+from ..ml.training import TRAINING
+from ..params import Values
+from .base import Model
+from .embedding import EMBEDDING_DIM, SEQUENCE_DEFAULTS, classifier
 
 
-def build(params, num_words, num_classes, fast=False):
-    return embedding.classifier(params, num_words, num_classes, params["embedding_dim"],
-                                name="pooled", pooled=True)
+class Pooled(Model):
+    """A word embedding learned from scratch, averaged (masked) into the head."""
 
+    name = "pooled"
+    representation = "sequences"
+    parameters = (EMBEDDING_DIM, *TRAINING)
+    defaults = SEQUENCE_DEFAULTS
 
-def portable(model, params, num_words, num_classes):
-    return model
+    def describe(self, params: Values) -> str:
+        return (f"pooled embedding {params['embedding_dim']}d (masked average) on "
+                f"{params['maxlen']} words, {params['optimizer']} lr "
+                f"{float(params['learning_rate']):g}")
+
+    def build(self, params: Values, num_words: int, num_classes: int, *, fast: bool,
+              extra: Mapping[str, Any]) -> Any:
+        return classifier(params, num_words, num_classes, int(params["embedding_dim"]),
+                          name="pooled", pooled=True)

@@ -37,21 +37,3 @@ def die_with(parent):
         os.kill(os.getpid(), signal.SIGKILL)
     threading.Thread(target=_watch, args=(parent,), daemon=True,
                      name="die-with-parent").start()
-
-
-def _on_task_start(task):
-    """Luigi's task processes (``--workers N``) die with the worker that forked them."""
-    import multiprocessing
-
-    parent = multiprocessing.parent_process()
-    if parent is not None and parent.pid is not None:
-        die_with(parent.pid)
-
-
-def install():
-    """Make every task process forked by Luigi die with its parent (idempotent)."""
-    import luigi
-
-    if not getattr(install, "done", False):
-        luigi.Task.event_handler(luigi.Event.START)(_on_task_start)
-        install.done = True

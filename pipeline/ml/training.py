@@ -5,10 +5,53 @@ module knows nothing of multi-hot vectors or sequences. TensorFlow is imported i
 the functions, never at module level: Luigi may fork worker processes, and a no-op
 rerun must not pay for the import.
 """
-import time
+from __future__ import annotations
 
-from .errors import PipelineError
-from .models import heads
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ..errors import PipelineError
+from ..params import Choice, Integer, Number, Param
+from . import heads
+
+#: Bounds that keep a training within hours on a small machine (the book's models stop
+#: improving after about 4 epochs; no training set here has a million documents).
+MAX_EPOCHS = 1000
+MAX_BATCH_SIZE = 1 << 20
+OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "adagrad", "adadelta", "adamax", "nadam")
+
+#: The training parameters of the Keras models (each model lists those it reads).
+OPTIMIZER = Param("optimizer", Choice(OPTIMIZERS), "rmsprop", "Keras optimizer")
+LEARNING_RATE = Param("learning_rate", Number(minimum=0.0, low_open=True), 0.001,
+                      "Learning rate of the optimizer")
+LOSS = Param("loss", Choice(heads.LOSSES), "auto",
+             "Keras loss; auto: binary_crossentropy for two classes, "
+             "sparse_categorical_crossentropy for more")
+EPOCHS = Param("epochs", Integer(1, MAX_EPOCHS), 20,
+               "Epochs of the training run with validation",
+               "the book's models stop improving after about 4; more only runs for hours")
+BATCH_SIZE = Param("batch_size", Integer(1, MAX_BATCH_SIZE), 512, "Mini-batch size",
+                   "more than any training set here")
+TRAINING = (OPTIMIZER, LEARNING_RATE, LOSS, EPOCHS, BATCH_SIZE)
+
+
+class Features(Protocol):
+    """What training and scoring read of a representation's documents."""
+
+    @property
+    def labels(self) -> Any: ...
+
+    @property
+    def rows(self) -> int: ...
+
+    def take(self, rows: Any) -> Features: ...
+
+    def to_arrays(self, prefix: str) -> dict[str, Any]: ...
+
+    def batches(self, batch_size: int, label_dtype: str = "float32",
+                shuffle_seed: int | None = None, cache: bool = False) -> Any:
+        """A ``tf.data.Dataset`` of ``(inputs, labels)`` batches."""
 
 
 def seed_everything(seed):
@@ -52,15 +95,16 @@ def fit(model, train, *, epochs, batch_size, seed, num_classes=2, validation=Non
     return frame, seconds
 
 
-def best_epoch(history):
-    """The epoch (from 1) with the lowest validation loss."""
+def best_epoch(history: Any) -> int:
+    """The epoch (from 1) with the lowest validation loss; ``history`` maps column names
+    to sequences (a DataFrame, or :func:`pipeline.io.storage.read_csv_columns`)."""
     import numpy as np
 
-    losses = history["val_loss"].to_numpy(dtype=float)
+    losses = np.asarray(history["val_loss"], dtype=float)
     if not np.isfinite(losses).any():
         raise PipelineError("validation loss is never finite: training diverged; try a "
                             "smaller learning_rate or give final_epochs as a number")
-    return int(history["epoch"].iloc[int(np.nanargmin(losses))])
+    return int(np.asarray(history["epoch"])[int(np.nanargmin(losses))])
 
 
 def raw_outputs(model, data, num_classes=2, batch_size=2048):

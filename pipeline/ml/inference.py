@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .errors import PipelineError
+from ..errors import PipelineError
 
 
 def _sigmoid(x):
@@ -85,7 +85,7 @@ class NumpyMLP:
 
     @classmethod
     def load(cls, path):
-        from . import storage
+        from ..io import storage
 
         return cls(storage.load_arrays(path))
 

@@ -19,7 +19,7 @@ def check_sizes(training_documents, validation_size, train_size=0):
     """Raise :class:`PipelineError` unless ``validation_size`` leaves training documents and
     ``train_size`` fits in what is left. Checked when a task is built (from the dataset's
     manifest, once it is fetched) and again on the real rows."""
-    from .errors import PipelineError
+    from ..errors import PipelineError
 
     if validation_size >= training_documents:
         raise PipelineError(f"validation_size must be smaller than the number of training "

@@ -142,7 +142,7 @@ _RESOURCE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno
 
 def resource_error(exc, final):
     """A :class:`PipelineError` for ``exc`` (an OSError) while writing ``final``."""
-    from .errors import PipelineError
+    from ..errors import PipelineError
 
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         advice = "free some space, or give another data folder"

@@ -12,13 +12,18 @@ reviews never lose the good ones; each gets a row with a note instead:
   start and unknown-word markers, so the probability says nothing about the text),
   note ``no known words``.
 """
+from __future__ import annotations
+
 import csv
 import io
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
-from .datasets.text import OOV, START, encode_texts, vocabulary_size
-from .errors import PipelineError
+from ..errors import PipelineError
+from ..params import Values
+from .text import Split, encode_texts, vocabulary_size
 
 
 #: The largest input file read (a text or CSV file of documents) and the largest
@@ -192,37 +197,39 @@ def _read_csv(path, data):
     return reviews
 
 
-def check_model_matches(model, vocabulary, num_words):
-    """The model's input width must be the vocabulary's index space (numpy models)."""
-    width = getattr(model, "num_inputs", num_words)
-    if width != num_words or len(vocabulary) > vocabulary_size(num_words):
-        raise PipelineError(
-            f"model and vocabulary do not belong together: the model takes {width} "
-            f"inputs, the vocabulary is for num_words={num_words} "
-            f"({len(vocabulary)} words)")
+class Encoder(Protocol):
+    """A representation, as scoring uses it (:class:`pipeline.features.Representation`)."""
+
+    unit: str
+
+    def encode(self, texts: Sequence[str], sequences: Split, num_words: int, params: Values,
+               fitted: Mapping[str, Any]) -> tuple[Any, Any]: ...
 
 
-def score(model, vocabulary, reviews, representation="multihot", representation_params=None,
-          features_path=None):
-    """Class probabilities of each review (None for empty ones); adds notes.
+class Scorer(Protocol):
+    """A trained model, as scoring uses it (:mod:`pipeline.ml.inference`)."""
 
-    ``model`` has ``predict(representation object)`` (:mod:`pipeline.inference`);
-    ``vocabulary`` is Encode's vocabulary.json (words, num_words, class_names);
-    ``features_path`` the Featurize output, for a representation with its own vocabulary
-    (n-grams).
+    def predict(self, data: Any) -> Any: ...
+
+
+def score(model: Scorer, vocabulary: Mapping[str, Any], reviews: list[Review],
+          encoder: Encoder, params: Values, fitted: Mapping[str, Any]) -> list[Any]:
+    """Class probabilities of each review (None for empty or unreadable ones); adds notes.
+
+    ``vocabulary`` is Encode's vocabulary.json (words, num_words, class_names); the
+    reviews are encoded with it and then by ``encoder`` with its ``params`` and what it
+    learned from the training documents (``fitted``), as the training documents were.
     """
     import numpy as np
 
-    from . import features
-    from .datasets import Split
-    from .models.heads import probabilities as as_probabilities
+    from .heads import probabilities as as_probabilities
 
-    words, num_words = vocabulary["words"], vocabulary["num_words"]
+    words, num_words = vocabulary["words"], int(vocabulary["num_words"])
     num_classes = len(vocabulary["class_names"])
-    module = features.get(representation)
-    own_vocabulary = hasattr(module, "encode_texts")
-    if not own_vocabulary:
-        check_model_matches(model, words, num_words)
+    if len(words) > vocabulary_size(num_words):
+        raise PipelineError(f"the vocabulary holds {len(words)} words, more than "
+                            f"num_words={num_words} has room for: it does not belong to "
+                            f"this model")
     scored = []
     for i, review in enumerate(reviews):
         if review.unreadable:
@@ -231,62 +238,28 @@ def score(model, vocabulary, reviews, representation="multihot", representation_
             scored.append(i)
         else:
             review.notes.append("empty text")
-    probabilities = [None] * len(reviews)
+    probabilities: list[Any] = [None] * len(reviews)
     if not scored:
         return probabilities
-    if own_vocabulary:
-        from . import storage
-
-        arrays = storage.load_arrays(features_path, prefixes=["vocabulary_"])
-        data, known = module.encode_texts([reviews[i].text for i in scored], arrays, words,
-                                          **(representation_params or {}))
-        width = getattr(model, "num_inputs", data.num_words)
-        if width != data.num_words:
-            raise PipelineError(f"model and n-grams do not belong together: the model takes "
-                                f"{width} inputs, {features_path} has {data.num_words}")
-        for i, count in zip(scored, known):
-            if not count:
-                reviews[i].notes.append("no known n-grams")
-        for i, row in zip(scored, as_probabilities(model.predict(data), num_classes)):
-            probabilities[i] = row
-        return probabilities
-    sequences = encode_texts([reviews[i].text for i in scored], words)
-    for i, sequence in zip(scored, sequences):
-        if all(index in (START, OOV) for index in sequence):
-            reviews[i].notes.append("no known words")
-    lengths = [len(sequence) for sequence in sequences]
+    texts = [reviews[i].text for i in scored]
+    sequences = encode_texts(texts, words)
     offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
+    np.cumsum([len(sequence) for sequence in sequences], out=offsets[1:])
     values = np.fromiter((index for sequence in sequences for index in sequence),
                          dtype=np.int32, count=int(offsets[-1]))
     split = Split(values, offsets, np.zeros(len(sequences), dtype=np.int16),
                   np.asarray([reviews[i].id for i in scored]))
-    data = features.get(representation).build(split, num_words,
-                                              **(representation_params or {}))
-    outputs = as_probabilities(model.predict(data), num_classes)
-    for i, row in zip(scored, outputs):
+    data, known = encoder.encode(texts, split, num_words, params, fitted)
+    width, columns = getattr(model, "num_inputs", None), getattr(data, "num_words", None)
+    if width is not None and columns is not None and width != columns:
+        raise PipelineError(f"model and {encoder.unit} do not belong together: the model "
+                            f"takes {width} inputs, the {encoder.unit} give {columns}")
+    for i, count in zip(scored, known):
+        if not count:
+            reviews[i].notes.append(f"no known {encoder.unit}")
+    for i, row in zip(scored, as_probabilities(model.predict(data), num_classes)):
         probabilities[i] = row
     return probabilities
-
-
-def score_with(evaluate, encode, reviews):
-    """Score ``reviews`` with the final model of a complete EvaluateTest task, encoded with
-    the vocabulary of its Encode task; returns ``(probabilities, class names)``.
-
-    The numpy twin when the model has one (no TensorFlow), else the saved Keras model.
-    """
-    from . import storage
-    from .inference import load_scorer
-
-    outputs = evaluate.output()
-    scorer = load_scorer(outputs["weights"].path if "weights" in outputs else "",
-                         outputs["model"].path)
-    vocabulary = storage.read_json(encode.output()["vocabulary"].path)
-    features_task = evaluate.requires()["features"]
-    probabilities = score(scorer, vocabulary, reviews, evaluate.model_module.REPRESENTATION,
-                          evaluate.representation_params(),
-                          features_path=features_task.output()["features"].path)
-    return probabilities, vocabulary["class_names"]
 
 
 def label_of(probability, class_names):

@@ -19,10 +19,14 @@ numpy is imported inside the functions.
 from pathlib import Path
 
 from ..errors import PipelineError
-from .download import fetch_file, local_path
+from ..params import Integer, Param
+from ..io.download import fetch_file, local_path
 from .text import INDEX_FROM
 
 DIMENSIONS = (50, 100, 200, 300)
+GLOVE_DIM = Param("glove_dim", Integer(among=DIMENSIONS), 50,
+                  "Dimension of the GloVe 6B vectors; the Embedding's size follows it",
+                  "the GloVe 6B vectors")
 OFFICIAL_URL = "https://nlp.stanford.edu/data/glove.6B.zip"
 OFFICIAL_WORDS = 400_000
 PACKAGE = "package"

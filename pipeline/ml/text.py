@@ -7,13 +7,19 @@ is ``r + 3``. ``num_words`` bounds the index space like Keras's argument does: i
 ``< num_words`` are kept, so the vocabulary holds the ``num_words - 4`` most frequent
 training words.
 """
+from __future__ import annotations
+
 import re
 from array import array
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import count
+from typing import Any
 
 from ..errors import PipelineError
+
+#: The splits every dataset gives.
+SPLITS = ("train", "test")
 
 PAD, START, OOV, UNUSED = 0, 1, 2, 3
 INDEX_FROM = 3
@@ -143,3 +149,39 @@ def decode_sequence(sequence, vocabulary):
     """A sequence back to words, as the model sees it; unknown words become ``?``."""
     words = {i: w for w, i in word_index(vocabulary).items()}
     return " ".join(words.get(int(i), "?") for i in sequence if int(i) not in (PAD, START))
+
+
+@dataclass
+class Split:
+    """One split's documents: document ``k`` is ``values[offsets[k]:offsets[k + 1]]``."""
+
+    values: Any   # int32 indices, each document starting with START
+    offsets: Any  # int64, len = documents + 1
+    labels: Any   # int16 class numbers
+    names: Any    # str: where each document comes from (file name, position)
+
+    @property
+    def rows(self) -> int:
+        return len(self.offsets) - 1
+
+    def to_arrays(self, prefix: str) -> dict[str, Any]:
+        return {f"{prefix}_values": self.values, f"{prefix}_offsets": self.offsets,
+                f"{prefix}_labels": self.labels, f"{prefix}_names": self.names}
+
+    @classmethod
+    def from_arrays(cls, arrays: Any, prefix: str) -> Split:
+        return cls(*(arrays[f"{prefix}_{key}"] for key in ("values", "offsets", "labels",
+                                                           "names")))
+
+
+@dataclass
+class Encoded:
+    """What a dataset's ``read`` gives: both splits and the vocabulary."""
+
+    splits: dict[str, Split]  # "train", "test"
+    vocabulary: list[str]     # the word of index 4, 5, ...
+    counts: list[int]         # how often each vocabulary word occurs in the training split
+    #: the classes, when they depend on the data (else the dataset's class_names)
+    class_names: list[str] | None = None
+    #: what was read, kept and left out (written by Encode)
+    report: dict[str, Any] = field(default_factory=dict)

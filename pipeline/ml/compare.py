@@ -11,9 +11,7 @@ import math
 import tomllib
 from pathlib import Path
 
-from .errors import PipelineError
-
-SHIPPED = Path(__file__).with_name("variants.toml")
+from ..errors import PipelineError
 
 #: Columns of comparison.csv / comparison.md, in order.
 #: A variants file is a short hand-written table (the shipped one: 2 KB).
@@ -25,14 +23,14 @@ COLUMNS = ("variant", "seed", "parameters", "trainable_parameters", "best_epoch"
            "final_training_seconds")
 
 
-def load_variants(path=None):
-    """``{name: {parameter: value}}`` from a TOML or JSON file (default: the shipped one).
+def load_variants(path):
+    """``{name: {parameter: value}}`` from a TOML or JSON file.
 
     ``description`` entries are kept; the caller checks the parameters.
     """
-    from .configcheck import ConfigError, read_text_file
+    from ..io.configcheck import ConfigError, read_text_file
 
-    path = Path(path) if path else SHIPPED
+    path = Path(path)
     try:
         text = read_text_file(path, f"variants file {path}", MAX_VARIANTS_BYTES,
                               "a table of variants")

@@ -14,7 +14,7 @@ import math
 import statistics
 from pathlib import Path
 
-from .errors import PipelineError
+from ..errors import PipelineError
 
 #: Columns of learning_curve.csv, in order.
 COLUMNS = ("model", "size", "seed", "best_epoch", "val_accuracy", "val_loss",

@@ -1,0 +1,252 @@
+"""What every task of the pipeline shares: one output folder, written all at once.
+
+A task writes its files into ``<data_dir>/<TaskName>/<task_id>/``: one folder per
+configuration, staged and renamed into place once complete (:mod:`pipeline.io.storage`),
+with ``task.json`` recording its parameters. A task is complete when its files exist and
+everything upstream is complete, so deleting a middle stage's folder reruns that stage
+and everything after it. Before any work, the values it reads are checked together
+(:meth:`PipelineTask.check_params`): a bad combination is one line, not a traceback
+after an hour of training.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+import luigi
+
+from .. import datasets, features, models
+from ..datasets import Dataset, Plan
+from ..errors import PipelineError
+from ..features import Representation
+from ..io import storage
+from ..io.lifeline import die_with
+from ..ml.split import check_sizes
+from ..models import Model, check_sizes as check_model_sizes
+from ..params import Value
+from . import remote
+from .logs import install_log_filter
+from .parameters import Parameterized, values_of
+
+logger = logging.getLogger("luigi-interface")
+install_log_filter()
+
+
+@luigi.Task.event_handler(luigi.Event.START)
+def _die_with_worker(task: luigi.Task) -> None:
+    """Luigi's task processes (``--workers N``) die with the worker that forked them."""
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.pid is not None:
+        die_with(parent.pid)
+
+#: Padded sequences of all documents are held in memory as int32 (Featurize, training).
+MAX_PADDED_BYTES = 2 << 30
+
+
+class pipeline(luigi.Config):  # noqa: N801 - the name is the luigi.cfg section
+    """``[pipeline]`` in luigi.cfg, or ``--pipeline-data-dir`` on the command line."""
+
+    data_dir = luigi.Parameter(default="data",
+                               description="Folder that holds every artifact of every task")
+
+
+def data_folder() -> Path:
+    """The data folder of this run."""
+    return Path(pipeline().data_dir).expanduser()
+
+
+def download_folder(dataset: str) -> Path:
+    """Where DownloadDataset keeps a dataset's files: one copy per data folder."""
+    return data_folder() / "DownloadDataset" / dataset
+
+
+def fetched_manifest(dataset: str) -> dict[str, Any] | None:
+    """The manifest DownloadDataset wrote for ``dataset`` (None before fetching)."""
+    try:
+        manifest = json.loads((download_folder(dataset) / "manifest.json")
+                              .read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def check_data_folder(folder: Path) -> None:
+    """The data folder must be a writable folder, or creatable: else one line, before any
+    work (not a traceback once a stage has computed its result)."""
+    folder = Path(folder).expanduser()
+    what = f"data folder {folder}"
+    fix = "give a writable folder with --pipeline-data-dir (or [pipeline] data_dir)"
+    probe = folder
+    while not probe.exists():
+        if probe.is_symlink():
+            raise PipelineError(f"{what}: {probe} is a broken symbolic link; {fix}")
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise PipelineError(f"{what}: {probe} is a file, not a folder; {fix}")
+    try:
+        read_only = bool(os.statvfs(probe).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only:
+        raise PipelineError(f"{what}: {probe} is on a read-only file system; {fix}")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise PipelineError(f"{what}: {probe} is read-only for this user; {fix}")
+
+
+class PipelineTask(Parameterized):
+    """A task whose outputs are the files of one folder, written all at once."""
+
+    #: output name -> file name inside the task's folder
+    files: ClassVar[Mapping[str, str]] = {}
+
+    # The declared parameters tasks read (present when the task reads them).
+    dataset: str
+    num_words: int
+    validation_size: int
+    seed: int
+    representation: str
+    model: str
+    train_size: int
+    final_epochs: str
+    epochs: int
+    batch_size: int
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.check_params()
+
+    # ----------------------------------------------------------------- the plug-ins
+
+    @property
+    def dataset_plugin(self) -> Dataset:
+        return datasets.get(self.dataset)
+
+    @property
+    def model_plugin(self) -> Model:
+        return models.get(self.model)
+
+    @property
+    def representation_plugin(self) -> Representation:
+        """The representation it reads: chosen (Featurize) or its model's."""
+        name = self.param_kwargs.get("representation") or self.model_plugin.representation
+        return features.get(str(name))
+
+    def dataset_params(self) -> dict[str, Value]:
+        return values_of(self.dataset_plugin, self.param_kwargs)
+
+    def representation_params(self) -> dict[str, Value]:
+        return values_of(self.representation_plugin, self.param_kwargs)
+
+    def model_params(self) -> dict[str, Value]:
+        """The model's parameters and its representation's."""
+        return {**values_of(self.model_plugin, self.param_kwargs),
+                **self.representation_params()}
+
+    def plan(self) -> Plan | None:
+        """What Encode will give, planned from the fetched manifest (None before it)."""
+        manifest = fetched_manifest(self.dataset)
+        return None if manifest is None else \
+            self.dataset_plugin.plan(manifest, self.dataset_params())
+
+    @property
+    def class_names(self) -> list[str]:
+        """The classes the dataset will give with these parameters."""
+        plan = self.plan()
+        return list(plan.class_names if plan else self.dataset_plugin.class_names)
+
+    # ------------------------------------------------------------------------ checks
+
+    def check_params(self) -> None:
+        """Check the values it reads together, before any work (each value alone was
+        checked by its declaration when it was read)."""
+        read = self.param_kwargs
+        if "dataset" not in read:
+            return
+        check_data_folder(data_folder())
+        self.dataset_plugin.check(self.dataset_params())
+        plan = self.plan()  # a topic filter that leaves fewer than two classes raises
+        if "representation" in read or "model" in read:
+            self.representation_plugin.check(self.representation_params())
+            self.check_padded_size()
+        if "validation_size" in read:
+            manifest = fetched_manifest(self.dataset)
+            documents = plan.documents if plan else (manifest or {}).get("documents")
+            if isinstance(documents, dict) and isinstance(documents.get("train"), int):
+                check_sizes(documents["train"], self.validation_size,
+                            int(read.get("train_size", 0)))
+        if "model" in read:
+            classes = len(self.class_names)
+            self.model_plugin.check(self.model_params(), classes)
+            check_model_sizes(self.model_plugin, self.model_params(), self.num_words, classes)
+
+    def check_padded_size(self) -> None:
+        """Refuse a ``maxlen`` whose padded sequences of the fetched dataset would not
+        fit in memory."""
+        params = self.representation_params()
+        manifest = fetched_manifest(self.dataset)
+        if "maxlen" not in params or manifest is None:
+            return
+        try:
+            documents = sum(int(n) for n in manifest["documents"].values())
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return
+        needed = documents * int(params["maxlen"]) * 4
+        if needed > MAX_PADDED_BYTES:
+            raise PipelineError(
+                f"maxlen {params['maxlen']:,}: the padded sequences of the {documents:,} "
+                f"documents would take {needed / 2**30:.1f} GB; at most "
+                f"{MAX_PADDED_BYTES / 2**30:.0f} GB are allowed: lower maxlen (the longest "
+                f"IMDB review has about 2,500 words)")
+
+    # ----------------------------------------------------------------------- outputs
+
+    @property
+    def output_dir(self) -> Path:
+        return data_folder() / self.get_task_family() / self.task_id
+
+    def output(self) -> dict[str, luigi.LocalTarget]:
+        return {name: luigi.LocalTarget(self.output_dir / file)
+                for name, file in self.files.items()}
+
+    def complete(self) -> bool:
+        """Outputs present *and* everything upstream complete.
+
+        Luigi's default looks at a task's own outputs only, so deleting a middle
+        artifact (the split, say) would leave the stale downstream results in place.
+        Here that stage and everything after it rerun. Source data (:attr:`source`
+        tasks) is the exception: deleting it does not invalidate results.
+        """
+        return super().complete() and all(
+            task.source or task.complete() for task in luigi.task.flatten(self.requires()))
+
+    #: source data: fetched once, never a reason to recompute what was made from it
+    source: ClassVar[bool] = False
+
+    @contextmanager
+    def staged(self) -> Iterator[Path]:
+        """The staging folder, with ``task.json``; it becomes :attr:`output_dir` when the
+        block ends without an exception."""
+        with storage.staged_dir(self.output_dir) as folder:
+            storage.write_json(folder / "task.json", {
+                "task_family": self.get_task_family(), "task_id": self.task_id,
+                "parameters": self.to_str_params(only_significant=True)})
+            yield folder
+
+    def on_failure(self, exception: BaseException) -> str:
+        if isinstance(exception, PipelineError):
+            return str(exception)
+        return str(super().on_failure(exception))
+
+    def report(self, message: str, percentage: float | None = None) -> None:
+        """Progress: to luigid (best effort) and the log."""
+        remote.send_progress(self, message, percentage)
+        logger.info("%s: %s", self.get_task_family(), message)

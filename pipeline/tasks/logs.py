@@ -1,0 +1,38 @@
+"""Luigi's log, cleaned of tracebacks that say nothing the message does not.
+
+Luigi logs every failure through ``logger.exception``, which prints a traceback. For a
+:class:`~pipeline.errors.PipelineError` (a bad parameter, a missing or corrupt archive,
+no network) the traceback is noise: the message already says what is wrong and how to
+fix it. :func:`install_log_filter` rewrites those records into the message alone (and
+luigid's connection errors into one line, :mod:`pipeline.tasks.remote`); any other
+exception keeps its full traceback.
+"""
+from __future__ import annotations
+
+import logging
+
+from ..errors import user_error
+from .remote import SCHEDULER_FILTER
+
+
+class _CleanPipelineErrors(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = user_error(record.exc_info[1] if record.exc_info else None)
+        if exc is not None:
+            record.msg = f"{record.getMessage()}\n{exc}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+_FILTER = _CleanPipelineErrors()
+
+
+def install_log_filter() -> None:
+    """Attach the filters to the loggers Luigi reports failures on (idempotent)."""
+    for name in ("luigi-interface", "luigi"):
+        logger = logging.getLogger(name)
+        for log_filter in (_FILTER, SCHEDULER_FILTER):
+            if log_filter not in logger.filters:
+                logger.addFilter(log_filter)

@@ -1,0 +1,319 @@
+"""The one parameter rule: a task holds exactly the parameters it reads.
+
+A task reads the parameters of its own stage of the chain (:attr:`Parameterized.always`)
+and those of the plug-ins it chooses (:attr:`Parameterized.chooses`): its dataset's, its
+representation's, its model's (the model's own, the training ones it uses and its
+representation's). Its id, its repr and what luigid shows hold exactly those, because
+Luigi builds all three from the values :meth:`Parameterized.get_param_values` returns.
+A parameter the task could take but does not read with this choice, given at all (on
+the command line, in the task's section of luigi.cfg, or from Python), is refused naming
+both, even when its value is the default: ``--model mlp --maxlen 150`` is an error, not
+a silent no-op.
+
+Defaults of what is not given, most specific first, resolved once per task::
+
+    [experiment.<dataset>] in luigi.cfg, then the dataset's own defaults,
+    [experiment.<model>], then the model's own defaults,
+    [experiment], then the declaration's default (pipeline.params).
+
+Only Luigi's public API is used: :meth:`luigi.Task.get_params` lists every parameter a
+task could take (so the command line knows them all), :meth:`luigi.Task.get_param_values`
+keeps those it reads, and :meth:`luigi.Parameter.has_task_value` tells what was given on
+the command line or in the task's section (declared parameters have no Luigi default).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import luigi
+from luigi.configuration import get_config
+
+from .. import datasets, features, models
+from ..datasets import Dataset
+from ..errors import PipelineError
+from ..features import Representation
+from ..ml.text import INDEX_FROM, MIN_NUM_WORDS
+from ..ml.training import MAX_EPOCHS
+from ..models import Model
+from ..params import (CATALOGUE, AutoOrInteger, Integer, Name, Param, Value, Values)
+
+EXPERIMENT = "experiment"
+#: More indices than any corpus has distinct words (IMDB: 89,527 in Keras's word index).
+MAX_NUM_WORDS = 2_000_000
+MAX_SEED = 2**32 - 1  # numpy's and TensorFlow's seeds are 32-bit
+
+# ----------------------------------------------------------------- the chain's parameters
+
+DATASET = Param("dataset", Name("dataset"), "aclimdb", "Which documents")
+NUM_WORDS = Param(
+    "num_words", Integer(MIN_NUM_WORDS, MAX_NUM_WORDS), 10000,
+    "Size of the index space, as Keras's num_words: the num_words - 4 most frequent "
+    "training words are kept (0 pad, 1 start, 2 unknown, 3 unused)",
+    f"indices 0 to {INDEX_FROM} are reserved; no corpus here has more than 2,000,000 "
+    f"distinct words, IMDB about 89,500")
+VALIDATION_SIZE = Param("validation_size", Integer(minimum=1), 10000,
+                        "Training documents held out for validation")
+SEED = Param("seed", Integer(0, MAX_SEED), 0,
+             "Seed of the validation shuffle, weight initialisation and batch order")
+REPRESENTATION = Param("representation", Name("representation"), "multihot",
+                       "How documents become model input (Featurize)")
+MODEL = Param("model", Name("model"), "mlp", "Which model")
+TRAIN_SIZE = Param("train_size", Integer(minimum=0), 0,
+                   "Train on the first N training documents of the seeded split only "
+                   "(nested subsets, for learning curves); 0 = all of them")
+FINAL_EPOCHS = Param("final_epochs", AutoOrInteger(1, MAX_EPOCHS), "auto",
+                     "Epochs of the final model trained on all training documents: auto = "
+                     "the epoch with the lowest validation loss")
+CHAIN = (DATASET, NUM_WORDS, VALIDATION_SIZE, SEED, REPRESENTATION, MODEL, TRAIN_SIZE,
+         FINAL_EPOCHS)
+for _param in CHAIN:
+    CATALOGUE.declare("the chain", _param)
+
+#: what each stage of the chain reads, besides its plug-ins' parameters
+ENCODE = ("dataset", "num_words")
+SPLIT = (*ENCODE, "validation_size", "seed")
+FEATURES = (*ENCODE, "representation")
+TRAIN = (*SPLIT, "model", "train_size")
+FINAL = (*TRAIN, "final_epochs")
+
+
+# --------------------------------------------------------------- Luigi's view of them
+
+class Declared(luigi.Parameter):
+    """A declared parameter as Luigi sees it: parsed, normalized and written by its
+    declaration; no Luigi default (the rule resolves it)."""
+
+    def __init__(self, param: Param) -> None:
+        readers = ", ".join(CATALOGUE.owners.get(param.name, ()))
+        super().__init__(description=f"{param.help}: {param.kind.describe()}; default "
+                                     f"{param.serialize(param.default)}; read by {readers}")
+        self.param = param
+
+    def parse(self, x: Any) -> Any:
+        return self.param.parse(x)
+
+    def normalize(self, x: Any) -> Any:
+        return self.param.normalize(x)
+
+    def serialize(self, x: Any) -> str:
+        return self.param.serialize(x)
+
+
+_LUIGI: dict[Param, Declared] = {}
+_CANDIDATES: dict[tuple[type, int], list[str]] = {}
+
+
+def luigi_parameter(name: str) -> Declared:
+    """The Luigi parameter of the declared parameter ``name`` (one object per
+    declaration)."""
+    param = CATALOGUE.get(name)
+    if param not in _LUIGI:
+        _LUIGI[param] = Declared(param)
+    return _LUIGI[param]
+
+
+# ---------------------------------------------------------------------------- choices
+
+@dataclass(frozen=True)
+class Chosen:
+    """The plug-ins a task was built for; the first model's defaults apply."""
+
+    dataset: Dataset | None = None
+    models: tuple[Model, ...] = ()
+    representation: Representation | None = None
+
+    @property
+    def model(self) -> Model | None:
+        return self.models[0] if self.models else None
+
+
+def default(name: str, chosen: Chosen) -> Value:
+    """The default of ``name`` for these plug-ins (the order in the module doc)."""
+    param = CATALOGUE.get(name)
+    config = get_config()
+    for plugin in (chosen.dataset, chosen.model):
+        if plugin is None:
+            continue
+        section = f"{EXPERIMENT}.{plugin.name}"
+        raw = config.get(section, name, None)
+        if raw is not None:
+            return configured(param, section, raw)
+        if name in plugin.defaults:
+            return param.normalize(plugin.defaults[name])
+    raw = config.get(EXPERIMENT, name, None)
+    if raw is not None:
+        return configured(param, EXPERIMENT, raw)
+    return param.default
+
+
+def configured(param: Param, section: str, raw: str) -> Value:
+    """A value written in luigi.cfg's ``[section]``, parsed; an error names where."""
+    try:
+        return param.parse(raw)
+    except PipelineError as exc:
+        raise PipelineError(f"[{section}] in luigi.cfg: {exc}") from None
+
+
+def plugin_names(plugins: Iterable[Dataset | Representation | Model]) -> set[str]:
+    """The parameters the plug-ins read (a model: its own and its representation's)."""
+    names: set[str] = set()
+    for plugin in plugins:
+        names |= {param.name for param in plugin.parameters}
+        if isinstance(plugin, Model):
+            names |= {p.name for p in features.get(plugin.representation).parameters}
+    return names
+
+
+class Parameterized(luigi.Task):
+    """A task whose parameters follow the rule of this module.
+
+    A declared parameter the task does not read with its choice is None on the task;
+    None given for one is the same as not giving it.
+    """
+
+    #: declared parameters it reads whatever it chooses (the chain's, in order)
+    always: ClassVar[tuple[str, ...]] = ()
+    #: the plug-ins whose parameters it reads: "dataset", "representation", "model"
+    chooses: ClassVar[tuple[str, ...]] = ()
+    #: declared parameters it takes but never reads, with what to use instead
+    refused: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Luigi's clone() and execution summary look up every parameter of get_params()
+        # on the task: the ones it does not read are None, and None passed is not given.
+        for name in self.candidates():
+            if name not in self.param_kwargs:
+                setattr(self, name, None)
+
+    @classmethod
+    def candidates(cls) -> list[str]:
+        """Every declared parameter it may read with some choice, in a stable order."""
+        key = (cls, CATALOGUE.version)
+        if key not in _CANDIDATES:
+            _CANDIDATES[key] = cls._candidates()
+        return _CANDIDATES[key]
+
+    @classmethod
+    def _candidates(cls) -> list[str]:
+        kinds = {"dataset": datasets.REGISTRY, "representation": features.REGISTRY,
+                 "model": models.REGISTRY}
+        plugins = [plugin for kind in cls.chooses for plugin in kinds[kind]]
+        if "model" in cls.chooses:
+            plugins += list(features.REGISTRY)
+        wanted = set(cls.always) | set(cls.refused) | plugin_names(plugins)
+        return [*cls.always, *(name for name in CATALOGUE.params
+                               if name in wanted and name not in cls.always)]
+
+    @classmethod
+    def get_params(cls) -> list[tuple[str, luigi.Parameter]]:
+        """Luigi's parameters of the class, then every declared one it may read."""
+        return [*super().get_params(), *((name, luigi_parameter(name))
+                                         for name in cls.candidates())]
+
+    @classmethod
+    def choose(cls, value: Callable[[str, Chosen], Value]) -> Chosen:
+        """The plug-ins chosen, from ``value(name, chosen so far)``."""
+        chosen = Chosen()
+        if "dataset" in cls.always:
+            chosen = Chosen(dataset=datasets.get(str(value("dataset", chosen))))
+        if "model" in cls.always:
+            chosen = Chosen(chosen.dataset, (models.get(str(value("model", chosen))),))
+        if "representation" in cls.always:
+            chosen = Chosen(chosen.dataset, chosen.models,
+                            features.get(str(value("representation", chosen))))
+        return chosen
+
+    @classmethod
+    def reads(cls, chosen: Chosen) -> set[str]:
+        """The declared parameters it reads with these plug-ins."""
+        plugins: list[Dataset | Representation | Model] = []
+        if "dataset" in cls.chooses and chosen.dataset:
+            plugins.append(chosen.dataset)
+        if "representation" in cls.chooses and chosen.representation:
+            plugins.append(chosen.representation)
+        if "model" in cls.chooses:
+            plugins += chosen.models
+        return set(cls.always) | plugin_names(plugins)
+
+    @classmethod
+    def describe_choice(cls, chosen: Chosen) -> str:
+        """How a refusal names the choice: ``model 'mlp'``."""
+        if chosen.models:
+            return f"model {chosen.models[0].name!r}"
+        if chosen.representation:
+            return f"representation {chosen.representation.name!r}"
+        return f"dataset {chosen.dataset.name!r}" if chosen.dataset else cls.get_task_family()
+
+    @classmethod
+    def get_param_values(cls, params: Sequence[tuple[str, luigi.Parameter]], args: Sequence[Any],
+                         kwargs: Mapping[str, Any]) -> list[tuple[str, Any]]:
+        """The values of the parameters it reads: given ones, else their defaults.
+
+        Refuses positional arguments, unknown names, and declared parameters given that
+        it does not read with its choice.
+        """
+        family = cls.get_task_family()
+        declared = dict(params)
+        if args:
+            raise PipelineError(f"{family} takes its parameters by name, not by position")
+        unknown = sorted(set(kwargs) - set(declared))
+        if unknown:
+            raise PipelineError(f"{family} has no parameter {unknown[0]!r}; see "
+                                f"luigi --module pipeline {family} --help")
+        candidates = set(cls.candidates())
+        given = {name: declared[name].normalize(value) for name, value in kwargs.items()
+                 if not (value is None and name in candidates)}
+        for name in candidates - set(given):
+            if _has_task_value(declared[name], family, name):
+                given[name] = declared[name].task_value(family, name)
+
+        def value(name: str, chosen: Chosen) -> Value:
+            if name in given:
+                return given[name]
+            if name in candidates:
+                return default(name, chosen)
+            return declared[name].task_value(family, name)
+
+        chosen = cls.choose(value)
+        read = cls.reads(chosen)
+        for name in sorted(set(given) & candidates - read):
+            if name in cls.refused:
+                raise PipelineError(cls.refused[name])
+            choice = cls.describe_choice(chosen)
+            reading = sorted(read - set(cls.always)) or ["none of them"]
+            raise PipelineError(f"{name} is not a parameter of {choice}, which reads "
+                                f"{', '.join(reading)}; leave {name} out or choose what "
+                                f"uses it")
+        values = {name: value(name, chosen) for name in candidates & read}
+        own = [(name, param) for name, param in params if name not in candidates]
+        kept = [*own, *((name, declared[name]) for name in cls.candidates() if name in read)]
+        passed = {**{name: kwargs[name] for name in kwargs if name not in candidates}, **values}
+        return super().get_param_values(kept, [], passed)
+
+    def values(self, names: Iterable[str]) -> dict[str, Value]:
+        """``{name: value}`` of declared parameters this task reads."""
+        return {name: self.param_kwargs[name] for name in names}
+
+
+def _has_task_value(param: luigi.Parameter, family: str, name: str) -> bool:
+    """Whether ``name`` was given on the command line or in ``[family]`` of luigi.cfg
+    (a declared parameter has no Luigi default); a bad value there names where."""
+    try:
+        return bool(param.has_task_value(family, name))
+    except PipelineError as exc:
+        where = (f"[{family}] in luigi.cfg" if get_config().has_option(family, name)
+                 else f"--{family}-{name.replace('_', '-')}")
+        raise PipelineError(f"{where}: {exc}") from None
+
+
+def values_of(plugin: Dataset | Representation | Model, values: Mapping[str, Value]
+              ) -> dict[str, Value]:
+    """The values of the parameters ``plugin`` declares, from ``values``."""
+    return {param.name: values[param.name] for param in plugin.parameters}
+
+
+__all__ = ["CHAIN", "Chosen", "Declared", "EXPERIMENT", "Parameterized", "default",
+           "luigi_parameter", "values_of", "Values"]
