@@ -21,14 +21,14 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Union
 
 from .errors import PipelineError, PluginError
 
 #: A parameter's value: what the plug-ins and tasks read.
 Value = Union[int, float, str, bool, tuple[int, ...]]
-#: Parameter values by name.
-Values = Mapping[str, Value]
+#: Parameter values by name (read as their declarations' kinds give them).
+Values = Mapping[str, Any]
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 

@@ -126,10 +126,10 @@ class AclImdb(Dataset):
     files = {"archive": ARCHIVE_NAME}
     addresses = {"url": "archive"}
 
-    def fetch(self, folder: Path, *, progress: Progress | None, sha256: str,
-              url: str = "") -> dict[str, Any]:
+    def fetch(self, folder: Path, addresses: Mapping[str, str], *, sha256: str = "",
+              progress: Progress | None = None) -> dict[str, Any]:
         """Fetch the archive into ``folder`` and check its layout."""
-        url = url or OFFICIAL_URL
+        url = addresses.get("url") or OFFICIAL_URL
         expected = sha256 or (OFFICIAL_SHA256 if url == OFFICIAL_URL else None)
         archive = Path(folder) / ARCHIVE_NAME
         digest = fetch_file(url, archive, name=ARCHIVE_NAME, sha256=expected,

@@ -57,12 +57,13 @@ class Dataset(ABC):
     variants: ClassVar[str] = "imdb.toml"
 
     @abstractmethod
-    def fetch(self, folder: Path, *, progress: Progress | None, sha256: str,
-              **addresses: str) -> dict[str, Any]:
+    def fetch(self, folder: Path, addresses: Mapping[str, str], *, sha256: str = "",
+              progress: Progress | None = None) -> dict[str, Any]:
         """Fetch and verify the files into ``folder`` (an empty staging folder); return the
         manifest (written as manifest.json), which holds ``documents``: ``{"train": n,
         "test": m}``. ``addresses`` holds one value per :attr:`addresses` key, ``""`` for
-        the official address."""
+        the official address; ``sha256`` the main file's expected hash, ``""`` for the
+        official one (official address) or none (a local copy, checked by its layout)."""
 
     @abstractmethod
     def read(self, folder: Path, num_words: int, params: Values) -> Encoded:

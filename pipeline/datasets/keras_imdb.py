@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -415,13 +415,13 @@ class KerasImdb(KerasFiles):
     word_index_name, word_index_url, word_index_md5 = (WORD_INDEX_NAME, WORD_INDEX_URL,
                                                        WORD_INDEX_MD5)
 
-    def fetch(self, folder: Path, *, progress: Progress | None, sha256: str, url: str = "",
-              word_index_url: str = "") -> dict[str, Any]:
+    def fetch(self, folder: Path, addresses: Mapping[str, str], *, sha256: str = "",
+              progress: Progress | None = None) -> dict[str, Any]:
         import numpy as np
 
         data, digest, url, word_index_url = self.fetch_both(
-            folder, read_npz_safely, progress=progress, sha256=sha256, url=url,
-            word_index_url=word_index_url)
+            folder, read_npz_safely, progress=progress, sha256=sha256,
+            url=addresses.get("url", ""), word_index_url=addresses.get("word_index_url", ""))
         reviews = {f"{split}/{label}": int(np.sum(np.asarray(data[f"y_{split}"]) == value))
                    for split in SPLITS for label, value in (("neg", 0), ("pos", 1))}
         return {"source": url, "word_index_source": word_index_url, "sha256": digest,

@@ -12,6 +12,7 @@ newswires, ``[1] + [rank + 3 ...]``, indices ``>= num_words`` become 2, the firs
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -96,11 +97,11 @@ class KerasReuters(KerasFiles):
     word_index_name, word_index_url, word_index_md5 = (WORD_INDEX_NAME, WORD_INDEX_URL,
                                                        WORD_INDEX_MD5)
 
-    def fetch(self, folder: Path, *, progress: Progress | None, sha256: str, url: str = "",
-              word_index_url: str = "") -> dict[str, Any]:
+    def fetch(self, folder: Path, addresses: Mapping[str, str], *, sha256: str = "",
+              progress: Progress | None = None) -> dict[str, Any]:
         splits, digest, url, word_index_url = self.fetch_both(
-            folder, load_splits, progress=progress, sha256=sha256, url=url,
-            word_index_url=word_index_url)
+            folder, load_splits, progress=progress, sha256=sha256,
+            url=addresses.get("url", ""), word_index_url=addresses.get("word_index_url", ""))
         return {"source": url, "word_index_source": word_index_url, "sha256": digest,
                 "documents": {split: len(splits[split][2]) for split in SPLITS}}
 

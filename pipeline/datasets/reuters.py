@@ -402,8 +402,8 @@ class Reuters(Dataset):
     references = {"bottleneck": {"model": "mlp", "layers": 2, "units": (64, 4)}}
     variants = "reuters.toml"
 
-    def fetch(self, folder: Path, *, progress: Progress | None, sha256: str,
-              url: str = "") -> dict[str, Any]:
+    def fetch(self, folder: Path, addresses: Mapping[str, str], *, sha256: str = "",
+              progress: Progress | None = None) -> dict[str, Any]:
         """Fetch the archive into ``folder`` and parse it all; returns the manifest.
 
         Whatever the address, the 22 SGML files are checked against Distribution 1.0's
@@ -413,7 +413,7 @@ class Reuters(Dataset):
         """
         import logging
 
-        url = url or OFFICIAL_URL
+        url = addresses.get("url") or OFFICIAL_URL
         archive = Path(folder) / ARCHIVE_NAME
         digest = fetch_file(url, archive, name=ARCHIVE_NAME, sha256=sha256 or None,
                             progress=progress)

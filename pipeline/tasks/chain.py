@@ -98,8 +98,8 @@ class DownloadDataset(PipelineTask):
             self.report(*describe_progress(name, done, total))
 
         with self.staged() as folder:
-            manifest = self.dataset_plugin.fetch(folder, progress=progress, sha256=self.sha256,
-                                                 **addresses)
+            manifest = self.dataset_plugin.fetch(folder, addresses, sha256=self.sha256,
+                                                 progress=progress)
             storage.write_json(folder / "manifest.json", manifest)
         self.report(f"data ready: {sum(manifest['documents'].values())} documents", 100)
 

@@ -1,0 +1,60 @@
+"""The package as a whole: its layers import one way, no module imports itself back
+through others, and importing it stays cheap (no numpy, TensorFlow or matplotlib)."""
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+grimp = pytest.importorskip("grimp", reason="grimp comes with import-linter (the dev extra)")
+
+
+def module_cycles(package):
+    """Cycles of direct imports between the package's modules (function-level imports
+    included), each as a list of modules; a package's ``__init__`` importing its own
+    submodules is not a cycle."""
+    graph = grimp.build_graph(package)
+    modules = sorted(graph.modules)
+    imported = {module: {other for other in graph.find_modules_directly_imported_by(module)
+                         if other in graph.modules
+                         and not module.startswith(other + ".")}  # a child needs its parent
+                for module in modules}
+    cycles, state = [], {}
+
+    def visit(module, path):
+        state[module] = "open"
+        for other in sorted(imported[module]):
+            if state.get(other) == "open":
+                cycles.append(path[path.index(other):] + [other])
+            elif other not in state:
+                visit(other, path + [other])
+        state[module] = "done"
+
+    for module in modules:
+        if module not in state:
+            visit(module, [module])
+    return cycles
+
+
+def test_no_module_imports_itself_back_through_others():
+    assert module_cycles("pipeline") == []
+
+
+def test_the_cycle_finder_finds_a_cycle(tmp_path, monkeypatch):
+    package = tmp_path / "loop"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("def f():\n    from . import b\n")
+    (package / "b.py").write_text("from . import a\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert module_cycles("loop") in ([["loop.a", "loop.b", "loop.a"]],
+                                     [["loop.b", "loop.a", "loop.b"]])
+
+
+def test_importing_the_package_loads_no_heavy_library():
+    code = ("import sys, pipeline; heavy = [m for m in ('numpy', 'tensorflow', 'keras', "
+            "'matplotlib', 'pandas', 'sklearn') if m in sys.modules]; print(heavy)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip() == "[]"
