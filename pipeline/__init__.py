@@ -3,7 +3,7 @@
 Run the whole chain (from the project folder, so luigi.cfg is read)::
 
     luigi --module pipeline RunAll --local-scheduler
-    luigi --module pipeline RunAll --local-scheduler --DownloadDataset-url /path/to/aclImdb_v1.tar.gz
+    luigi --module pipeline RunAll --local-scheduler --DownloadDataset-url ~/aclImdb_v1.tar.gz
     luigi --module pipeline RunAll --local-scheduler --epochs 10 --final-epochs 4
     luigi --module pipeline RunAll --local-scheduler --dataset keras_imdb --model mlp
     luigi --module pipeline RunAll --local-scheduler --dataset reuters
@@ -33,9 +33,21 @@ if "luigi" not in sys.modules:  # python -m pipeline, text-classifier: before Lu
 atexit.register(gc.freeze)
 
 from .errors import PipelineError  # noqa: E402
-from .tasks import (CompareModels, DownloadDataset, DownloadVectors, Encode,  # noqa: E402
-                    EvaluateTest, Featurize, LearningCurve, PlotConfusion, PlotHistory,
-                    Predict, RunAll, SplitValidation, TrainModel)
+from .tasks import (  # noqa: E402
+    CompareModels,
+    DownloadDataset,
+    DownloadVectors,
+    Encode,
+    EvaluateTest,
+    Featurize,
+    LearningCurve,
+    PlotConfusion,
+    PlotHistory,
+    Predict,
+    RunAll,
+    SplitValidation,
+    TrainModel,
+)
 
 __all__ = ["CompareModels", "DownloadDataset", "DownloadVectors", "Encode", "EvaluateTest",
            "Featurize", "LearningCurve", "PipelineError", "PlotConfusion", "PlotHistory",

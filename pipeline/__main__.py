@@ -35,7 +35,7 @@ LONGEST_PAUSE = 10.0
 NOT_RUN_RETRIES = 3
 
 
-def run_once(argv):
+def run_once(argv: list[str]) -> int:
     """One ``luigi`` run (scheduling and working); returns its exit code."""
     try:
         run_with_retcodes(argv)
@@ -45,7 +45,7 @@ def run_once(argv):
     return 0
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     with CmdlineParser.global_instance(argv):
         codes = retcode()

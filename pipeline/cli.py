@@ -28,7 +28,7 @@ from .errors import PipelineError, user_error
 CONFIG_ENV = "LUIGI_CONFIG_PATH"
 
 
-def check_config(path, shown):
+def check_config(path: Path, shown: str) -> None:
     """A configuration file must be a regular, small, UTF-8 INI file: else one line."""
     from .io.configcheck import ConfigError
     from .io.configcheck import check_config as check
@@ -39,7 +39,7 @@ def check_config(path, shown):
         raise PipelineError(str(exc)) from None
 
 
-def locate(args):
+def locate(args: argparse.Namespace) -> tuple[Path | None, Path]:
     """Load the configuration the user means; returns ``(config file or None, data dir)``.
 
     The data folder is ``--data-dir``, else ``[pipeline] data_dir`` of the configuration
@@ -79,7 +79,7 @@ def locate(args):
     return config, data
 
 
-def _configuration(args):
+def _configuration(args: argparse.Namespace) -> tuple[Any, Any, Path | None, Path]:
     """(EvaluateTest, Encode) task objects of the configuration the user asked for."""
     from .tasks import Encode, EvaluateTest
 
@@ -100,7 +100,7 @@ def _configuration(args):
     return evaluate, evaluate.clone(Encode), config, data
 
 
-def _ensure(config, data, *tasks):
+def _ensure(config: Path | None, data: Path, *tasks: Any) -> None:
     """Build the tasks that are not complete yet (with the local scheduler)."""
     missing = [task for task in tasks if not task.complete()]
     if missing:
@@ -119,7 +119,7 @@ def _ensure(config, data, *tasks):
                                 "the log above")
 
 
-def predict_command(args):
+def predict_command(args: argparse.Namespace) -> None:
     from .ml.predict import Review, describe_top, label_of, read_reviews
     from .tasks.chain import score_with
 
@@ -131,7 +131,7 @@ def predict_command(args):
         [Review(str(i), text) for i, text in enumerate(args.texts, start=1)]
     # the numpy twin when there is one: no TensorFlow, ~0.5 s instead of ~8
     probabilities, class_names = score_with(evaluate, reviews)
-    for review, probability in zip(reviews, probabilities):
+    for review, probability in zip(reviews, probabilities, strict=True):
         label = label_of(probability, class_names)
         shown = "" if probability is None else \
             f"{probability[class_names.index(label)]:.4f}"
@@ -146,7 +146,7 @@ def predict_command(args):
             print(f"{review.id}\t{describe_top(probability, class_names)}\t{text}{note}")
 
 
-def decode_command(args):
+def decode_command(args: argparse.Namespace) -> None:
     from .io import storage
     from .ml.text import Split, decode_sequence
 
@@ -172,7 +172,7 @@ def decode_command(args):
           "(not available: the dataset has no original texts, or its files were deleted)")
 
 
-def _add_common(parser, default):
+def _add_common(parser: argparse.ArgumentParser, default: Any) -> None:
     """Options of every subcommand, accepted before it or after it (``default``:
     ``argparse.SUPPRESS`` on the subcommand, so it does not overwrite the top level's)."""
     parser.add_argument("--config", default=default,
@@ -189,7 +189,7 @@ def _add_common(parser, default):
                         help="a pipeline parameter of the configuration (repeatable)")
 
 
-def main(argv=None, prog=None):
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     prog = prog or Path(sys.argv[0]).name or "text-classifier"
     parser = argparse.ArgumentParser(
         prog=prog, description=__doc__.splitlines()[0],

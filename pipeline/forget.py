@@ -11,21 +11,26 @@ it must go; this command finds them in the task graph of a configuration::
 
 Only the given configuration's folders are deleted; other configurations stay.
 """
+from __future__ import annotations
+
 import shutil
 import sys
+from pathlib import Path
 
 import luigi
 from luigi.cmdline_parser import CmdlineParser
 from luigi.task import flatten
 
 from .errors import PipelineError, user_error
+from .tasks import PipelineTask
 
 
-def affected_tasks(root, family):
+def affected_tasks(root: PipelineTask, family: str) -> list[PipelineTask]:
     """Tasks in ``root``'s graph that are ``family`` or depend on one, root last."""
-    found, seen = [], {}
+    found: list[PipelineTask] = []
+    seen: dict[str, bool] = {}
 
-    def visit(task):
+    def visit(task: PipelineTask) -> bool:
         if task.task_id not in seen:
             hit = task.get_task_family() == family
             required = task.requires()
@@ -43,7 +48,7 @@ def affected_tasks(root, family):
     return found
 
 
-def forget(root, family, dry_run=False):
+def forget(root: PipelineTask, family: str, dry_run: bool = False) -> list[Path]:
     """Delete the output folders of the affected tasks; returns the folders."""
     tasks = affected_tasks(root, family)
     if not tasks:
@@ -55,7 +60,7 @@ def forget(root, family, dry_run=False):
     return folders
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     dry_run = "--dry-run" in argv
     argv = [arg for arg in argv if arg != "--dry-run"]

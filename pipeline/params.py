@@ -21,12 +21,12 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, SupportsFloat, SupportsIndex
 
 from .errors import PipelineError, PluginError
 
 #: A parameter's value: what the plug-ins and tasks read.
-Value = Union[int, float, str, bool, tuple[int, ...]]
+Value = int | float | str | bool | tuple[int, ...]
 #: Parameter values by name (read as their declarations' kinds give them).
 Values = Mapping[str, Any]
 
@@ -68,7 +68,7 @@ class Kind:
     def convert(self, value: object) -> Value:
         raise NotImplementedError
 
-    def serialize(self, value: Value) -> str:
+    def serialize(self, value: Any) -> str:
         return str(value)
 
     def describe(self) -> str:
@@ -107,10 +107,9 @@ class Integer(Kind):
             raise ValueError(value)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        try:
-            number = int(value.__index__())  # type: ignore[attr-defined]
-        except (AttributeError, TypeError):
-            raise ValueError(value) from None
+        if not isinstance(value, SupportsIndex):
+            raise ValueError(value)
+        number = int(value.__index__())
         if (self.minimum is not None and number < self.minimum) or \
                 (self.maximum is not None and number > self.maximum) or \
                 (self.among and number not in self.among):
@@ -139,10 +138,9 @@ class Number(Kind):
         return self.convert(float(folded))
 
     def convert(self, value: object) -> Value:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) and \
-                not hasattr(value, "__float__"):
+        if isinstance(value, bool) or not isinstance(value, SupportsFloat):
             raise ValueError(value)
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)
         if not math.isfinite(number):
             raise ValueError(value)
         if self.minimum is not None and (number < self.minimum or
@@ -153,7 +151,7 @@ class Number(Kind):
             raise ValueError(value)
         return number + 0.0  # -0.0 is 0.0
 
-    def serialize(self, value: Value) -> str:
+    def serialize(self, value: Any) -> str:
         return repr(float(value))
 
     def describe(self) -> str:
@@ -208,7 +206,7 @@ class Flag(Kind):
             return value
         raise ValueError(value)
 
-    def serialize(self, value: Value) -> str:
+    def serialize(self, value: Any) -> str:
         return "true" if value else "false"
 
     def describe(self) -> str:
@@ -234,10 +232,10 @@ class Integers(Kind):
         items = list(value) if isinstance(value, (list, tuple)) else [value]
         if not items:
             raise ValueError(value)
-        numbers = tuple(int(element.normalize(item)) for item in items)
+        numbers = tuple(_whole(element, item) for item in items)
         return numbers[0] if len(numbers) == 1 else numbers
 
-    def serialize(self, value: Value) -> str:
+    def serialize(self, value: Any) -> str:
         return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
     def describe(self) -> str:
@@ -261,8 +259,8 @@ class IntegerRange(Kind):
             raise ValueError(value)
         if len(parts) != 2:
             raise ValueError(value)
-        low, high = (Integer().normalize(part) for part in parts)
-        if not self.minimum <= int(low) <= int(high) <= self.maximum:
+        low, high = (_whole(Integer(), part) for part in parts)
+        if not self.minimum <= low <= high <= self.maximum:
             raise ValueError(value)
         return f"{low},{high}"
 
@@ -280,11 +278,17 @@ class AutoOrInteger(Kind):
     def convert(self, value: object) -> Value:
         if isinstance(value, str) and _text(value).lower() == "auto":
             return "auto"
-        number = Integer(self.minimum, self.maximum)
-        return str(number.parse(value) if isinstance(value, str) else number.normalize(value))
+        return str(_whole(Integer(self.minimum, self.maximum), value))
 
     def describe(self) -> str:
         return f"auto, or an integer{_bounds(self.minimum, self.maximum)}"
+
+
+def _whole(kind: Integer, value: object) -> int:
+    """``value`` read by an :class:`Integer` kind."""
+    number = kind.normalize(value)
+    assert isinstance(number, int)
+    return number
 
 
 @dataclass(frozen=True)
@@ -323,7 +327,7 @@ class Param:
         except (ValueError, TypeError, OverflowError):
             raise self.refusal(value) from None
 
-    def serialize(self, value: Value) -> str:
+    def serialize(self, value: Any) -> str:
         return self.kind.serialize(value)
 
     def refusal(self, value: object) -> PipelineError:

@@ -40,7 +40,7 @@ def _matches(value: object, hint: object) -> bool:
 class Registry(Generic[P]):
     """The plug-ins of one kind, by name, in the order they were registered."""
 
-    def __init__(self, kind: str, contract: type[P]) -> None:
+    def __init__(self, kind: str, contract: type) -> None:
         self.kind = kind
         self.contract = contract
         self._plugins: dict[str, P] = {}

@@ -200,7 +200,8 @@ def _read_csv(path, data):
 class Encoder(Protocol):
     """A representation, as scoring uses it (:class:`pipeline.features.Representation`)."""
 
-    unit: str
+    @property
+    def unit(self) -> str: ...
 
     def encode(self, texts: Sequence[str], sequences: Split, num_words: int, params: Values,
                fitted: Mapping[str, Any]) -> tuple[Any, Any]: ...

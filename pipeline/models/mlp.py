@@ -58,7 +58,7 @@ def check_layers(params: Values) -> None:
                             f"one number, or one per layer")
 
 
-def check_model_params(num_classes: int = 2, **params: Any) -> dict[str, Value]:
+def check_model_params(num_classes: int = 2, **params: Any) -> dict[str, Any]:
     """The book's model with ``params`` changed, every value checked; returns them all.
 
     Parameters not given take the book's values (:data:`BOOK_MODEL`); an unknown name or
@@ -83,7 +83,7 @@ def sizes(params: Values, num_words: int, num_classes: int) -> tuple[int, int]:
     widths = units_per_layer(params["units"], int(params["layers"]))
     out = 1 if num_classes == 2 else num_classes
     shape = [int(num_words), *widths, out]
-    weights = sum(a * b + b for a, b in zip(shape[:-1], shape[1:]))
+    weights = sum(a * b + b for a, b in zip(shape[:-1], shape[1:], strict=True))
     return weights, int(params.get("batch_size", 1)) * max(widths)
 
 
@@ -135,14 +135,14 @@ class MLP(Model):
 
 # ------------------------------------------------------------------------ building
 
-def build_model(fast=False, num_classes=2, **params):
+def build_model(fast: bool = False, num_classes: int = 2, **params: Any) -> Any:
     """A compiled Keras MLP on sparse multi-hot input.
 
     Parameters are those of :data:`BOOK_MODEL`; the ones not given take the book's
     values, so ``build_model()`` is the book's model: Dense(16, relu) x 2 ->
     Dense(1, sigmoid), rmsprop(0.001), binary cross-entropy, accuracy. With more
     than two classes the head is Dense(num_classes, softmax) with sparse categorical
-    cross-entropy (:mod:`pipeline.models.heads`). ``l1``/``l2`` penalise the
+    cross-entropy (:mod:`pipeline.ml.heads`). ``l1``/``l2`` penalise the
     kernels of all hidden layers, or of the first one only (``regularize="first"``).
 
     On sparse input the first Dense layer is a sparse matmul: the same numbers as
@@ -159,7 +159,7 @@ def build_model(fast=False, num_classes=2, **params):
         if (p["l1"] or p["l2"]) else None
     inputs = keras.Input(shape=(p["num_words"],), sparse=True, name="multi_hot")
     x = inputs
-    for i, units in enumerate(units_per_layer(p["units"], p["layers"])):
+    for i, units in enumerate(units_per_layer(p["units"], int(p["layers"]))):
         penalised = p["regularize"] == "all" or i == 0
         dense = _sparse_dense_class() if fast and i == 0 else keras.layers.Dense
         x = dense(units, activation=p["activation"], name=f"hidden_{i + 1}",
@@ -171,7 +171,7 @@ def build_model(fast=False, num_classes=2, **params):
                           steps_per_execution=8)
 
 
-def portable_model(model, num_classes=2, **params):
+def portable_model(model: Any, num_classes: int = 2, **params: Any) -> Any:
     """A copy of ``model`` (built by :func:`build_model` with ``params``) with plain layers.
 
     The twin has standard Dense layers and receives the weights and the optimizer
@@ -189,10 +189,10 @@ def portable_model(model, num_classes=2, **params):
     return twin
 
 
-_SPARSE_DENSE = []
+_SPARSE_DENSE: list[type] = []
 
 
-def _sparse_dense_class():
+def _sparse_dense_class() -> type:
     """``keras.layers.Dense`` whose SparseTensor input goes through a sparse matmul.
 
     Defined on first use, so importing this module does not import TensorFlow.
@@ -202,7 +202,7 @@ def _sparse_dense_class():
         import tensorflow as tf
 
         class SparseDense(keras.layers.Dense):
-            def call(self, inputs, training=None):
+            def call(self, inputs: Any, training: Any = None) -> Any:
                 if not isinstance(inputs, tf.SparseTensor):
                     return super().call(inputs, training=training)
                 outputs = tf.sparse.sparse_dense_matmul(inputs, self.kernel)

@@ -55,7 +55,7 @@ def nb_ratios(data: Any, num_classes: int, alpha: float = 1.0) -> Any:
                                     minlength=data.num_words)
     total = counts.sum(axis=0)
 
-    def ratio(mine, others):
+    def ratio(mine: Any, others: Any) -> Any:
         p, q = alpha + mine, alpha + others
         return np.log(p / p.sum()) - np.log(q / q.sum())
 
@@ -126,10 +126,10 @@ class NBSVM(Model):
         return export_weights(model)
 
 
-_NB_LAYER = []
+_NB_LAYER: list[type] = []
 
 
-def _nb_layer_class():
+def _nb_layer_class() -> type:
     """The NB-weighted linear layer, defined on first use (no TensorFlow at import)."""
     if not _NB_LAYER:
         import keras
@@ -138,12 +138,12 @@ def _nb_layer_class():
         class NBLinear(keras.layers.Layer):
             """``activation(x @ (r * w) + b)`` with fixed ratios ``r`` on sparse ``x``."""
 
-            def __init__(self, ratios, num_classes, **kwargs):
+            def __init__(self, ratios: Any, num_classes: int, **kwargs: Any) -> None:
                 super().__init__(**kwargs)
                 self._initial_ratios = ratios
                 self.num_classes = num_classes
 
-            def build(self, input_shape):
+            def build(self, input_shape: Any) -> None:
                 shape = self._initial_ratios.shape
                 self.ratios = self.add_weight(
                     shape=shape, trainable=False, name="ratios",
@@ -152,7 +152,7 @@ def _nb_layer_class():
                 self.bias = self.add_weight(shape=(shape[1],), initializer="zeros",
                                             name="bias")
 
-            def call(self, inputs):
+            def call(self, inputs: Any) -> Any:
                 weights = self.ratios * self.kernel
                 if isinstance(inputs, tf.SparseTensor):
                     logits = tf.sparse.sparse_dense_matmul(inputs, weights)

@@ -2,8 +2,19 @@
 from __future__ import annotations
 
 from .base import PipelineTask, pipeline
-from .chain import (DownloadDataset, DownloadVectors, Encode, EvaluateTest, Featurize,
-                    PlotConfusion, PlotHistory, Predict, RunAll, SplitValidation, TrainModel)
+from .chain import (
+                    DownloadDataset,
+                    DownloadVectors,
+                    Encode,
+                    EvaluateTest,
+                    Featurize,
+                    PlotConfusion,
+                    PlotHistory,
+                    Predict,
+                    RunAll,
+                    SplitValidation,
+                    TrainModel,
+)
 from .grids import CompareModels, LearningCurve
 
 __all__ = ["CompareModels", "DownloadDataset", "DownloadVectors", "Encode", "EvaluateTest",

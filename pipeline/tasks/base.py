@@ -27,8 +27,8 @@ from ..features import Representation
 from ..io import storage
 from ..io.lifeline import die_with
 from ..ml.split import check_sizes
-from ..models import Model, check_sizes as check_model_sizes
-from ..params import Value
+from ..models import Model
+from ..models import check_sizes as check_model_sizes
 from . import remote
 from .logs import install_log_filter
 from .parameters import Parameterized, values_of
@@ -102,13 +102,11 @@ def check_data_folder(folder: Path) -> None:
         raise PipelineError(f"{what}: {probe} is read-only for this user; {fix}")
 
 
-class PipelineTask(Parameterized):
-    """A task whose outputs are the files of one folder, written all at once."""
+class ReadParameters:
+    """The declared parameters the tasks read, typed (an attribute is the value when the
+    task reads it, None when it does not; a plain mixin, so Luigi's constructor
+    signature is not changed for type checkers)."""
 
-    #: output name -> file name inside the task's folder
-    files: ClassVar[Mapping[str, str]] = {}
-
-    # The declared parameters tasks read (present when the task reads them).
     dataset: str
     num_words: int
     validation_size: int
@@ -119,6 +117,14 @@ class PipelineTask(Parameterized):
     final_epochs: str
     epochs: int
     batch_size: int
+    glove_dim: int
+
+
+class PipelineTask(Parameterized, ReadParameters):
+    """A task whose outputs are the files of one folder, written all at once."""
+
+    #: output name -> file name inside the task's folder
+    files: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -140,13 +146,13 @@ class PipelineTask(Parameterized):
         name = self.param_kwargs.get("representation") or self.model_plugin.representation
         return features.get(str(name))
 
-    def dataset_params(self) -> dict[str, Value]:
+    def dataset_params(self) -> dict[str, Any]:
         return values_of(self.dataset_plugin, self.param_kwargs)
 
-    def representation_params(self) -> dict[str, Value]:
+    def representation_params(self) -> dict[str, Any]:
         return values_of(self.representation_plugin, self.param_kwargs)
 
-    def model_params(self) -> dict[str, Value]:
+    def model_params(self) -> dict[str, Any]:
         """The model's parameters and its representation's."""
         return {**values_of(self.model_plugin, self.param_kwargs),
                 **self.representation_params()}
@@ -168,7 +174,7 @@ class PipelineTask(Parameterized):
     def check_params(self) -> None:
         """Check the values it reads together, before any work (each value alone was
         checked by its declaration when it was read)."""
-        read = self.param_kwargs
+        read: dict[str, Any] = self.param_kwargs
         if "dataset" not in read:
             return
         check_data_folder(data_folder())

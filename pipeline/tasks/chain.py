@@ -117,7 +117,6 @@ class DownloadVectors(PipelineTask):
                     "or a glove.6B.<d>d.txt path; auto = the package if installed and "
                     "glove_dim is 50, else the official glove.6B.zip")
     files = {"words": "words.txt", "vectors": "vectors.npy", "manifest": "manifest.json"}
-    glove_dim: int
 
     @property
     def output_dir(self) -> Path:
@@ -501,7 +500,7 @@ class RunAll(PipelineTask):
                        "parameters": task.to_str_params(only_significant=True),
                        "metrics": target["metrics"].path}
                 for (name, task), target in zip(self.references().items(),
-                                                inputs["references"].values())},
+                                                inputs["references"].values(), strict=True)},
             "parameters": self.to_str_params(only_significant=True),
         }
         with self.staged() as folder:

@@ -50,10 +50,10 @@ def pair(params: dict[str, Value]) -> dict[str, luigi.Task]:
     return {"train": evaluate.clone(TrainModel), "evaluate": evaluate}
 
 
-def checked(label: str, build: Callable[[], Any]) -> Any:
-    """``build()``, its PipelineError prefixed with ``label``."""
+def checked(label: str, build: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``build(*args, **kwargs)``, its PipelineError prefixed with ``label``."""
     try:
-        return build()
+        return build(*args, **kwargs)
     except PipelineError as exc:
         raise PipelineError(f"{label}: {exc}") from None
 
@@ -94,7 +94,7 @@ class CompareModels(PipelineTask):
 
     @property
     def variant_params(self) -> dict[str, dict[str, Value]]:
-        return {name: checked(f"variant {name!r}", lambda spec=spec: self._variant(spec))
+        return {name: checked(f"variant {name!r}", self._variant, spec)
                 for name, spec in self.selected.items()}
 
     def _variant(self, spec: dict[str, Any]) -> dict[str, Value]:
@@ -117,7 +117,7 @@ class CompareModels(PipelineTask):
     @property
     def runs(self) -> dict[tuple[str, int], dict[str, Value]]:
         """``{(variant, seed): EvaluateTest parameters}``: each variant with each seed."""
-        return {(name, int(params["seed"]) + k): dict(params, seed=int(params["seed"]) + k)
+        return {(name, self.seed + k): dict(params, seed=self.seed + k)
                 for name, params in self.variant_params.items() for k in range(self.seeds)}
 
     def key(self, name: str, seed: int) -> str:
@@ -243,7 +243,7 @@ class LearningCurve(PipelineTask):
                     f"documents - validation_size {self.validation_size} = "
                     f"{available - self.validation_size})")
         for (model, _, _), params in self.points.items():
-            checked(f"model {model!r}", lambda params=params: EvaluateTest(**params))
+            checked(f"model {model!r}", EvaluateTest, **params)
 
     @property
     def points(self) -> dict[tuple[str, int, int], dict[str, Value]]:

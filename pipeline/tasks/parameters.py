@@ -37,7 +37,8 @@ from ..features import Representation
 from ..ml.text import INDEX_FROM, MIN_NUM_WORDS
 from ..ml.training import MAX_EPOCHS
 from ..models import Model
-from ..params import (CATALOGUE, AutoOrInteger, Integer, Name, Param, Value, Values)
+from ..params import CATALOGUE, AutoOrInteger, Integer, Name, Param, Value, Values
+from ..registry import Registry
 
 EXPERIMENT = "experiment"
 #: More indices than any corpus has distinct words (IMDB: 89,527 in Keras's word index).
@@ -198,8 +199,9 @@ class Parameterized(luigi.Task):
 
     @classmethod
     def _candidates(cls) -> list[str]:
-        kinds = {"dataset": datasets.REGISTRY, "representation": features.REGISTRY,
-                 "model": models.REGISTRY}
+        kinds: dict[str, Registry[Any]] = {"dataset": datasets.REGISTRY,
+                                           "representation": features.REGISTRY,
+                                           "model": models.REGISTRY}
         plugins = [plugin for kind in cls.chooses for plugin in kinds[kind]]
         if "model" in cls.chooses:
             plugins += list(features.REGISTRY)
@@ -293,7 +295,7 @@ class Parameterized(luigi.Task):
         passed = {**{name: kwargs[name] for name in kwargs if name not in candidates}, **values}
         return super().get_param_values(kept, [], passed)
 
-    def values(self, names: Iterable[str]) -> dict[str, Value]:
+    def values(self, names: Iterable[str]) -> dict[str, Any]:
         """``{name: value}`` of declared parameters this task reads."""
         return {name: self.param_kwargs[name] for name in names}
 
@@ -310,7 +312,7 @@ def _has_task_value(param: luigi.Parameter, family: str, name: str) -> bool:
 
 
 def values_of(plugin: Dataset | Representation | Model, values: Mapping[str, Value]
-              ) -> dict[str, Value]:
+              ) -> dict[str, Any]:
     """The values of the parameters ``plugin`` declares, from ``values``."""
     return {param.name: values[param.name] for param in plugin.parameters}
 

@@ -18,12 +18,15 @@ turns this into one line that names the address and the cause::
 of a running task best-effort: a scheduler that is restarting or briefly unreachable
 costs a status message, not the training run that was sending it.
 """
+from __future__ import annotations
+
 import logging
 import re
 import socket
 import sys
 import time
 import weakref
+from typing import Any
 from urllib.parse import urlparse
 
 from luigi.interface import core
@@ -47,7 +50,7 @@ _FATAL_MESSAGES = ("Luigi unexpected framework error while scheduling",
                    "Uncaught exception in luigi")
 
 
-def scheduler_address(exc):
+def scheduler_address(exc: BaseException) -> str:
     """``host:port`` of the scheduler an :class:`RPCError` is about (or its URL)."""
     match = _URL.search(str(exc))
     if not match:
@@ -60,10 +63,10 @@ def scheduler_address(exc):
     return f"{parsed.hostname}:{port}"
 
 
-def _chain(exc):
+def _chain(exc: BaseException) -> list[BaseException]:
     """``exc``, its sub-exception and everything they were raised from."""
-    seen = []
-    todo = [exc]
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
     while todo:
         current = todo.pop(0)
         if current is None or any(current is known for known in seen):
@@ -78,7 +81,7 @@ def _chain(exc):
     return seen
 
 
-def _cause(exc):
+def _cause(exc: BaseException) -> str:
     chain = _chain(exc)
     for current in chain:
         if isinstance(current, ConnectionRefusedError):
@@ -102,13 +105,13 @@ def _cause(exc):
     return first_line[:200]
 
 
-def describe_rpc_error(exc):
+def describe_rpc_error(exc: BaseException) -> str:
     """One line saying which scheduler could not be reached, and why."""
     return (f"Cannot reach the central scheduler (luigid) at {scheduler_address(exc)}: "
             f"{_cause(exc)}.")
 
 
-def _rpc_error_of(record):
+def _rpc_error_of(record: logging.LogRecord) -> RPCError | None:
     exc = record.exc_info[1] if record.exc_info else None
     if exc is None and record.msg == "Failed pinging scheduler":
         exc = sys.exc_info()[1]  # logged from inside the except clause, without exc_info
@@ -118,11 +121,11 @@ def _rpc_error_of(record):
 class SchedulerErrorFilter(logging.Filter):
     """Log an :class:`RPCError` once, as one line; drop keep-alive ping failures."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self._reported = weakref.WeakSet()
+        self._reported: weakref.WeakSet[BaseException] = weakref.WeakSet()
 
-    def filter(self, record):
+    def filter(self, record: logging.LogRecord) -> bool:
         if str(record.msg).startswith("Failed connecting to remote scheduler"):
             # Luigi's retry log ([core] rpc_log_retries) passes exc_info=True outside
             # an except clause, which prints a stray "NoneType: None" line.
@@ -155,10 +158,10 @@ class SchedulerErrorFilter(logging.Filter):
 
 SCHEDULER_FILTER = SchedulerErrorFilter()
 
-_quiet_until = {}
+_quiet_until: dict[str, float] = {}
 
 
-def send_progress(task, message, percentage=None):
+def send_progress(task: Any, message: str, percentage: float | None = None) -> None:
     """``task.set_status_message`` and ``set_progress_percentage``, best effort.
 
     With a central scheduler each call is an HTTP request; if luigid is restarting or
