@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
 
 grimp = pytest.importorskip("grimp", reason="grimp comes with import-linter (the dev extra)")

@@ -178,6 +178,8 @@ class PipelineTask(Parameterized, ReadParameters):
         if "dataset" not in read:
             return
         check_data_folder(data_folder())
+        if "dataset" not in self.chooses:
+            return
         self.dataset_plugin.check(self.dataset_params())
         plan = self.plan()  # a topic filter that leaves fewer than two classes raises
         if "representation" in read or "model" in read:

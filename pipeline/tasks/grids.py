@@ -209,10 +209,6 @@ class LearningCurve(PipelineTask):
         names = parse_list(str(value("models", chosen)), "models")
         return Chosen(chosen.dataset, tuple(models.get(name) for name in names))
 
-    @classmethod
-    def describe_choice(cls, chosen: Chosen) -> str:
-        return f"models {','.join(model.name for model in chosen.models)!r}"
-
     @property
     def chosen(self) -> Chosen:
         from ..ml.curves import parse_list

@@ -241,13 +241,25 @@ class Parameterized(luigi.Task):
         return set(cls.always) | plugin_names(plugins)
 
     @classmethod
-    def describe_choice(cls, chosen: Chosen) -> str:
-        """How a refusal names the choice: ``model 'mlp'``."""
-        if chosen.models:
-            return f"model {chosen.models[0].name!r}"
-        if chosen.representation:
-            return f"representation {chosen.representation.name!r}"
-        return f"dataset {chosen.dataset.name!r}" if chosen.dataset else cls.get_task_family()
+    def refusal(cls, name: str, chosen: Chosen) -> PipelineError:
+        """The error for ``name``, given but not read with ``chosen``: it names the choice
+        that could read such a parameter and what that choice reads."""
+        if name in cls.refused:
+            return PipelineError(cls.refused[name])
+        choices: list[tuple[str, list[Dataset | Representation | Model]]] = []
+        if chosen.dataset and name in plugin_names(datasets.REGISTRY):
+            choices.append(("dataset", [chosen.dataset]))
+        elif chosen.representation and "representation" in cls.chooses:
+            choices.append(("representation", [chosen.representation]))
+        if chosen.models and not choices:
+            choices.append(("models" if len(chosen.models) > 1 else "model",
+                            list(chosen.models)))
+        kind, plugins = choices[0] if choices else (cls.get_task_family(), [])
+        names = ",".join(plugin.name for plugin in plugins)
+        reading = sorted(plugin_names(plugins)) or ["none of them"]
+        return PipelineError(f"{name} is not a parameter of {kind} {names!r}, which reads "
+                             f"{', '.join(reading)}; leave {name} out or choose a "
+                             f"{kind.rstrip('s')} that reads it")
 
     @classmethod
     def get_param_values(cls, params: Sequence[tuple[str, luigi.Parameter]], args: Sequence[Any],
@@ -282,13 +294,7 @@ class Parameterized(luigi.Task):
         chosen = cls.choose(value)
         read = cls.reads(chosen)
         for name in sorted(set(given) & candidates - read):
-            if name in cls.refused:
-                raise PipelineError(cls.refused[name])
-            choice = cls.describe_choice(chosen)
-            reading = sorted(read - set(cls.always)) or ["none of them"]
-            raise PipelineError(f"{name} is not a parameter of {choice}, which reads "
-                                f"{', '.join(reading)}; leave {name} out or choose what "
-                                f"uses it")
+            raise cls.refusal(name, chosen)
         values = {name: value(name, chosen) for name in candidates & read}
         own = [(name, param) for name, param in params if name not in candidates]
         kept = [*own, *((name, declared[name]) for name in cls.candidates() if name in read)]
