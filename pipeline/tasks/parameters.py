@@ -284,6 +284,11 @@ class Parameterized(luigi.Task):
                 raise PipelineError(cls.refused[name])
             choice = cls.describe_choice(chosen)
             reading = sorted(read - set(cls.always)) or ["none of them"]
+            if chosen.dataset and any(name in plugin_names([plugin])
+                                      for plugin in datasets.REGISTRY):
+                # a dataset's parameter: the chosen dataset is what does not read it
+                choice = f"dataset {chosen.dataset.name!r}"
+                reading = sorted(plugin_names([chosen.dataset])) or ["none of them"]
             raise PipelineError(f"{name} is not a parameter of {choice}, which reads "
                                 f"{', '.join(reading)}; leave {name} out or choose what "
                                 f"uses it")
