@@ -1,4 +1,4 @@
-"""Atomic outputs: pipeline/storage.py."""
+"""Atomic outputs and the files tasks write: pipeline/io/storage.py."""
 import os
 import socket
 import subprocess
@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from pipeline import storage
+from pipeline.io import storage
 
 
 def entries(folder):
@@ -105,7 +105,6 @@ class TestStagedDir:
             alive.kill()
             alive.wait()
 
-
     def test_output_folder_has_the_permissions_of_a_folder_the_user_makes(self, tmp_path):
         """Not mkdtemp's private 0700: on a shared file system other users' workers
         must be able to read the outputs."""
@@ -144,7 +143,7 @@ class TestStagedDir:
         (final / "old.txt").write_text("old")
         script = (
             "import os, sys\n"
-            "from pipeline import storage\n"
+            "from pipeline.io import storage\n"
             "replace, calls = os.replace, []\n"
             "def dying(src, dst):\n"
             "    calls.append(src)\n"
@@ -220,6 +219,6 @@ class TestFiles:
             np.testing.assert_array_equal(back[column], frame[column].to_numpy(float))
 
 
-def test_pid_is_not_this_process():
+def test_this_process_counts_as_alive():
     # the staging names carry the writer's pid: the cleanup must never take ours for dead
     assert storage._pid_alive(os.getpid())

@@ -1,6 +1,9 @@
-"""Reuters-21578: the SGML reader and its quirks, the topic filter, label order, the two
-splits, Keras's reuters.npz, per-dataset defaults, bad input, and the chain on tiny SGML
-files written here (the real corpus: test_e2e_reuters.py)."""
+"""Reuters-21578 from its SGML files: pipeline/datasets/reuters.py.
+
+The SGML reader and its quirks, the topic filter, label order, the two splits, the
+dataset's defaults and parameters, bad input, and the chain on tiny SGML files written
+here (Keras's reuters.npz: test_datasets_keras_reuters.py; the real corpus:
+test_e2e_reuters.py)."""
 import csv
 import io
 import random
@@ -12,10 +15,16 @@ import pytest
 
 from conftest import (build, configured, output_folders, pipeline_config, run_luigi,
                       working_folder)
+from npz_files import write_reuters_npz
 from pipeline import PipelineError, Predict, RunAll, TrainModel
-from pipeline.datasets import keras_reuters, reuters
-from pipeline.datasets.text import tokenize
-from pipeline.storage import load_arrays, read_json
+from pipeline.datasets import Plan, reuters
+from pipeline.datasets.reuters import Reuters
+from pipeline.io.storage import load_arrays, read_json
+from pipeline.ml.text import tokenize
+
+PLUGIN = Reuters()
+#: The dataset's own parameters at their defaults (Keras's 46 topics and split).
+DEFAULTS = {"min_topic_documents": 15, "split_method": "keras", "wire_text": "body"}
 
 # Each topic has words of its own; documents also share filler words.
 TOPIC_WORDS = {"cocoa": ["cocoa", "bean", "bahia"], "grain": ["wheat", "corn", "harvest"],
@@ -226,7 +235,7 @@ def test_read_encodes_with_a_training_vocabulary(tiny_reuters, tmp_path):
     folder = tmp_path / "fetched"
     folder.mkdir()
     (folder / reuters.ARCHIVE_NAME).write_bytes(tiny_reuters.read_bytes())
-    encoded = reuters.read(folder, num_words=30, min_topic_documents=15)
+    encoded = PLUGIN.read(folder, 30, DEFAULTS)
     assert encoded.class_names == list(TOPIC_WORDS)  # the order corpus_files introduces
     assert encoded.report["documents"] == {"train": 104, "test": 27}  # int(131 * 0.8)
     train = encoded.splits["train"]
@@ -239,60 +248,8 @@ def test_read_encodes_with_a_training_vocabulary(tiny_reuters, tmp_path):
     counted = Counter(w for newswire, _ in splits["train"] for w in tokenize(newswire.text))
     assert encoded.counts == [counted[w] for w in encoded.vocabulary]
     assert encoded.vocabulary == sorted(counted, key=lambda w: (-counted[w], w))[:26]
-    text = reuters.original_text(folder, "train", str(train.names[0]), 0)
+    text = PLUGIN.original_text(folder, "train", str(train.names[0]), 0)
     assert text.startswith("TITLE\n\n") and "<ACME> & co." in text
-
-
-# ------------------------------------------------------------------ Keras's reuters.npz
-
-def write_reuters_npz(path, sequences, labels):
-    x = np.empty(len(sequences), dtype=object)
-    x[:] = [list(s) for s in sequences]
-    np.savez(path, x=x, y=np.asarray(labels, dtype=np.int64))
-    return path
-
-
-def test_keras_reuters_equals_keras_load_data(tmp_path, monkeypatch):
-    from keras.src.datasets import reuters as keras_module
-
-    rng = random.Random(1)
-    sequences = [[rng.randint(1, 60) for _ in range(rng.randint(1, 15))] for _ in range(53)]
-    labels = [rng.randrange(46) for _ in sequences]
-    path = write_reuters_npz(tmp_path / "reuters.npz", sequences, labels)
-    monkeypatch.setattr(keras_module, "get_file", lambda *args, **kw: str(path))
-    for num_words in (None, 20):
-        (x_train, y_train), (x_test, y_test) = keras_module.load_data(path=str(path),
-                                                                      num_words=num_words)
-        ours = keras_reuters.load_splits(path, num_words)
-        for split, (x, y) in (("train", (x_train, y_train)), ("test", (x_test, y_test))):
-            values, offsets, our_labels = ours[split]
-            assert [values[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])] == \
-                [list(s) for s in x]
-            assert our_labels.tolist() == list(y)
-
-
-def test_keras_reuters_refuses_bad_labels(tmp_path):
-    path = write_reuters_npz(tmp_path / "reuters.npz", [[1, 2], [3]], [0, 46])
-    with pytest.raises(PipelineError, match="y holds topic 46; topics are 0 to 45"):
-        keras_reuters.load_splits(path)
-
-
-def test_keras_reuters_through_encode(tmp_path):
-    path = write_reuters_npz(tmp_path / "reuters.npz", [[1, 2, 3], [2, 4], [5]] * 10,
-                             [0, 3, 45] * 10)
-    index = tmp_path / "reuters_word_index.json"
-    index.write_text('{"the": 1, "of": 2, "to": 3, "said": 4, "mln": 5}')
-    from pipeline import Encode
-
-    with pipeline_config(tmp_path / "data", str(path)), \
-            configured("DownloadDataset", word_index_url=str(index)):
-        task = Encode(dataset="keras_reuters", num_words=8)
-        assert build([task]).status.name == "SUCCESS"
-        vocabulary = read_json(task.output()["vocabulary"].path)
-        arrays = load_arrays(task.output()["sequences"].path)
-    assert vocabulary["class_names"] == list(reuters.CLASS_NAMES)
-    assert vocabulary["words"] == ["the", "of", "to", "said"]
-    assert arrays["train_offsets"].size - 1 == 24 and arrays["test_offsets"].size - 1 == 6
 
 
 # ------------------------------------------------------------ per-dataset defaults
@@ -346,11 +303,11 @@ def test_a_filter_is_planned_from_the_manifest_before_any_work(tmp_path):
         # 76 kept: 60 for training; modapte: the TRAIN ones of the kept topics
         with pytest.raises(PipelineError, match="number of training documents \\(60\\)"):
             TrainModel(dataset="reuters", min_topic_documents=31, validation_size=60)
-        planned = reuters.planned(read_json(tmp_path / "data" / "DownloadDataset" / "reuters"
-                                            / "manifest.json"), 31, "modapte")
+        manifest = read_json(tmp_path / "data" / "DownloadDataset" / "reuters" / "manifest.json")
+        planned = PLUGIN.plan(manifest, dict(DEFAULTS, min_topic_documents=31,
+                                             split_method="modapte"))
         splits, names, _ = reuters.labelled_splits(reuters.read_corpus(archive), 31, "modapte")
-        assert planned == {"class_names": names, "documents": {
-            split: len(splits[split]) for split in ("train", "test")}}
+        assert planned == Plan(names, {split: len(splits[split]) for split in ("train", "test")})
 
 
 def test_references_of_another_model_share_only_the_data():
@@ -373,7 +330,7 @@ def test_references_of_another_model_share_only_the_data():
                                   dict(model="embedding")])
 def test_the_shipped_reuters_grid_runs_from_any_base(base):
     from pipeline import EvaluateTest
-    from pipeline.grids import CompareModels
+    from pipeline.tasks.grids import CompareModels
 
     grid = CompareModels(dataset="reuters", **base)
     shapes = {name: (EvaluateTest(**params).layers, EvaluateTest(**params).units)
