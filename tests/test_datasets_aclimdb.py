@@ -287,7 +287,7 @@ class TestValidateArchive:
         staging = tmp_path / ".staging-x"
         staging.mkdir()
         with pytest.raises(PipelineError, match="unsafe path") as error:
-            PLUGIN.fetch(staging, progress=None, sha256="", url=str(path))
+            PLUGIN.fetch(staging, {"url": str(path)}, progress=None, sha256="")
         assert str(path) in str(error.value) and str(staging) not in str(error.value)
         assert not (tmp_path.parent / "escape.txt").exists()
 
@@ -309,8 +309,7 @@ class TestAclImdbInterface:
         folder = tmp_path / "fetched"
         folder.mkdir()
         progress = []
-        manifest = PLUGIN.fetch(folder, url=str(source), sha256="",
-                                progress=lambda name, d, t: progress.append((d, t)))
+        manifest = PLUGIN.fetch(folder, {"url": str(source)}, sha256="", progress=lambda name, d, t: progress.append((d, t)))
         assert (folder / "aclImdb_v1.tar.gz").read_bytes() == source.read_bytes()
         assert manifest["documents"] == {"train": 14, "test": 6}
         assert manifest["reviews"] == {"train/neg": 7, "train/pos": 7,
@@ -322,7 +321,7 @@ class TestAclImdbInterface:
         folder = tmp_path / "fetched"
         folder.mkdir()
         with pytest.raises(PipelineError, match="SHA-256") as error:
-            PLUGIN.fetch(folder, url=str(tiny_archive), sha256="1" * 64, progress=None)
+            PLUGIN.fetch(folder, {"url": str(tiny_archive)}, sha256="1" * 64, progress=None)
         assert str(tiny_archive) in str(error.value)
 
     @pytest.mark.parametrize("fraction", [0.3, 0.95])
@@ -335,7 +334,7 @@ class TestAclImdbInterface:
         staging = tmp_path / ".staging-destination"
         staging.mkdir()
         with pytest.raises(PipelineError, match="truncated or corrupt|not a readable") as error:
-            PLUGIN.fetch(staging, url=str(truncated), sha256="", progress=None)
+            PLUGIN.fetch(staging, {"url": str(truncated)}, sha256="", progress=None)
         message = str(error.value)
         assert str(truncated) in message
         assert str(staging) not in message and "staging" not in message
@@ -345,13 +344,12 @@ class TestAclImdbInterface:
         staging = tmp_path / ".staging-x"
         staging.mkdir()
         with pytest.raises(PipelineError, match="not the aclImdb layout") as error:
-            PLUGIN.fetch(staging, url=path.as_uri(), sha256="", progress=None)
+            PLUGIN.fetch(staging, {"url": path.as_uri()}, sha256="", progress=None)
         assert path.as_uri() in str(error.value) and str(staging) not in str(error.value)
 
     def test_missing_file(self, tmp_path):
         with pytest.raises(PipelineError, match="--DownloadDataset-url") as error:
-            PLUGIN.fetch(tmp_path, url=str(tmp_path / "nowhere.tar.gz"), sha256="",
-                         progress=None)
+            PLUGIN.fetch(tmp_path, {"url": str(tmp_path / "nowhere.tar.gz")}, sha256="", progress=None)
         assert "nowhere.tar.gz" in str(error.value)
 
     @pytest.mark.parametrize("num_words", [5, 9, 1000])

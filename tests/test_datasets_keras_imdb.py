@@ -336,8 +336,7 @@ def fetched(tmp_path, small_npz, word_index_file):
     npz, data = small_npz
     folder = tmp_path / "DownloadDataset" / "keras_imdb"
     folder.mkdir(parents=True)
-    manifest = PLUGIN.fetch(folder, progress=None, sha256="", url=str(npz),
-                            word_index_url=str(word_index_file))
+    manifest = PLUGIN.fetch(folder, {"url": str(npz), "word_index_url": str(word_index_file)}, progress=None, sha256="")
     return folder, manifest, data
 
 
@@ -366,8 +365,7 @@ class TestInterface:
         folder = tmp_path / "f"
         folder.mkdir()
         calls = []
-        PLUGIN.fetch(folder, url=str(small_npz[0]), word_index_url=str(word_index_file),
-                     sha256="", progress=lambda name, done, total: calls.append((name, done, total)))
+        PLUGIN.fetch(folder, {"url": str(small_npz[0]), "word_index_url": str(word_index_file)}, sha256="", progress=lambda name, done, total: calls.append((name, done, total)))
         sizes = (small_npz[0].stat().st_size, word_index_file.stat().st_size)
         # each file reports under its own name, ending at its own size
         assert [c for c in calls if c[1] == c[2]] == [
@@ -384,7 +382,7 @@ class TestInterface:
         urls = {"url": str(small_npz[0]), "word_index_url": str(word_index_file)}
         urls["url" if which == "npz" else "word_index_url"] = str(bad)
         with pytest.raises(PipelineError) as caught:
-            PLUGIN.fetch(staging, progress=None, sha256="", **urls)
+            PLUGIN.fetch(staging, urls, progress=None, sha256="")
         message = str(caught.value)
         assert str(bad) in message and str(staging) not in message
 
@@ -522,16 +520,14 @@ def test_a_missing_keras_file_is_named_with_the_parameter_that_gives_it(keras_fi
     folder = tmp_path / "fetched"
     folder.mkdir()
     with pytest.raises(PipelineError) as error:
-        PLUGIN.fetch(folder, progress=None, sha256="", url=str(tmp_path / "no.npz"),
-                     word_index_url=str(index))
+        PLUGIN.fetch(folder, {"url": str(tmp_path / "no.npz"), "word_index_url": str(index)}, progress=None, sha256="")
     message = str(error.value)
     assert "no.npz" in message and "copy of imdb.npz" in message
     assert "--DownloadDataset-url /path/to/imdb.npz" in message
     assert "aclImdb" not in message
 
     with pytest.raises(PipelineError) as error:
-        PLUGIN.fetch(folder, progress=None, sha256="", url=str(npz),
-                     word_index_url=str(tmp_path / "no.json"))
+        PLUGIN.fetch(folder, {"url": str(npz), "word_index_url": str(tmp_path / "no.json")}, progress=None, sha256="")
     message = str(error.value)
     assert "copy of imdb_word_index.json" in message
     assert "--DownloadDataset-word-index-url /path/to/imdb_word_index.json" in message
