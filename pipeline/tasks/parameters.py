@@ -282,8 +282,15 @@ class Parameterized(luigi.Task):
         for name in sorted(set(given) & candidates - read):
             if name in cls.refused:
                 raise PipelineError(cls.refused[name])
-            choice = cls.describe_choice(chosen)
-            reading = sorted(read - set(cls.always)) or ["none of them"]
+            owners = CATALOGUE.owners.get(name, ())
+            if chosen.dataset and owners and all(o.startswith("dataset ") for o in owners):
+                # a dataset's parameter: the dataset chosen is what does not read it
+                choice = f"dataset {chosen.dataset.name!r}"
+                reading = sorted(p.name for p in chosen.dataset.parameters) or \
+                    ["none of them"]
+            else:
+                choice = cls.describe_choice(chosen)
+                reading = sorted(read - set(cls.always)) or ["none of them"]
             raise PipelineError(f"{name} is not a parameter of {choice}, which reads "
                                 f"{', '.join(reading)}; leave {name} out or choose what "
                                 f"uses it")
