@@ -172,6 +172,8 @@ class PipelineTask(Parameterized):
         if "dataset" not in read:
             return
         check_data_folder(data_folder())
+        if "dataset" not in self.chooses:  # DownloadDataset: the files, not their reading
+            return
         self.dataset_plugin.check(self.dataset_params())
         plan = self.plan()  # a topic filter that leaves fewer than two classes raises
         if "representation" in read or "model" in read:
