@@ -4,16 +4,20 @@ Not collected by pytest (the name does not start with ``test_``).
 """
 import luigi
 
-from pipeline.tasks import ModelParams, RunAll, TrainModel
+from pipeline.tasks import RunAll, TrainModel
+from pipeline.tasks.parameters import FINAL, Parameterized
 
 
-class TwoModels(ModelParams, luigi.WrapperTask):
+class TwoModels(Parameterized, luigi.WrapperTask):
     """TrainModel at ``--units`` and at ``--other-units``: two fits on one shared split.
 
-    With ``--with-run-all`` it also requires the whole RunAll chain of the first
-    configuration (used for the single-worker reference run).
+    It reads what RunAll reads (the parameter rule of the pipeline's tasks). With
+    ``--with-run-all`` it also requires the whole RunAll chain of the first configuration
+    (used for the single-worker reference run).
     """
 
+    always = FINAL
+    chooses = ("dataset", "model")
     other_units = luigi.IntParameter(description="Units of the second configuration")
     with_run_all = luigi.BoolParameter(default=False)
 

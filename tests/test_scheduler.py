@@ -425,6 +425,46 @@ def test_progress_is_reported_and_a_killed_worker_is_recovered(
     assert luigid.tasks()[task_id]["status"] == "DONE"
 
 
+def test_luigid_shows_only_the_parameters_a_task_reads(tmp_path, luigid_factory):
+    """What luigid shows of a task (its web page, its API) is what the task reads: an
+    embedding TrainModel has maxlen and embedding_dim but no units, layers or wire_text;
+    Encode has its dataset and num_words only."""
+    from luigi.rpc import RemoteScheduler
+    from luigi.worker import Worker
+
+    from conftest import configured
+    from pipeline import RunAll, TrainModel
+
+    luigid = luigid_factory()
+    with configured("pipeline", data_dir=tmp_path / "data"):
+        train = TrainModel(num_words=40, validation_size=10, model="embedding", maxlen=12)
+        run = RunAll(dataset="reuters", num_words=40)
+        with Worker(scheduler=RemoteScheduler(luigid.url), worker_id="probe") as worker:
+            assert worker.add(train) and worker.add(run)
+    shown = luigid.tasks()
+    assert shown[train.task_id]["params"] == train.to_str_params()
+    params = shown[train.task_id]["params"]
+    assert params["maxlen"] == "12" and params["embedding_dim"] == "100"
+    for name in ("units", "layers", "activation", "wire_text", "final_epochs"):
+        assert name not in params, name
+        assert f"{name}=" not in shown[train.task_id]["display_name"], name
+    by_family = {}
+    for task_id, info in shown.items():
+        by_family.setdefault(info["name"], []).append(info["params"])
+    assert {"dataset": "aclimdb", "num_words": "40"} in by_family["Encode"]
+    assert all(set(p) == {"dataset", "num_words"} | ({"min_topic_documents", "split_method",
+                                                       "wire_text"} if p["dataset"] == "reuters"
+                                                      else set())
+               for p in by_family["Encode"])
+    assert all("units" not in p and "maxlen" in p or "units" in p and "maxlen" not in p
+               for family in ("TrainModel", "EvaluateTest") for p in by_family[family])
+    reuters = shown[run.task_id]["params"]
+    assert reuters == run.to_str_params() and reuters["wire_text"] == "body"
+    assert reuters["units"] == "64" and "maxlen" not in reuters
+    # Reuters's reference model, scheduled with its own parameters
+    assert any(p.get("units") == "64,4" for p in by_family["EvaluateTest"])
+
+
 def test_scheduler_not_reachable_fails_fast_in_one_line(tmp_path, archive, clients):
     port = free_port()  # nothing listens there
     data = tmp_path / "data"

@@ -10,6 +10,7 @@ exception keeps its full traceback.
 from __future__ import annotations
 
 import logging
+import sys
 
 from ..errors import user_error
 from .remote import SCHEDULER_FILTER
@@ -18,6 +19,16 @@ from .remote import SCHEDULER_FILTER
 class _CleanPipelineErrors(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         exc = user_error(record.exc_info[1] if record.exc_info else None)
+        message = str(record.msg)
+        if exc is None and not record.exc_info and message.startswith("Will not run ") \
+                and " due to error in " in message:
+            # An error in requires() or complete() (a task that refuses the parameters it
+            # is cloned with): Luigi logs it from inside its except clause, the traceback
+            # formatted into the message. Keep the headline, then the error alone.
+            exc = user_error(sys.exc_info()[1])
+            if exc is not None:
+                record.msg = message.split("\n", 1)[0]
+                record.args = None
         if exc is not None:
             record.msg = f"{record.getMessage()}\n{exc}"
             record.args = None

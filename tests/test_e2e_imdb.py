@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 
 from conftest import REAL_ARCHIVE, mtimes, only_folder, run_luigi, working_folder
-from pipeline.storage import load_arrays, read_json
-from pipeline.training import best_epoch
+from pipeline.io.storage import load_arrays, read_json
+from pipeline.ml.training import best_epoch
 
-pytestmark = pytest.mark.skipif(not REAL_ARCHIVE.exists(),
-                                reason=f"real archive not found at {REAL_ARCHIVE}")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not REAL_ARCHIVE.exists(),
+                                 reason=f"real archive not found at {REAL_ARCHIVE}")]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -139,9 +140,10 @@ def test_plot_history_alone(plot_again):
 @pytest.fixture(scope="module")
 def real_scores(first):
     """The final default model re-scoring every real test review from its raw text."""
+    from pipeline import features
     from pipeline.datasets.aclimdb import iter_reviews
-    from pipeline.inference import NumpyMLP
-    from pipeline.predict import Review, score
+    from pipeline.ml.inference import NumpyMLP
+    from pipeline.ml.predict import Review, score
 
     data = first["data"]
     vocabulary = read_json(only_folder(data, "Encode") / "vocabulary.json")
@@ -151,7 +153,8 @@ def real_scores(first):
         reviews.append(Review(name, text))
         labels.append(label)
         ratings.append(int(name.split("_")[1].split(".")[0]))
-    probabilities = [p[1] for p in score(model, vocabulary, reviews)]  # of "positive"
+    scored = score(model, vocabulary, reviews, features.get("multihot"), {}, {})
+    probabilities = [p[1] for p in scored]  # of "positive"
     return {"reviews": reviews, "labels": labels, "ratings": ratings,
             "probabilities": probabilities, "data": data}
 

@@ -1,0 +1,155 @@
+"""``python -m pipeline.forget``: delete a stage's outputs and those of everything
+downstream of it, in one configuration's graph, so that the next run recomputes them."""
+import shutil
+import subprocess
+import sys
+
+import pytest
+from luigi.task_register import Register
+
+from conftest import (TINY, build, configured, make_archive, mtimes, only_folder,
+                      output_folders, pipeline_config, ran_families)
+from pipeline import PipelineError, RunAll
+from pipeline.forget import affected_tasks, forget, main
+
+DOWNSTREAM_OF_SPLIT = ["SplitValidation", "TrainModel", "EvaluateTest", "PlotHistory",
+                       "PlotConfusion", "RunAll"]
+TINY_ARGS = ["--num-words", "40", "--validation-size", "10", "--epochs", "3",
+             "--batch-size", "8", "--units", "8"]
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """One full RunAll with TINY parameters; tests copy its data folder before changing it."""
+    root = tmp_path_factory.mktemp("base")
+    archive = make_archive(root / "aclImdb_tiny.tar.gz")
+    with pipeline_config(root / "data", archive) as data:
+        result = build([RunAll(**TINY)])
+    assert result.status.name == "SUCCESS", result.summary_text
+    return {"data": data, "archive": archive}
+
+
+@pytest.fixture
+def copy_of_base(base, tmp_path):
+    """A private copy of the finished base run (mtimes kept), configured as the data dir."""
+    data = tmp_path / "data"
+    shutil.copytree(base["data"], data, copy_function=shutil.copy2)
+    with pipeline_config(data, base["archive"]):
+        yield data
+
+
+def folder_mtimes(data, families):
+    return {family: mtimes(only_folder(data, family)) for family in families}
+
+
+def test_forget_split_validation_then_rebuild(copy_of_base):
+    """README "force a recomputation": forget a stage, rebuild; only it and everything
+    downstream of it rerun; DownloadDataset, Encode and Featurize stay untouched."""
+    data = copy_of_base
+    kept = folder_mtimes(data, ["DownloadDataset", "Encode", "Featurize"])
+    downstream = DOWNSTREAM_OF_SPLIT
+    before = folder_mtimes(data, downstream)
+    expected = sorted(str(only_folder(data, family)) for family in downstream)
+    deleted = forget(RunAll(**TINY), "SplitValidation")
+    assert sorted(map(str, deleted)) == expected
+    for family in downstream:
+        assert output_folders(data, family) == [], family
+
+    result = build([RunAll(**TINY)])
+    assert result.status.name == "SUCCESS", result.summary_text
+    assert ran_families(result) == sorted(downstream)
+    assert folder_mtimes(data, ["DownloadDataset", "Encode", "Featurize"]) == kept
+    after = folder_mtimes(data, downstream)
+    for family in downstream:
+        assert set(after[family]) == set(before[family])
+        assert all(after[family][f] > before[family][f] for f in after[family]), family
+
+
+def test_forget_command_uses_the_data_dir_given_on_its_command_line(copy_of_base, tmp_path,
+                                                                      capsys):
+    """`python -m pipeline.forget ... --pipeline-data-dir D` deletes under D, and only there."""
+    configured_data = copy_of_base
+    other = tmp_path / "other"
+    shutil.copytree(configured_data, other, copy_function=shutil.copy2)
+    untouched = folder_mtimes(configured_data, ["TrainModel", "EvaluateTest"])
+    args = [*TINY_ARGS, "--pipeline-data-dir", str(other)]
+
+    assert main(["TrainModel", *args]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 5 and all(line.startswith(f"deleted {other}") for line in printed)
+    for family in ("TrainModel", "EvaluateTest", "PlotHistory", "PlotConfusion", "RunAll"):
+        assert output_folders(other, family) == [], family
+    assert output_folders(other, "SplitValidation") != []
+    assert folder_mtimes(configured_data, ["TrainModel", "EvaluateTest"]) == untouched
+
+
+def test_a_dry_run_lists_and_deletes_nothing(copy_of_base, capsys):
+    before = mtimes(copy_of_base)
+    assert main(["Encode", *TINY_ARGS, "--dry-run"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 8  # everything but DownloadDataset is downstream of Encode
+    assert all(line.startswith(f"would delete {copy_of_base}") for line in printed)
+    assert mtimes(copy_of_base) == before
+
+
+def test_the_reference_models_of_another_run_are_not_forgotten(tmp_path):
+    """RunAll of Reuters requires the book's bottleneck model: a run of its own, which
+    forgetting this run's TrainModel leaves alone."""
+    with configured("pipeline", data_dir=tmp_path / "data"):
+        run = RunAll(dataset="reuters")
+        families = [task.get_task_family() for task in affected_tasks(run, "TrainModel")]
+        assert sorted(families) == ["EvaluateTest", "PlotConfusion", "PlotHistory", "RunAll",
+                                    "TrainModel"]
+        assert families[-1] == "RunAll"  # the root last
+        bottleneck = run.references()["bottleneck"]
+        folders = forget(run, "TrainModel", dry_run=True)
+        assert bottleneck.output_dir not in folders
+        assert run.requires()["evaluate"].output_dir in folders
+
+
+def test_a_family_not_in_the_graph_is_refused(tmp_path):
+    with configured("pipeline", data_dir=tmp_path / "data"):
+        with pytest.raises(PipelineError, match="no DownloadVectors task in the graph of "
+                                                "RunAll"):
+            forget(RunAll(), "DownloadVectors")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["TrainModel", "--epochs", "0"], "error: epochs must be an integer from 1 to 1,000"),
+    (["TrainModel", "--model", "mlp", "--maxlen", "150"],
+     "error: maxlen is not a parameter of model 'mlp'"),
+    (["Colour"], "error: no Colour task in the graph of RunAll"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, args, needle):
+    Register.clear_instance_cache()
+    assert main([*args, "--pipeline-data-dir", str(tmp_path / "data")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == captured.err.strip().splitlines()[0]
+    assert captured.err.startswith(needle), captured.err
+    assert captured.out == ""
+    assert not (tmp_path / "data").exists()
+
+
+def test_without_a_task_it_prints_its_usage(capsys):
+    assert main([]) == 2
+    assert "python -m pipeline.forget TrainModel" in capsys.readouterr().err
+    assert main(["--dry-run"]) == 2
+
+
+def test_a_value_on_the_command_line_beats_a_bad_one_in_luigi_cfg(cli_dir, tmp_path):
+    cfg = cli_dir / "luigi.cfg"
+    cfg.write_text(cfg.read_text().replace("\n[experiment]\n", "\n[experiment]\nepochs = abc\n"))
+    data = tmp_path / "data"
+    listed = subprocess.run([sys.executable, "-m", "pipeline.forget", "TrainModel", "--dry-run",
+                             "--epochs", "3", "--pipeline-data-dir", str(data)],
+                            cwd=cli_dir, capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr
+    assert "would delete" in listed.stdout and "Traceback" not in listed.stderr
+    failed = subprocess.run([sys.executable, "-m", "pipeline.forget", "TrainModel", "--dry-run",
+                             "--pipeline-data-dir", str(data)],
+                            cwd=cli_dir, capture_output=True, text=True)
+    assert failed.returncode == 2, failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert "error: [experiment] in luigi.cfg: epochs must be an integer from 1 to 1,000, " \
+           "got 'abc'" in failed.stderr
+    assert not data.exists()
