@@ -157,7 +157,7 @@ def test_an_unread_parameter_is_refused_even_at_its_default_value(task_cls, para
         task_cls(**params)
     message = str(error.value)
     assert message.startswith(f"{name} is not a parameter of {chooser}, which reads "), message
-    assert f"leave {name} out or choose what uses it" in message
+    assert f"leave {name} out or choose a {chooser.split()[0]} that reads it" in message
 
 
 def test_the_refusal_lists_what_the_choice_reads():
