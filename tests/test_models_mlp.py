@@ -184,12 +184,14 @@ def test_the_plug_in_builds_the_fast_model_and_its_portable_twin(trained):
 
 
 def test_model_variants_build_and_train():
+    import keras
+
     model, history, _, _ = train_once(epochs=1, layers=3, dropout=0.25, l2=0.01,
                                       optimizer="adam", activation="tanh")
     assert [layer.name for layer in model.layers if "hidden" in layer.name] == \
         ["hidden_1", "hidden_2", "hidden_3"]
     assert any("dropout" in layer.name for layer in model.layers)
-    assert model.optimizer.name == "adam"
+    assert type(model.optimizer) is keras.optimizers.Adam  # its name depends on what ran before
     assert len(history) == 1
 
 
