@@ -301,3 +301,28 @@ def test_evaluate_test_at_the_best_epoch_is_train_model_at_that_epoch(data_dir):
                                     .output()["model"].path)
     for a, b in zip(trained.get_weights(), final.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_curve_of_models_with_different_defaults_runs_and_says_what_each_trained(
+        data_dir, monkeypatch):
+    """mlp first, embedding second: the embedding points train the embedding's own 10
+    epochs of 32, and the curve's title names each model's settings."""
+    from pipeline.ml import plots
+
+    titles = []
+    original = plots.plot_learning_curve
+
+    def plot_learning_curve(rows, summary, models, path, title):
+        titles.append(title)
+        return original(rows, summary, models, path, title)
+
+    monkeypatch.setattr(plots, "plot_learning_curve", plot_learning_curve)
+    curve = LearningCurve(models="mlp,embedding", sizes="20", seeds=1, embedding_dim=4,
+                          **SMALL)
+    result = build([curve])
+    assert result.scheduling_succeeded, result.summary_text
+    for (model, _, _), params in curve.points.items():
+        history = read_csv_columns(train_of(params).output()["history"].path)
+        assert len(history["epoch"]) == {"mlp": 20, "embedding": 10}[model]
+    assert titles == ["IMDB movie reviews: test accuracy against training size (mlp: 20 "
+                      "epochs, batch 8; embedding: 10 epochs, batch 8)"]
