@@ -125,6 +125,37 @@ print("tensorflow" in sys.modules)
     assert out[1] == "False"
 
 
+def test_predict_task_scores_new_text_with_the_stored_n_grams(chain, tmp_path):
+    """Predict reads the n-gram list Featurize kept and the numpy twin: the same numbers as
+    scoring by hand, and a text with no known n-gram gets its note."""
+    import csv
+
+    from pipeline import Predict, features
+    from pipeline.ml.inference import NumpyMLP
+    from pipeline.ml.predict import Review, score
+
+    data = chain["data"]
+    path = tmp_path / "new.txt"
+    path.write_text("Great, brilliant film!\nawful boring mess\nzzz qqq\n")
+    with pipeline_config(data, chain["archive"]):
+        task = Predict(**NB, input=str(path))
+        assert build([task]).status.name == "SUCCESS"
+    with open(task.output()["predictions"].path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    representation = features.get("ngrams")
+    expected = score(NumpyMLP.load(only_folder(data, "EvaluateTest") / "weights.npz"),
+                     read_json(only_folder(data, "Encode") / "vocabulary.json"),
+                     [Review(str(i), t) for i, t in enumerate(path.read_text().splitlines(), 1)],
+                     representation, dict(ngram_range="1,3", min_df=2, punctuation="keep"),
+                     load_arrays(only_folder(data, "Featurize") / "features.npz",
+                                 only=representation.fitted))
+    assert [row["id"] for row in rows] == ["1", "2", "3"]
+    for row, probability in zip(rows, expected):
+        assert float(row["probability_positive"]) == pytest.approx(probability[1], abs=1e-6)
+    assert [row["label"] for row in rows[:2]] == ["positive", "negative"]
+    assert [row["note"] for row in rows] == ["", "", "no known n-grams"]
+
+
 def _recording_prepare(monkeypatch, seen):
     original = NBSVM.prepare
 
