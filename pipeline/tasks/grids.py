@@ -269,7 +269,9 @@ class LearningCurve(PipelineTask):
         settings = {}
         for (model, size, seed), params in self.points.items():
             inputs = required[f"{model} {size} {seed}"]
-            settings[model] = f"{params['epochs']} epochs, batch {params['batch_size']}"
+            # a model's own defaults are not in params (passed_on leaves them out)
+            evaluate = EvaluateTest(**params)
+            settings[model] = f"{evaluate.epochs} epochs, batch {evaluate.batch_size}"
             rows.append(curves.point_row(
                 model, size, seed, storage.read_csv_columns(inputs["train"]["history"].path),
                 storage.read_json(inputs["train"]["training"].path),

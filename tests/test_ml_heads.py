@@ -1,13 +1,17 @@
-"""More than two classes through the whole chain: a three-class dataset module plugged into
-the registry (tests/three_colours.py), run with every model, then predicted and decoded."""
+"""The classifier's output from the class count (pipeline/ml/heads.py): loss, label dtype
+and probabilities, and more than two classes through the whole chain with every model
+(a three-class dataset plugged into the registry, tests/three_colours.py), evaluated and
+predicted by class name."""
 import csv
 
 import numpy as np
 import pytest
+from three_colours import ThreeColours
 
 from conftest import build, pipeline_config
 from pipeline import EvaluateTest, PipelineError, Predict, RunAll, TrainModel, datasets
-from pipeline.storage import load_arrays, read_json
+from pipeline.io.storage import load_arrays, read_json
+from pipeline.ml import heads
 
 CLASSES = ["red", "green", "blue"]
 BASE = dict(dataset="three_colours", num_words=30, validation_size=15, epochs=12,
@@ -18,9 +22,55 @@ MODELS = {"mlp": dict(units=8), "embedding": dict(model="embedding", maxlen=12,
           "nbsvm": dict(model="nbsvm", min_df=1)}
 
 
+# ------------------------------------------------------------------------- the head
+
+def test_loss_for_the_class_count():
+    assert heads.loss_for("auto", 2) == "binary_crossentropy"
+    assert heads.loss_for("auto", 3) == "sparse_categorical_crossentropy"
+    assert heads.loss_for("mse", 2) == "mse"
+    assert heads.loss_for("sparse_categorical_crossentropy", 46) == \
+        "sparse_categorical_crossentropy"
+    with pytest.raises(PipelineError) as error:
+        heads.loss_for("binary_crossentropy", 3)
+    assert str(error.value) == ("unknown loss 'binary_crossentropy' for 3 classes; choose one "
+                                "of auto, sparse_categorical_crossentropy")
+    with pytest.raises(PipelineError, match="unknown loss 'sparse_categorical_crossentropy' "
+                                            "for two classes; choose one of auto, "
+                                            "binary_crossentropy"):
+        heads.loss_for("sparse_categorical_crossentropy", 2)
+    assert heads.label_dtype(2) == "float32" and heads.label_dtype(4) == "int32"
+
+
+def test_heads_probabilities():
+    np.testing.assert_allclose(heads.probabilities([[0.25], [1.0]], 2),
+                               [[0.75, 0.25], [0.0, 1.0]])
+    np.testing.assert_allclose(heads.probabilities(np.array([0.1, 0.6]), 2),
+                               [[0.9, 0.1], [0.4, 0.6]])
+    outputs = np.array([[0.2, 0.3, 0.5]], dtype=np.float32)
+    got = heads.probabilities(outputs, 3)
+    assert got.shape == (1, 3) and got.dtype == np.float64
+    np.testing.assert_allclose(got, outputs)
+
+
+def test_output_layer_and_compiled():
+    import keras
+
+    binary, multi = heads.output_layer(2), heads.output_layer(5)
+    assert (binary.units, binary.get_config()["activation"]) == (1, "sigmoid")
+    assert (multi.units, multi.get_config()["activation"]) == (5, "softmax")
+    inputs = keras.Input(shape=(4,))
+    model = heads.compiled(keras.Model(inputs, heads.output_layer(5)(inputs)),
+                           {"optimizer": "adamax", "learning_rate": 0.01, "loss": "auto"}, 5)
+    assert model.loss == "sparse_categorical_crossentropy"
+    assert type(model.optimizer) is keras.optimizers.Adamax
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.01)
+
+
+# ---------------------------------------------------- three classes through the chain
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    datasets.DATASETS["three_colours"] = "three_colours"
+    datasets.REGISTRY.register(ThreeColours)
     root = tmp_path_factory.mktemp("multiclass")
     try:
         with pipeline_config(root / "data", "") as data:
@@ -28,13 +78,14 @@ def runs(tmp_path_factory):
             result = build(tasks)
             yield {"data": data, "result": result, "root": root}
     finally:
-        del datasets.DATASETS["three_colours"]
+        datasets.REGISTRY.remove("three_colours")
 
 
-def test_both_models_run_through_the_chain(runs):
+def test_every_model_runs_through_the_chain(runs):
     assert runs["result"].status.name == "SUCCESS", runs["result"].summary_text
     vocabulary = read_json(next((runs["data"] / "Encode").glob("*/vocabulary.json")))
     assert vocabulary["class_names"] == CLASSES
+    assert len(list((runs["data"] / "RunAll").glob("*/summary.json"))) == len(MODELS)
 
 
 @pytest.mark.parametrize("name", list(MODELS))

@@ -1,22 +1,27 @@
-"""Predictions on new reviews and decoding: reading inputs, scoring, the task, the CLI."""
+"""Scoring new documents (pipeline/ml/predict.py): reading inputs, scoring them encoded as
+the training documents were, the predictions file, and the Predict task that writes it."""
 import csv
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import TINY, build
-from pipeline import Encode, EvaluateTest, PipelineError, Predict, PredictReviews
+from pipeline import Encode, EvaluateTest, PipelineError, Predict, features
 from pipeline.datasets.aclimdb import iter_reviews
-from pipeline.inference import NumpyMLP
-from pipeline.predict import Review, label_of, read_reviews, score, write_predictions
-from pipeline.storage import load_arrays, read_json
+from pipeline.io.storage import load_arrays, read_json
+from pipeline.ml.inference import NumpyMLP
+from pipeline.ml.predict import Review, label_of, read_reviews, score, write_predictions
+from pipeline.tasks.chain import score_with
 
-CLI = str(Path(sys.executable).with_name("imdb-sentiment"))
+MULTIHOT = features.get("multihot")
 
+
+def score_multihot(model, vocabulary, reviews):
+    """``score`` with the book's representation (no parameters, nothing fitted)."""
+    return score(model, vocabulary, reviews, MULTIHOT, {}, {})
+
+
+# ---------------------------------------------------------------------- reading inputs
 
 def test_read_text_file_keeps_bad_lines(tmp_path):
     path = tmp_path / "reviews.txt"
@@ -66,6 +71,8 @@ def test_bad_inputs_fail_clearly(tmp_path, name, content, message):
         read_reviews(path)
 
 
+# --------------------------------------------------------------------------- scoring
+
 @pytest.fixture
 def trained(data_dir):
     """The tiny archive's final model and vocabulary (trained once per test)."""
@@ -73,7 +80,8 @@ def trained(data_dir):
     assert build([evaluate]).scheduling_succeeded
     encode = evaluate.clone(Encode)
     vocabulary = read_json(encode.output()["vocabulary"].path)
-    return (NumpyMLP.load(evaluate.output()["weights"].path), vocabulary, evaluate, encode)
+    return (NumpyMLP.load(evaluate.output_dir / EvaluateTest.WEIGHTS), vocabulary, evaluate,
+            encode)
 
 
 def test_scoring_raw_text_equals_the_pipeline_s_own_predictions(trained, tiny_archive):
@@ -82,7 +90,7 @@ def test_scoring_raw_text_equals_the_pipeline_s_own_predictions(trained, tiny_ar
     assert vocabulary["dataset"] == "aclimdb" and vocabulary["num_words"] == TINY["num_words"]
     texts = [text for _, _, _, text in iter_reviews(tiny_archive, "test")]
     reviews = [Review(str(i), text) for i, text in enumerate(texts)]
-    probabilities = score(model, vocabulary, reviews)
+    probabilities = score_multihot(model, vocabulary, reviews)
     assert all(p.shape == (2,) for p in probabilities)
     stored = load_arrays(evaluate.output()["predictions"].path)
     assert stored["probabilities"].shape == (len(texts), 2)
@@ -98,7 +106,7 @@ def test_notes_for_empty_and_unknown_reviews(trained):
     model, vocabulary, _, _ = trained
     reviews = [Review("1", "brilliant wonderful"), Review("2", "   "),
                Review("3", "zzzz qqqq xxxx")]
-    probabilities = score(model, vocabulary, reviews)
+    probabilities = score_multihot(model, vocabulary, reviews)
     assert probabilities[1] is None and reviews[1].notes == ["empty text"]
     assert reviews[2].notes == ["no known words"]
     for probability in (probabilities[0], probabilities[2]):
@@ -108,27 +116,62 @@ def test_notes_for_empty_and_unknown_reviews(trained):
     assert reviews[0].notes == []
 
 
-def test_explicit_representation_is_the_default_one(trained):
-    model, vocabulary, _, _ = trained
-    texts = ["brilliant wonderful", "awful dull mess", "the movie"]
-    default = score(model, vocabulary, [Review(str(i), t) for i, t in enumerate(texts)])
-    explicit = score(model, vocabulary, [Review(str(i), t) for i, t in enumerate(texts)],
-                     representation="multihot", representation_params={})
-    np.testing.assert_array_equal(np.stack(default), np.stack(explicit))
-    with pytest.raises(PipelineError, match="unknown representation"):
-        score(model, vocabulary, [Review("1", "x")], representation="bag")
+def test_scoring_with_the_task_s_representation_is_scoring_with_multihot(trained):
+    """score_with picks the representation, its parameters and the scorer that the
+    EvaluateTest's model reads: for the mlp, the multi-hot rows and the numpy twin."""
+    model, vocabulary, evaluate, _ = trained
+    assert evaluate.representation_plugin is MULTIHOT
+    texts = ["brilliant wonderful", "awful dull mess", "the movie", ""]
+    expected = score_multihot(model, vocabulary, [Review(str(i), t) for i, t in enumerate(texts)])
+    found, class_names = score_with(evaluate, [Review(str(i), t) for i, t in enumerate(texts)])
+    assert class_names == ["negative", "positive"]
+    assert found[3] is None and expected[3] is None
+    np.testing.assert_array_equal(np.stack(found[:3]), np.stack(expected[:3]))
 
 
 def test_model_and_vocabulary_must_belong_together(trained):
     model, vocabulary, _, _ = trained
-    with pytest.raises(PipelineError, match="do not belong together"):
-        score(model, dict(vocabulary, num_words=vocabulary["num_words"] + 1),
-              [Review("1", "x")])
-    with pytest.raises(PipelineError, match="do not belong together"):
-        # more words than the index space of num_words holds
-        extra = 36 + 1 - len(vocabulary["words"])  # vocabulary_size(40) = 36
-        score(model, dict(vocabulary, words=vocabulary["words"] + [f"x{i}" for i in range(extra)]),
-              [Review("1", "x")])
+    with pytest.raises(PipelineError) as error:
+        score_multihot(model, dict(vocabulary, num_words=vocabulary["num_words"] + 1),
+                       [Review("1", "x")])
+    assert str(error.value) == ("model and words do not belong together: the model takes 40 "
+                                "inputs, the words give 41")
+    # more words than the index space of num_words holds
+    extra = 36 + 1 - len(vocabulary["words"])  # vocabulary_size(40) = 36
+    with pytest.raises(PipelineError) as error:
+        score_multihot(model, dict(vocabulary, words=vocabulary["words"]
+                                   + [f"x{i}" for i in range(extra)]), [Review("1", "x")])
+    assert str(error.value) == ("the vocabulary holds 37 words, more than num_words=40 has "
+                                "room for: it does not belong to this model")
+
+
+def test_scoring_with_a_three_class_model():
+    """score() with a softmax twin: one row of three class probabilities per review."""
+    import keras
+
+    from pipeline.features.multihot import multi_hot
+    from pipeline.ml.inference import export_weights
+    from pipeline.ml.text import encode_texts
+    from pipeline.models.mlp import build_model
+
+    keras.utils.set_random_seed(2)
+    words = ["good", "bad", "plot", "music", "actor"]
+    vocabulary = {"words": words, "num_words": 9, "class_names": ["a", "b", "c"]}
+    model = build_model(num_words=9, num_classes=3, units=4)
+    mlp = NumpyMLP(export_weights(model))
+    texts = ["good plot", "", "bad bad music", "unseen words"]
+    reviews = [Review(str(i), t) for i, t in enumerate(texts)]
+    probabilities = score_multihot(mlp, vocabulary, reviews)
+    assert probabilities[1] is None and reviews[1].notes == ["empty text"]
+    assert reviews[3].notes == ["no known words"]
+    sequences = encode_texts([texts[i] for i in (0, 2, 3)], words)
+    values = np.asarray([v for s in sequences for v in s], dtype=np.int32)
+    offsets = np.cumsum([0] + [len(s) for s in sequences])
+    data = multi_hot(values, offsets, np.zeros(3, np.int16), 9)
+    expected = model.predict(data.batches(8), verbose=0)
+    got = np.stack([probabilities[i] for i in (0, 2, 3)])
+    assert got.shape == (3, 3)
+    np.testing.assert_allclose(got, expected, rtol=2e-5, atol=2e-6)
 
 
 # --------------------------------------------------------------- labels and the CSV
@@ -166,40 +209,12 @@ def test_write_predictions_three_classes(tmp_path):
                     ["2", "", "", "", "empty text"]]
 
 
-def test_scoring_with_a_three_class_model():
-    """score() with a softmax twin: one row of three class probabilities per review."""
-    import keras
-
-    from pipeline.features.multihot import multi_hot
-    from pipeline.datasets.text import encode_texts
-    from pipeline.inference import export_weights
-    from pipeline.models.mlp import build_model
-
-    keras.utils.set_random_seed(2)
-    words = ["good", "bad", "plot", "music", "actor"]
-    vocabulary = {"words": words, "num_words": 9, "class_names": ["a", "b", "c"]}
-    model = build_model(num_words=9, num_classes=3, units=4)
-    mlp = NumpyMLP(export_weights(model))
-    texts = ["good plot", "", "bad bad music", "unseen words"]
-    reviews = [Review(str(i), t) for i, t in enumerate(texts)]
-    probabilities = score(mlp, vocabulary, reviews)
-    assert probabilities[1] is None and reviews[1].notes == ["empty text"]
-    assert reviews[3].notes == ["no known words"]
-    sequences = encode_texts([texts[i] for i in (0, 2, 3)], words)
-    values = np.asarray([v for s in sequences for v in s], dtype=np.int32)
-    offsets = np.cumsum([0] + [len(s) for s in sequences])
-    data = multi_hot(values, offsets, np.zeros(3, np.int16), 9)
-    expected = model.predict(data.batches(8), verbose=0)
-    got = np.stack([probabilities[i] for i in (0, 2, 3)])
-    assert got.shape == (3, 3)
-    np.testing.assert_allclose(got, expected, rtol=2e-5, atol=2e-6)
-
+# ---------------------------------------------------------------------- the Predict task
 
 def test_predict_task_writes_every_row(tmp_path, data_dir):
     path = tmp_path / "mine.txt"
     path.write_bytes(b"great brilliant loved\n\nawful dull mess\n\xff great\n")
-    task = PredictReviews(input=str(path), **TINY)
-    assert isinstance(task, Predict)  # the old name is an alias of Predict
+    task = Predict(input=str(path), **TINY)
     assert build([task]).scheduling_succeeded
     with open(task.output()["predictions"].path, newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -212,7 +227,7 @@ def test_predict_task_writes_every_row(tmp_path, data_dir):
     # editing the input gives a new output folder instead of a stale answer
     before = task.output_dir
     path.write_text("one more\n")
-    assert PredictReviews(input=str(path), **TINY).output_dir != before
+    assert Predict(input=str(path), **TINY).output_dir != before
 
 
 def test_predict_task_equals_scoring_by_hand(tmp_path, data_dir):
@@ -222,9 +237,9 @@ def test_predict_task_equals_scoring_by_hand(tmp_path, data_dir):
     assert build([task]).scheduling_succeeded
     evaluate = EvaluateTest(**TINY)
     vocabulary = read_json(evaluate.clone(Encode).output()["vocabulary"].path)
-    model = NumpyMLP.load(evaluate.output()["weights"].path)
-    expected = score(model, vocabulary, [Review("r1", "great brilliant, loved it"),
-                                         Review("r2", "awful dull mess")])
+    model = NumpyMLP.load(evaluate.output_dir / EvaluateTest.WEIGHTS)
+    expected = score_multihot(model, vocabulary, [Review("r1", "great brilliant, loved it"),
+                                                  Review("r2", "awful dull mess")])
     with open(task.output()["predictions"].path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [row["id"] for row in rows] == ["r1", "r2"]
@@ -234,59 +249,6 @@ def test_predict_task_equals_scoring_by_hand(tmp_path, data_dir):
 
 
 def test_predict_task_missing_input_fails_before_work(tmp_path, data_dir):
-    for task in (Predict, PredictReviews):
-        with pytest.raises(PipelineError, match="input .*no such file"):
-            task(input=str(tmp_path / "nope.txt"), **TINY)
+    with pytest.raises(PipelineError, match="input .*no such file"):
+        Predict(input=str(tmp_path / "nope.txt"), **TINY)
     assert not data_dir.exists()
-
-
-def _cli(*args, cwd):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.run([CLI, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=600)
-
-
-def _params(**overrides):
-    return [item for name, value in dict(TINY, epochs=8, **overrides).items()
-            for item in ("-p", f"{name}={value}")]
-
-
-def test_cli_predict_and_decode(trained, cli_dir, data_dir, tiny_archive):
-    model, vocabulary, _, encode = trained
-    common = ["--data-dir", str(data_dir), *_params()]
-    result = _cli("predict", *common, "brilliant wonderful superb", "", cwd=cli_dir)
-    assert result.returncode == 0, result.stderr
-    first, second = result.stdout.strip().splitlines()
-    number, probability, label, text = first.split("\t")
-    assert number == "1" and 0 <= float(probability) <= 1 and text == "brilliant wonderful superb"
-    assert label.strip() == ("positive" if float(probability) >= 0.5 else "negative")
-    expected = score(model, vocabulary, [Review("1", "brilliant wonderful superb")])[0]
-    assert float(probability) == pytest.approx(expected[1], abs=1e-4)  # P(positive)
-    assert "empty text" in second
-
-    result = _cli("decode", *common, "--split", "test", "--index", "2", cwd=cli_dir)
-    assert result.returncode == 0, result.stderr
-    arrays = load_arrays(encode.output()["sequences"].path)
-    expected_file = str(arrays["test_names"][2])
-    assert expected_file in result.stdout
-    label = ["negative", "positive"][int(arrays["test_labels"][2])]
-    assert result.stdout.splitlines()[0] == \
-        f"test document 2 ({expected_file}, {label}), as the model sees it:"
-    original = [text for split, _, name, text in iter_reviews(tiny_archive, "test")
-                if name == expected_file and split == "test"][0]
-    assert original in result.stdout
-    # the decoded line holds the review's words in order (all are in this vocabulary)
-    decoded = result.stdout.splitlines()[1]
-    assert decoded.split()[:3] == original.lower().replace(",", " ").split()[:3]
-
-
-@pytest.mark.parametrize("args, message", [
-    (["decode", "--index", "999"], "--index must be between 0 and"),
-    (["predict", "-p", "nope=1", "x"], "--param 'nope=1'"),
-    (["predict", "-p", "epochs=many", "x"], "--param epochs: invalid value"),
-    (["predict"], "either texts or --file"),
-])
-def test_cli_bad_arguments(trained, cli_dir, data_dir, args, message):
-    result = _cli(*args[:1], "--data-dir", str(data_dir), *_params(), *args[1:], cwd=cli_dir)
-    assert result.returncode == 2
-    assert message in result.stderr and "Traceback" not in result.stderr

@@ -1,14 +1,15 @@
-"""The numpy forward pass used to score new reviews: pipeline/inference.py."""
+"""The numpy forward pass that scores new documents without TensorFlow
+(pipeline/ml/inference.py)."""
 import numpy as np
 import pytest
 
 from pipeline.errors import PipelineError
 from pipeline.features.multihot import multi_hot
-from pipeline.inference import (ACTIVATIONS, KerasScorer, NumpyMLP, export_weights,
-                                load_scorer)
+from pipeline.ml.inference import (ACTIVATIONS, KerasScorer, NumpyMLP, export_weights,
+                                   load_scorer)
+from pipeline.ml.training import predict
 from pipeline.models.mlp import ACTIVATIONS as ACCEPTED
 from pipeline.models.mlp import build_model
-from pipeline.training import predict
 
 
 def random_rows(seed, rows, num_words, empty=()):
@@ -49,7 +50,7 @@ def test_numpy_forward_pass_gives_keras_probabilities(activation):
 
 
 def test_weights_survive_the_npz_round_trip(tmp_path):
-    from pipeline.storage import load_arrays, save_arrays
+    from pipeline.io.storage import load_arrays, save_arrays
 
     model = build_model(num_words=40, units=4)
     save_arrays(tmp_path / "weights.npz", **export_weights(model))
@@ -106,7 +107,7 @@ def test_load_scorer_numpy_twin_or_keras(tmp_path):
     both give the model's raw outputs."""
     import keras
 
-    from pipeline.storage import save_arrays
+    from pipeline.io.storage import save_arrays
 
     keras.utils.set_random_seed(3)
     for num_classes in (2, 3):
