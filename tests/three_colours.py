@@ -26,7 +26,7 @@ class ThreeColours(Dataset):
     files = {"documents": "documents.json"}
     addresses = {"url": "documents"}
 
-    def fetch(self, folder, *, progress=None, sha256="", url=""):
+    def fetch(self, folder, addresses, *, sha256="", progress=None):
         rng = random.Random(0)
         documents = {split: [(label, " ".join(rng.choices(WORDS[label], k=4)
                                               + rng.choices(FILLER, k=6)))
