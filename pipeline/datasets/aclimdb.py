@@ -1,7 +1,7 @@
 """The Large Movie Review Dataset (Maas et al., 2011) from its archive aclImdb_v1.tar.gz.
 
 Reviews are read straight from the archive (nothing is extracted), tokenized and
-encoded as :mod:`pipeline.datasets.text` says; the vocabulary comes from the training
+encoded as :mod:`pipeline.ml.text` says; the vocabulary comes from the training
 reviews only. Labels: 0 = negative (rating <= 4), 1 = positive (rating >= 7).
 """
 from __future__ import annotations
@@ -16,11 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PipelineError
-from ..io.archive import check_member_name, members
+from ..io.archive import Member, check_member_name, members
 from ..io.download import fetch_file
 from ..io.lifeline import die_with
-from ..ml.text import (SPLITS, Encoded, Split, TokenizedSplit, TooMuchText, build_vocabulary,
-                       encode_split, tokenize_documents)
+from ..ml.text import (
+    SPLITS,
+    Encoded,
+    Split,
+    TokenizedSplit,
+    TooMuchText,
+    build_vocabulary,
+    encode_split,
+    tokenize_documents,
+)
 from ..params import Values
 from .base import Dataset, Progress
 
@@ -37,11 +45,12 @@ MAX_REVIEW_BYTES = 1 << 20
 _TOO_LARGE = "a review file may have: not the aclImdb archive, or tampered with"
 
 
-def _members(path: Path, shown: object = None) -> Iterator[tuple[str, bool, Any]]:
+def _members(path: Path | str, shown: object = None) -> Iterator[Member]:
     return members(path, shown, MAX_REVIEW_BYTES, _TOO_LARGE)
 
 
-def iter_reviews(path, split=None):
+def iter_reviews(path: Path | str, split: str | None = None
+                 ) -> Iterator[tuple[str, int, str, str]]:
     """Yield ``(split, label, file_name, text)`` for each review, straight from the archive.
 
     Nothing is extracted to disk. Member names are checked (no absolute paths, no
@@ -59,7 +68,7 @@ def iter_reviews(path, split=None):
             read().decode("utf-8", errors="replace")
 
 
-def read_review(path, split, folder, file_name):
+def read_review(path: Path | str, split: str, folder: str, file_name: str) -> str | None:
     """The original text of one review (``folder``: pos or neg), or None."""
     name = f"aclImdb/{split}/{folder}/{file_name}"
     for member, is_file, read in _members(path):
@@ -68,7 +77,7 @@ def read_review(path, split, folder, file_name):
     return None
 
 
-def validate_archive(path, shown=None):
+def validate_archive(path: Path | str, shown: object = None) -> dict[str, int]:
     """Check the layout: reviews in all of train/test x pos/neg. Returns the counts.
 
     Messages name ``shown`` (the address the user gave) instead of ``path``.
@@ -90,7 +99,7 @@ def validate_archive(path, shown=None):
 
 # ----------------------------------------------------------------------- tokenizing
 
-def tokenize_split(path, split):
+def tokenize_split(path: Path | str, split: str) -> TokenizedSplit:
     """Read and tokenize one split of the archive into a ``TokenizedSplit``."""
     try:
         return tokenize_documents((label, name, text)
@@ -100,14 +109,14 @@ def tokenize_split(path, split):
                             f"archive, or tampered with") from None
 
 
-def tokenize_archive(path, parallel=True):
+def tokenize_archive(path: Path | str, parallel: bool = True) -> dict[str, TokenizedSplit]:
     """Tokenize both splits, each in its own forked process when ``parallel``.
 
     Forking is only safe while TensorFlow is not loaded in this process (its
     threads do not survive a fork); otherwise, and when ``parallel`` is false, the
     splits are read one after the other. (``spawn`` would be safe but re-imports
     the caller's ``__main__``, which breaks unguarded scripts.) Each worker reads the
-    archive streamed, and dies with this process (:func:`pipeline.lifeline.die_with`).
+    archive streamed, and dies with this process (:func:`pipeline.io.lifeline.die_with`).
     """
     if not parallel or "tensorflow" in sys.modules:
         return {split: tokenize_split(path, split) for split in SPLITS}
@@ -143,7 +152,7 @@ class AclImdb(Dataset):
         """Both splits of the archive in ``folder`` as integer sequences."""
         tokenized = tokenize_archive(Path(folder) / ARCHIVE_NAME)
         vocabulary, counts = build_vocabulary(tokenized["train"], num_words)
-        splits = {}
+        splits: dict[str, Split] = {}
         for split, data in tokenized.items():
             values, offsets = encode_split(data, vocabulary)
             splits[split] = Split(values, offsets, data.labels, data.names)

@@ -81,7 +81,7 @@ class Dataset(ABC):
         """A document's text as published, or None when the dataset has none."""
         return None
 
-    def check(self, params: Values) -> None:
+    def check(self, params: Values) -> None:  # noqa: B027 - optional hook, no-op default
         """Refuse values of its parameters that do not go together (each value alone is
         checked by its declaration)."""
 

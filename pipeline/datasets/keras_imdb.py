@@ -3,7 +3,7 @@
 ``imdb.npz`` is a zip of ``.npy`` members: ``x_train``/``x_test`` are object arrays
 whose elements are Python lists of word ranks (1 = most frequent word of the
 training reviews), ``y_train``/``y_test`` are integer 0/1 labels. The object arrays
-are pickles; :mod:`pipeline.datasets.safe_npz` reads them without running any code.
+are pickles; :mod:`pipeline.io.safe_npz` reads them without running any code.
 
 :func:`load_data` then reproduces ``keras.datasets.imdb.load_data`` (with its
 defaults ``skip_top=0``, ``maxlen=None``, ``start_char=1``, ``oov_char=2``,
@@ -18,7 +18,7 @@ defaults ``skip_top=0``, ``maxlen=None``, ``start_char=1``, ``oov_char=2``,
    the data is itself replaced by 2 (a quirk kept on purpose), and with
    ``num_words <= 1`` even the start character becomes 2.
 
-In the pipeline's convention (:mod:`pipeline.datasets.text`) the word at position
+In the pipeline's convention (:mod:`pipeline.ml.text`) the word at position
 ``p`` of the vocabulary has index ``p + 4``; :func:`vocabulary_from_word_index` lists
 the words of ranks ``1 .. num_words - 4`` so that the word of rank ``r`` gets index
 ``r + 3``, the index :func:`load_data` gives it.
@@ -30,16 +30,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from ..errors import PipelineError
 from ..io.download import fetch_file
 from ..ml.text import INDEX_FROM, OOV, SPLITS, START, Encoded, Split, vocabulary_size
 from ..params import Values
 from .base import Dataset, Progress
+
+if TYPE_CHECKING:
+    import numpy as np
 
 CLASS_NAMES = ("negative", "positive")
 NPZ_NAME, WORD_INDEX_NAME = "imdb.npz", "imdb_word_index.json"
@@ -59,10 +63,14 @@ _CHUNK = 1 << 20
 #: The largest word index read (Keras's imdb_word_index.json: 1.6 MB, 88,584 words).
 MAX_WORD_INDEX_BYTES = 64 << 20
 
+#: One split, flat: ``(values, offsets, labels)``, document ``k`` being
+#: ``values[offsets[k]:offsets[k + 1]]``.
+Flat = tuple["np.ndarray", "np.ndarray", "np.ndarray"]
+
 
 # ------------------------------------------------------------------- the .npz's content
 
-def rank_lists(path, name, array):
+def rank_lists(path: object, name: str, array: object) -> tuple[np.ndarray, np.ndarray]:
     """The reviews of an ``x_*`` member as (ranks int64, offsets int64)."""
     import numpy as np
 
@@ -109,7 +117,7 @@ def rank_lists(path, name, array):
     return ranks, offsets
 
 
-def _labels(path, name, array, count):
+def _labels(path: object, name: str, array: object, count: int) -> np.ndarray:
     import numpy as np
 
     where = f"{path}: {name}"
@@ -125,7 +133,7 @@ def _labels(path, name, array, count):
     return array
 
 
-def _read_flat(path):
+def _read_flat(path: str | os.PathLike[str]) -> dict[str, Flat]:
     """Validated content: ``{"train": (ranks, offsets, labels), "test": ...}``, file order."""
     from ..io.safe_npz import read_members
 
@@ -134,7 +142,7 @@ def _read_flat(path):
     if missing:
         raise PipelineError(f"{path}: not Keras's imdb.npz, missing member(s) "
                             f"{', '.join(missing)} (has: {', '.join(sorted(arrays)) or 'none'})")
-    splits = {}
+    splits: dict[str, Flat] = {}
     for split in SPLITS:
         ranks, offsets = rank_lists(path, f"x_{split}", arrays[f"x_{split}"])
         labels = _labels(path, f"y_{split}", arrays[f"y_{split}"], len(offsets) - 1)
@@ -142,13 +150,13 @@ def _read_flat(path):
     return splits
 
 
-def _as_lists(values, offsets):
+def _as_lists(values: np.ndarray, offsets: np.ndarray) -> list[list[int]]:
     flat = values.tolist()
     bounds = offsets.tolist()
-    return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=False)]
 
 
-def read_npz_safely(path):
+def read_npz_safely(path: str | os.PathLike[str]) -> dict[str, list[list[int]] | np.ndarray]:
     """Read and check ``imdb.npz`` without ever running pickled code.
 
     Returns ``{"x_train": [[rank, ...], ...], "y_train": ndarray, "x_test": ...,
@@ -159,7 +167,7 @@ def read_npz_safely(path):
     pickle global, a review that is not a list of non-negative ints, labels other
     than 0/1, or a label count that differs from the review count.
     """
-    result = {}
+    result: dict[str, list[list[int]] | np.ndarray] = {}
     for split, (ranks, offsets, labels) in _read_flat(path).items():
         result[f"x_{split}"] = _as_lists(ranks, offsets)
         result[f"y_{split}"] = labels
@@ -168,7 +176,17 @@ def read_npz_safely(path):
 
 # ------------------------------------------------------------------- Keras semantics
 
-def check_num_words(num_words):
+@overload
+def check_num_words(num_words: None) -> None: ...
+
+
+@overload
+def check_num_words(num_words: int) -> int: ...
+
+
+def check_num_words(num_words: object) -> int | None:
+    """``num_words`` as an int, or None; :class:`PipelineError` for anything but None or
+    a non-negative integer."""
     import numpy as np
 
     if num_words is None:
@@ -180,7 +198,8 @@ def check_num_words(num_words):
     return int(num_words)
 
 
-def take_rows(values, offsets, rows):
+def take_rows(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
     """Sequences ``rows`` (in that order) of a flat ``(values, offsets)`` pair."""
     import numpy as np
 
@@ -191,14 +210,15 @@ def take_rows(values, offsets, rows):
     return values[starts + np.arange(new_offsets[-1], dtype=np.int64)], new_offsets
 
 
-def _encoded(path, num_words, seed):
+def _encoded(path: str | os.PathLike[str], num_words: int | None, seed: int
+             ) -> dict[str, Flat]:
     """Keras's pipeline on flat arrays: ``{split: (indices int64, offsets, labels)}``."""
     import numpy as np
 
     num_words = check_num_words(num_words)
     splits = _read_flat(path)
     rng = np.random.RandomState(seed)
-    shifted = {}
+    shifted: dict[str, Flat] = {}
     for split in SPLITS:  # train first, then test, with the same generator
         ranks, offsets, labels = splits[split]
         order = np.arange(len(offsets) - 1)
@@ -213,7 +233,8 @@ def _encoded(path, num_words, seed):
             for split, (indices, offsets, labels) in shifted.items()}
 
 
-def load_data(path, num_words=None, seed=113):
+def load_data(path: str | os.PathLike[str], num_words: int | None = None, seed: int = 113
+              ) -> tuple[tuple[list[list[int]], np.ndarray], tuple[list[list[int]], np.ndarray]]:
     """``keras.datasets.imdb.load_data(path, num_words=num_words, seed=seed)``, safely.
 
     Returns ``((x_train, y_train), (x_test, y_test))``: ``x_*`` lists of lists of
@@ -233,14 +254,15 @@ def load_data(path, num_words=None, seed=113):
             (_as_lists(x_test, off_test), y_test.astype(label_dtype)))
 
 
-def load_splits(path, num_words=None, seed=113):
+def load_splits(path: str | os.PathLike[str], num_words: int | None = None, seed: int = 113
+                ) -> dict[str, Flat]:
     """The same data as :func:`load_data`, flat, for the pipeline.
 
     Returns ``{"train": (values, offsets, labels), "test": (...)}``: review ``k`` is
     ``values[offsets[k]:offsets[k + 1]]`` (int32, starting with 1), ``offsets`` int64,
     ``labels`` int8 (1 = positive), in :func:`load_data`'s shuffled order. With an
     integer ``num_words`` every index is ``< num_words``, as
-    :func:`pipeline.features.multi_hot` requires; with ``None`` the bound to use is
+    :func:`pipeline.features.multihot.multi_hot` requires; with ``None`` the bound to use is
     ``max(values.max() of both splits) + 1``.
     """
     import numpy as np
@@ -251,7 +273,7 @@ def load_splits(path, num_words=None, seed=113):
 
 # ----------------------------------------------------------------------- word index
 
-def md5_of(path):
+def md5_of(path: str | os.PathLike[str]) -> str:
     """Hex MD5 of a file (what Keras checks ``imdb_word_index.json`` with)."""
     hasher = hashlib.md5()
     with open(path, "rb") as handle:
@@ -260,8 +282,8 @@ def md5_of(path):
     return hasher.hexdigest()
 
 
-def _no_duplicate_keys(pairs):
-    result = {}
+def _no_duplicate_keys(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
             raise PipelineError(f"word {key!r} appears twice")
@@ -269,7 +291,8 @@ def _no_duplicate_keys(pairs):
     return result
 
 
-def read_word_index(path, md5=None, name=WORD_INDEX_NAME):
+def read_word_index(path: str | os.PathLike[str], md5: str | None = None,
+                    name: str = WORD_INDEX_NAME) -> dict[str, int]:
     """``imdb_word_index.json`` (or ``name``) as ``{word: rank}`` (rank 1 = most frequent).
 
     When ``md5`` is given (e.g. :data:`WORD_INDEX_MD5`) the file must have that MD5.
@@ -311,12 +334,13 @@ def read_word_index(path, md5=None, name=WORD_INDEX_NAME):
     return index
 
 
-def missing_rank_word(rank):
+def missing_rank_word(rank: int) -> str:
     """Placeholder for a rank no word has: never produced by the tokenizer (spaces)."""
     return f"<rank {rank}>"
 
 
-def vocabulary_from_word_index(word_index, num_words):
+def vocabulary_from_word_index(word_index: Mapping[str, int], num_words: int | None
+                               ) -> list[str]:
     """Words of ranks ``1 .. num_words - 4`` in rank order (``[]`` when ``num_words <= 4``).
 
     With the pipeline's convention (position ``p`` -> index ``p + 4``) each word then
@@ -332,7 +356,7 @@ def vocabulary_from_word_index(word_index, num_words):
         last = vocabulary_size(check_num_words(num_words))
     if last <= 0:
         return []
-    words = [None] * last
+    words: list[str | None] = [None] * last
     for word, rank in word_index.items():
         if rank <= last:
             if words[rank - 1] is not None:
@@ -384,8 +408,7 @@ class KerasFiles(Dataset):
                                 .replace(str(index), word_index_url)) from None
         return data, digest, url, word_index_url
 
-    def encoded(self, folder: Path, splits: dict[str, tuple[Any, Any, Any]],
-                num_words: int) -> Encoded:
+    def encoded(self, folder: Path, splits: Mapping[str, Flat], num_words: int) -> Encoded:
         """``{split: (values, offsets, labels)}`` as load_data gives them, with the
         vocabulary of the word index; a document's name is its position in its split
         (there are no file names)."""

@@ -3,7 +3,7 @@
 ``reuters.npz`` holds two members: ``x``, an object array of 11,228 newswires (each a
 list of word ranks, 1 = most frequent word of the corpus) and ``y``, their topic
 numbers 0-45 (the order of :data:`pipeline.datasets.reuters.CLASS_NAMES`). The object
-array is a pickle; :mod:`pipeline.datasets.safe_npz` reads it without running code.
+array is a pickle; :mod:`pipeline.io.safe_npz` reads it without running code.
 
 :func:`load_splits` reproduces ``keras.datasets.reuters.load_data()`` (``test_split=0.2``,
 ``seed=113``, ``start_char=1``, ``oov_char=2``, ``index_from=3``): one shuffle of all
@@ -12,6 +12,7 @@ newswires, ``[1] + [rank + 3 ...]``, indices ``>= num_words`` become 2, the firs
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from ..errors import PipelineError
 from ..ml.text import INDEX_FROM, OOV, SPLITS, START, Encoded
 from ..params import Values
 from .base import Progress
-from .keras_imdb import KerasFiles, check_num_words, rank_lists, take_rows
+from .keras_imdb import Flat, KerasFiles, check_num_words, rank_lists, take_rows
 from .reuters import CLASS_NAMES, KERAS_SEED, KERAS_TEST_FRACTION, Reuters
 
 NPZ_NAME, WORD_INDEX_NAME = "reuters.npz", "reuters_word_index.json"
@@ -31,7 +32,8 @@ WORD_INDEX_URL = ("https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
                   "reuters_word_index.json")
 WORD_INDEX_MD5 = "4d44cc38712099c9e383dc6e5f11a921"  # keras.datasets.reuters.get_word_index
 
-def _read(path):
+
+def _read(path: str | os.PathLike[str]) -> Flat:
     """``(ranks, offsets, labels)`` of every newswire, in file order, checked."""
     import numpy as np
 
@@ -57,7 +59,9 @@ def _read(path):
     return ranks, offsets, labels
 
 
-def load_splits(path, num_words=None, seed=KERAS_SEED, test_split=KERAS_TEST_FRACTION):
+def load_splits(path: str | os.PathLike[str], num_words: int | None = None,
+                seed: int = KERAS_SEED, test_split: float = KERAS_TEST_FRACTION
+                ) -> dict[str, Flat]:
     """``load_data(num_words=..., seed=..., test_split=...)`` on ``path``, flat:
     ``{"train": (values int32, offsets int64, labels int16), "test": ...}``."""
     import numpy as np
@@ -74,7 +78,7 @@ def load_splits(path, num_words=None, seed=KERAS_SEED, test_split=KERAS_TEST_FRA
         num_words = int(indices.max())
     indices = np.where(indices < num_words, indices, OOV).astype(np.int32)
     cut = int(len(labels) * (1 - test_split))
-    splits = {}
+    splits: dict[str, Flat] = {}
     for split, rows in (("train", np.arange(cut)), ("test", np.arange(cut, len(labels)))):
         values, split_offsets = take_rows(indices, offsets, rows)
         splits[split] = (values, split_offsets, labels[rows].astype(np.int16))

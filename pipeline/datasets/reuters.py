@@ -25,7 +25,7 @@ markup removed. Character references (``&#3;``, ``&lt;``, ...) are decoded.
 ``<BODY>`` in the file, so each of the 975 kept newswires without a body got the body of
 a later one; that label noise is why the book's model stops near 0.79 where it reaches
 0.88 on the newswires' own texts. Words are
-then tokenized and encoded as every dataset is (:mod:`pipeline.datasets.text`), with the
+then tokenized and encoded as every dataset is (:mod:`pipeline.ml.text`), with the
 vocabulary from the training newswires only; Keras's word index saw all of them.
 
 Nothing is dropped silently: :func:`read_corpus` counts what it read, kept and left
@@ -34,10 +34,11 @@ out, and why; a document that cannot be parsed stops the run with its file and l
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tarfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,13 +111,17 @@ WIRE_TEXT = Param(
 @dataclass
 class Newswire:
     newid: str
-    topics: list
+    topics: list[str]
     lewissplit: str
     text: str       # what the model reads (BODY, or TEXT without markup)
     title: str = ""
     has_body: bool = True
     topics_attribute: str = ""  # TOPICS="YES" / "NO" / "BYPASS" (ModApte needs YES)
     keras_text: str = ""        # the text Keras's original script took (see the module doc)
+
+
+#: A kept newswire and its label (topic number).
+Labelled = tuple[Newswire, int]
 
 
 _DOC_RE = re.compile(r"<REUTERS\b([^>]*)>(.*?)</REUTERS>", re.S)
@@ -131,9 +136,9 @@ _ENTITY_RE = re.compile(r"&(#\d{1,7}|lt|gt|amp|quot|apos);")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 
 
-def unescape(text):
+def unescape(text: str) -> str:
     """SGML character references of the corpus decoded (``&#3;`` -> U+0003, ``&lt;``)."""
-    def one(match):
+    def one(match: re.Match[str]) -> str:
         ref = match[1]
         if ref[0] == "#":
             code = int(ref[1:])
@@ -143,7 +148,7 @@ def unescape(text):
     return _ENTITY_RE.sub(one, text) if "&" in text else text
 
 
-def _keras_body(text, after_topics):
+def _keras_body(text: str, after_topics: int) -> str:
     """What Keras's original script took as a newswire's body: from just after the
     document's ``<TOPICS>`` tag, the next ``<BODY>`` in the file (a later newswire's when
     this one has none) up to the next ``</``; Python's ``find`` returning -1 included."""
@@ -153,11 +158,11 @@ def _keras_body(text, after_topics):
     return body[:body.find("</")]
 
 
-def _line(text, position):
+def _line(text: str, position: int) -> int:
     return text.count("\n", 0, position) + 1
 
 
-def parse_sgml(text, file_name):
+def parse_sgml(text: str, file_name: str) -> list[Newswire]:
     """The :class:`Newswire` documents of one SGML file, in order.
 
     Raises :class:`PipelineError` naming the file and line of a document that opens and
@@ -202,7 +207,7 @@ def parse_sgml(text, file_name):
             title=unescape(title[1]).strip() if title else "", has_body=body is not None,
             topics_attribute=attrs.get("TOPICS", ""),
             keras_text=_keras_body(text, inner_start + topics_match.start(1))
-            if topics else ""))
+            if topics_match is not None and topics else ""))  # topics only with a match
         position = match.end()
     if len(documents) != opened:
         where = text.find("<REUTERS", position)
@@ -213,7 +218,7 @@ def parse_sgml(text, file_name):
 
 # ----------------------------------------------------------------------- the archive
 
-def _sgml_name(member_name):
+def _sgml_name(member_name: str) -> str | None:
     """``reut2-NNN.sgm`` for a member of that name in any folder, else None."""
     parts = member_name.split("/")
     if member_name.startswith("/") or ".." in parts:
@@ -221,7 +226,7 @@ def _sgml_name(member_name):
     return parts[-1] if parts[-1] in SGML_FILES else None
 
 
-def read_sgml_files(path, shown=None):
+def read_sgml_files(path: str | os.PathLike[str], shown: object = None) -> dict[str, bytes]:
     """``{file name: bytes}`` of the 22 SGML files in the tar archive at ``path``.
 
     Members are streamed one by one (never the whole archive in memory) and each is
@@ -229,7 +234,7 @@ def read_sgml_files(path, shown=None):
     ``shown`` (the address the user gave), else ``path``.
     """
     shown = shown or path
-    found = {}
+    found: dict[str, bytes] = {}
     try:
         with tarfile.open(path, "r:*") as archive:
             for member in archive:
@@ -245,7 +250,9 @@ def read_sgml_files(path, shown=None):
                                         f"{MAX_SGML_BYTES >> 20} MB are read)")
                 if name in found:
                     raise PipelineError(f"{shown}: {name} appears twice in the archive")
-                found[name] = archive.extractfile(member).read()
+                handle = archive.extractfile(member)
+                assert handle is not None  # a regular file (checked above) has a handle
+                found[name] = handle.read()
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise PipelineError(f"{shown}: not a readable archive, truncated or corrupt "
@@ -263,14 +270,14 @@ def read_sgml_files(path, shown=None):
 class Corpus:
     """What :func:`read_corpus` found: documents and the counts of the manifest."""
 
-    newswires: list
-    counts: dict = field(default_factory=dict)
+    newswires: list[Newswire]
+    counts: dict[str, Any] = field(default_factory=dict)
 
 
-def read_corpus(path, shown=None):
+def read_corpus(path: str | os.PathLike[str], shown: object = None) -> Corpus:
     """Every document of the archive, parsed, with counts; see :func:`parse_sgml`."""
     files = read_sgml_files(path, shown)
-    newswires = []
+    newswires: list[Newswire] = []
     for name in SGML_FILES:
         newswires.extend(parse_sgml(files[name].decode("latin-1"), name))
     modified = sorted(name for name, data in files.items()
@@ -283,7 +290,8 @@ def read_corpus(path, shown=None):
     return Corpus(newswires, counts)
 
 
-def select(newswires, min_topic_documents=15):
+def select(newswires: Sequence[Newswire], min_topic_documents: int = 15
+           ) -> tuple[list[Labelled], list[str], dict[str, int]]:
     """The labelled newswires: ``(kept, class_names, left_out)``.
 
     ``kept`` lists ``(newswire, label)`` in file order; ``left_out`` counts the documents
@@ -310,13 +318,14 @@ def select(newswires, min_topic_documents=15):
     return kept, class_names, left_out
 
 
-def _too_few_topics(min_topic_documents, left, largest):
+def _too_few_topics(min_topic_documents: int, left: int, largest: int) -> str:
     return (f"min_topic_documents {min_topic_documents} leaves {left} topic(s) (the largest "
             f"labels {largest} newswires); a classifier needs at least two: choose a smaller "
             f"min_topic_documents")
 
 
-def split_documents(kept, split_method="keras"):
+def split_documents(kept: list[Labelled], split_method: str = "keras"
+                    ) -> tuple[dict[str, list[Labelled]], int]:
     """``{"train": [(newswire, label)...], "test": [...]}`` and the count left out.
 
     ``keras``: ``keras.datasets.reuters.load_data()``'s split (seed 113, last 20 % for
@@ -331,7 +340,7 @@ def split_documents(kept, split_method="keras"):
         cut = int(len(kept) * (1 - KERAS_TEST_FRACTION))
         shuffled = [kept[i] for i in order]
         return {"train": shuffled[:cut], "test": shuffled[cut:]}, 0
-    parts = {"train": [], "test": []}
+    parts: dict[str, list[Labelled]] = {"train": [], "test": []}
     for item in kept:
         split = _modapte_split(item[0])
         if split:
@@ -339,19 +348,20 @@ def split_documents(kept, split_method="keras"):
     return parts, len(kept) - len(parts["train"]) - len(parts["test"])
 
 
-def _modapte_split(newswire):
+def _modapte_split(newswire: Newswire) -> str | None:
     """ModApte (Lewis's README): LEWISSPLIT TRAIN or TEST among the TOPICS="YES" documents."""
     if newswire.topics_attribute != "YES":
         return None
     return {"TRAIN": "train", "TEST": "test"}.get(newswire.lewissplit)
 
 
-def document_name(newswire):
+def document_name(newswire: Newswire) -> str:
     """How outputs name a newswire: its NEWID, the corpus's own number."""
     return f"NEWID-{newswire.newid}"
 
 
-def labelled_splits(corpus, min_topic_documents=15, split_method="keras"):
+def labelled_splits(corpus: Corpus, min_topic_documents: int = 15, split_method: str = "keras"
+                    ) -> tuple[dict[str, list[Labelled]], list[str], dict[str, Any]]:
     """``(splits, class_names, report)`` of a parsed corpus, every step counted."""
     kept, class_names, left_out = select(corpus.newswires, min_topic_documents)
     splits, unused = split_documents(kept, split_method)
@@ -361,17 +371,17 @@ def labelled_splits(corpus, min_topic_documents=15, split_method="keras"):
         if not splits[split]:
             raise PipelineError(f"split_method {split_method}: no {split} newswires among "
                                 f"the {len(kept)} kept")
-    report = {"read": corpus.counts["documents"], "kept": len(kept) - unused,
+    report: dict[str, Any] = {"read": corpus.counts["documents"], "kept": len(kept) - unused,
               "left_out": left_out, "topics": len(class_names),
               "split_method": split_method,
               "documents": {split: len(splits[split]) for split in SPLITS}}
     return splits, class_names, report
 
 
-def topic_counts(newswires):
+def topic_counts(newswires: Iterable[Newswire]) -> list[list[Any]]:
     """``[[topic, newswires, ModApte training, ModApte test], ...]`` by first topic, in
     order of first appearance."""
-    counts = {}
+    counts: dict[str, list[Any]] = {}
     for newswire in newswires:
         if newswire.topics:
             row = counts.setdefault(newswire.topics[0], [newswire.topics[0], 0, 0, 0])
@@ -462,7 +472,7 @@ class Reuters(Dataset):
             (label, document_name(newswire), newswire.keras_text if keras_text else newswire.text)
             for newswire, label in splits[split]) for split in SPLITS}
         vocabulary, counts = build_vocabulary(tokenized["train"], num_words)
-        encoded = {}
+        encoded: dict[str, Split] = {}
         for split, data in tokenized.items():
             values, offsets = encode_split(data, vocabulary)
             encoded[split] = Split(values, offsets, data.labels, data.names)

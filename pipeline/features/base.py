@@ -36,7 +36,7 @@ class Representation(ABC):
     #: what a new document with none known lacks ("no known words")
     unit: ClassVar[str] = "words"
 
-    def check(self, params: Values) -> None:
+    def check(self, params: Values) -> None:  # noqa: B027 - optional hook, no-op default
         """Refuse values that do not go together (each value alone is checked by its
         declaration)."""
 

@@ -7,30 +7,40 @@ documents (labels are not looked at: the same rule as Encode's word vocabulary),
 matrix row has a 1 in the columns of the n-grams its document contains, stored in CSR
 form like :mod:`pipeline.features.multihot` (and fed to Keras the same way).
 
-Tokens. When the dataset has the documents' text (``texts`` in its module: aclimdb),
+Tokens. When the dataset has the documents' text (its ``texts`` hook: aclimdb, reuters),
 they are tokenized here with the project's tokenizer, every word kept (not only the
 ``num_words`` most frequent) and, with ``punctuation = keep``, each punctuation mark a
 token of its own ("great!" -> "great", "!"); new documents at ``predict`` go through the
-same tokenizer and the stored token and n-gram lists. Otherwise (keras_imdb) the tokens
-are Encode's word indices, the words beyond ``num_words`` being unknown.
+same tokenizer and the stored token and n-gram lists. Otherwise (keras_imdb,
+keras_reuters) the tokens are Encode's word indices, the words beyond ``num_words``
+being unknown.
 
 An n-gram is one int64 key: token ids ``t1, t2, t3`` (>= 1, 0 = unknown) packed in 21
 bits each, ``t1`` for a unigram, ``t1 << 21 | t2`` for a bigram, ``t1 << 42 | t2 << 21 |
 t3`` for a trigram (the ranges do not overlap); n-grams with an unknown token are
-dropped. A representation that needs the training split's vocabulary defines
-:func:`build_splits` (all splits at once) instead of ``build``. numpy is imported inside
-the functions.
+dropped. The vocabulary comes from the training split, so :func:`build_splits` builds
+all splits at once. numpy is imported inside the functions.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PipelineError
 from ..ml.text import OOV, START, Split, tokenize
 from ..params import Choice, Integer, IntegerRange, Param, Values
 from .base import Arrays, Representation
 from .multihot import MultiHot, sorted_unique
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike
+
+#: One split's documents as token ids: ``(ids, offsets)``, document ``k`` being
+#: ``ids[offsets[k]:offsets[k + 1]]``.
+TokenIds = tuple["np.ndarray", "np.ndarray"]
+#: Documents as lists of tokens, by split name (a mapping or ``(name, documents)`` pairs).
+OtherTokens = Mapping[str, Iterable[Sequence[str]]] | Iterable[tuple[str, Iterable[Sequence[str]]]]
 
 MAX_N = 3
 BITS = 21
@@ -53,7 +63,8 @@ def parse_range(value: object) -> tuple[int, int]:
 
 # ----------------------------------------------------------------------------- tokens
 
-def token_ids(train_tokens, other_tokens=()):
+def token_ids(train_tokens: Iterable[Sequence[str]], other_tokens: OtherTokens = ()
+              ) -> tuple[list[str], dict[str, TokenIds]]:
     """Token lists -> ids: ``(words, {name: (ids, offsets)})``.
 
     Ids number the training tokens from 1 in order of first appearance (``words[i - 1]``
@@ -62,11 +73,12 @@ def token_ids(train_tokens, other_tokens=()):
     """
     import numpy as np
 
-    ids = {}
-    splits = {}
+    ids: dict[str, int] = {}
+    splits: dict[str, TokenIds] = {}
 
-    def encode(documents, grow):
-        values, lengths = [], []
+    def encode(documents: Iterable[Sequence[str]], grow: bool) -> TokenIds:
+        values: list[int] = []
+        lengths: list[int] = []
         for tokens in documents:
             if grow:
                 values.extend(ids.setdefault(token, len(ids) + 1) for token in tokens)
@@ -82,13 +94,14 @@ def token_ids(train_tokens, other_tokens=()):
         splits[name] = encode(documents, False)
     words = list(ids)
     if len(words) > MAX_TOKENS:  # rarer-than-first-seen tokens become unknown
-        for name, (values, offsets) in splits.items():
+        for values, _ in splits.values():
             values[values > MAX_TOKENS] = 0
         words = words[:MAX_TOKENS]
     return words, splits
 
 
-def ngram_keys(values, offsets, ngram_range):
+def ngram_keys(values: np.ndarray, offsets: np.ndarray, ngram_range: tuple[int, int]
+               ) -> tuple[np.ndarray, np.ndarray]:
     """``(rows, keys)`` of every n-gram occurrence (with repeats) of documents
     ``values[offsets[k]:offsets[k + 1]]`` (token ids, 0 = unknown)."""
     import numpy as np
@@ -114,7 +127,7 @@ def ngram_keys(values, offsets, ngram_range):
     return np.concatenate(all_rows), np.concatenate(all_keys)
 
 
-def _csr(cells, rows, width, labels):
+def _csr(cells: np.ndarray, rows: int, width: int, labels: ArrayLike) -> MultiHot:
     """Sorted unique ``row * width + column`` cells -> a CSR :class:`MultiHot`."""
     import numpy as np
 
@@ -125,7 +138,8 @@ def _csr(cells, rows, width, labels):
                     np.zeros(0, np.int32), np.asarray(labels), int(width))
 
 
-def vocabulary(rows, keys, min_df):
+def vocabulary(rows: np.ndarray, keys: np.ndarray, min_df: int
+               ) -> tuple[np.ndarray, np.ndarray]:
     """The sorted keys found in at least ``min_df`` of the documents, and the training
     matrix over them: ``(vocabulary keys, cells)`` with cells ``row * len(vocabulary) +
     column``, sorted and unique."""
@@ -151,7 +165,7 @@ def vocabulary(rows, keys, min_df):
     return vocab, cells
 
 
-def lookup(rows, keys, vocab):
+def lookup(rows: np.ndarray, keys: np.ndarray, vocab: np.ndarray) -> np.ndarray:
     """Cells (``row * len(vocab) + column``, sorted, unique) of the keys in ``vocab``."""
     import numpy as np
 
@@ -164,7 +178,9 @@ def lookup(rows, keys, vocab):
 
 # -------------------------------------------------------------------- the interface
 
-def build_splits(splits, num_words, texts=None, *, ngram_range, min_df, punctuation):
+def build_splits(splits: Mapping[str, Split], num_words: int,
+                 texts: Mapping[str, Iterable[str]] | None = None, *, ngram_range: str,
+                 min_df: int, punctuation: str) -> Arrays:
     """Every split as n-gram rows, the vocabulary from ``splits["train"]``.
 
     ``splits``: ``{name: Split}`` (Encode's sequences: labels, and the tokens when there
@@ -195,7 +211,7 @@ def build_splits(splits, num_words, texts=None, *, ngram_range, min_df, punctuat
         raise PipelineError(f"min_df {min_df} leaves no n-gram: none of ngram_range "
                             f"{ngram_range} is in {min_df} of the {documents} training "
                             f"documents")
-    arrays = {"vocabulary_keys": vocab, "vocabulary_words": np.asarray(words, dtype=str)}
+    arrays: Arrays = {"vocabulary_keys": vocab, "vocabulary_words": np.asarray(words, dtype=str)}
     for name in names:
         if name != "train":
             cells = lookup(*ngram_keys(*ids[name], low_high), vocab)
@@ -205,7 +221,7 @@ def build_splits(splits, num_words, texts=None, *, ngram_range, min_df, punctuat
     return arrays
 
 
-def _encoded_ids(split):
+def _encoded_ids(split: Split) -> TokenIds:
     """Encode's sequences (``values``, ``offsets``) as token ids: each document's start
     marker dropped, unknown words 0."""
     import numpy as np

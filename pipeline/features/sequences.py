@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..ml.text import SPLITS, Split
 from ..params import Choice, Integer, Param, Values
 from .base import Arrays, Representation
 from .multihot import known_counts
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SIDES = ("pre", "post")
 MAX_MAXLEN = 100_000
@@ -34,7 +37,8 @@ def build(split: Split, params: Values) -> Padded:
                       str(params["padding"]), str(params["truncating"])), split.labels)
 
 
-def pad(values, offsets, maxlen, padding="pre", truncating="pre"):
+def pad(values: np.ndarray, offsets: np.ndarray, maxlen: int, padding: str = "pre",
+        truncating: str = "pre") -> np.ndarray:
     """Documents ``values[offsets[k]:offsets[k + 1]]`` as an int32 ``(documents, maxlen)``
     matrix, padded with 0 and cut as ``keras.utils.pad_sequences`` does."""
     import numpy as np
@@ -54,20 +58,21 @@ def pad(values, offsets, maxlen, padding="pre", truncating="pre"):
 class Padded:
     """A padded index matrix with its labels."""
 
-    matrix: Any   # int32, (documents, maxlen)
-    labels: Any   # class numbers
+    matrix: np.ndarray   # int32, (documents, maxlen)
+    labels: np.ndarray   # class numbers
 
     @property
-    def rows(self):
+    def rows(self) -> int:
         return len(self.matrix)
 
-    def take(self, rows):
+    def take(self, rows: np.ndarray) -> Padded:
         return Padded(self.matrix[rows], self.labels[rows])
 
-    def to_arrays(self, prefix):
+    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         return {f"{prefix}_padded": self.matrix, f"{prefix}_labels": self.labels}
 
-    def batches(self, batch_size, label_dtype="float32", shuffle_seed=None, cache=False):
+    def batches(self, batch_size: int, label_dtype: str = "float32",
+                shuffle_seed: int | None = None, cache: bool = False) -> Any:
         """A ``tf.data.Dataset`` of ``(indices, labels)`` batches, reshuffled each epoch
         with ``shuffle_seed``; built once with ``cache``."""
         import tensorflow as tf

@@ -31,7 +31,7 @@ _STREAM_BUFFER = 1 << 16
 Member = tuple[str, bool, Callable[[], bytes]]
 
 
-class _UnusualTar(Exception):
+class _UnusualTar(Exception):  # noqa: N818 - a signal to switch readers, not an error
     """A header the fast scanner does not handle: the archive is read with tarfile."""
 
 
@@ -85,7 +85,7 @@ def _open_stream(path: Path) -> BinaryIO | None:
     with open(path, "rb") as raw:
         magic = raw.read(2)
     if magic == _GZIP_MAGIC:
-        return io.BufferedReader(gzip.open(path, "rb"), _STREAM_BUFFER)  # type: ignore[arg-type]
+        return io.BufferedReader(gzip.open(path, "rb"), _STREAM_BUFFER)
     if magic in (b"BZ", b"\xfd7"):
         return None
     return open(path, "rb", buffering=_STREAM_BUFFER)

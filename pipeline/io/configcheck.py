@@ -7,6 +7,8 @@ huge or a special file then ends in a traceback. This module imports no Luigi, s
 with one line naming the file. (Plain ``luigi --module pipeline`` imports Luigi before
 any of our code runs: it keeps Luigi's own traceback for such a file.)
 """
+from __future__ import annotations
+
 import configparser
 import os
 import sys
@@ -22,7 +24,7 @@ class ConfigError(ValueError):
     """A configuration file that cannot be used; the message names it."""
 
 
-def read_text_file(path, shown, limit, what):
+def read_text_file(path: str | os.PathLike[str], shown: str, limit: int, what: str) -> str:
     """The text of a small UTF-8 file a user gave (a configuration, a variants file);
     :class:`ConfigError` naming it (``shown``) when it is not a regular file, cannot be
     read, is larger than ``limit`` bytes (then it is not ``what``) or is not UTF-8."""
@@ -44,7 +46,7 @@ def read_text_file(path, shown, limit, what):
                           f"UTF-8") from None
 
 
-def check_config(path, shown=None):
+def check_config(path: str | os.PathLike[str], shown: str | None = None) -> None:
     """Raise :class:`ConfigError` unless ``path`` is a regular UTF-8 INI file of at most
     :data:`MAX_CONFIG_BYTES`."""
     shown = shown or str(path)
@@ -57,7 +59,7 @@ def check_config(path, shown=None):
                           f"({' '.join(str(exc).split())})") from None
 
 
-def check_luigi_configs():
+def check_luigi_configs() -> None:
     """Check every configuration file Luigi is about to read; exit with one line (code 2)
     naming the first bad one."""
     if os.environ.get("LUIGI_CONFIG_PARSER", "cfg") != "cfg":

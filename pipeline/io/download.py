@@ -4,13 +4,18 @@ The one place that moves bytes from an address into a staging folder. Messages n
 the address the user gave (never the staging copy) and the DownloadDataset option that
 changes it, so a user offline knows what to pass.
 """
+from __future__ import annotations
+
 import errno
 import hashlib
+import os
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import PipelineError
 
@@ -22,14 +27,19 @@ MAX_FILE_BYTES = 4 << 30
 #: At most one progress call per this many seconds (plus the last one).
 PROGRESS_EVERY = 1.0
 
+#: ``progress(file name, bytes done, bytes in all or None)``.
+Progress = Callable[[str, int, "int | None"], None]
+#: ``report(bytes done, bytes in all or None)``: a progress bound to one file's name.
+_Report = Callable[[int, "int | None"], None]
 
-def option_for(parameter, name):
+
+def option_for(parameter: str, name: str) -> tuple[str, str]:
     """How a user gives the address: the command-line option and the luigi.cfg line."""
     return (f"--DownloadDataset-{parameter.replace('_', '-')} /path/to/{name}",
             f"{parameter} = /path/to/{name} under [DownloadDataset] in luigi.cfg")
 
 
-def local_path(url):
+def local_path(url: str) -> Path | None:
     """The local file a path or file:// URL names, or None for a remote address."""
     parsed = urllib.parse.urlparse(url)
     scheme = parsed.scheme.lower()
@@ -40,8 +50,9 @@ def local_path(url):
     return Path(url).expanduser()
 
 
-def fetch_file(url, destination, *, name, sha256=None, parameter="url", progress=None,
-               timeout=60):
+def fetch_file(url: str, destination: str | os.PathLike[str], *, name: str,
+               sha256: str | None = None, parameter: str = "url",
+               progress: Progress | None = None, timeout: float = 60) -> str:
     """Copy or download the file at ``url`` to ``destination``; returns its SHA-256.
 
     ``name`` is what the file is called in messages (``aclImdb_v1.tar.gz``) and
@@ -76,7 +87,8 @@ def fetch_file(url, destination, *, name, sha256=None, parameter="url", progress
     return digest
 
 
-def _stream(src, destination, total, progress, shown="the file"):
+def _stream(src: BinaryIO, destination: str | os.PathLike[str], total: int | None,
+            progress: _Report | None, shown: object = "the file") -> str:
     hasher = hashlib.sha256()
     done, reported, last = 0, None, time.monotonic()
     with open(destination, "wb") as dst:
@@ -85,8 +97,8 @@ def _stream(src, destination, total, progress, shown="the file"):
             dst.write(chunk)
             done += len(chunk)
             if done > MAX_FILE_BYTES:
-                raise PipelineError(f"DownloadDataset: {shown} is larger than {MAX_FILE_BYTES / 2**30:.0f} GB, not "
-                                    f"a dataset file")
+                raise PipelineError(f"DownloadDataset: {shown} is larger than "
+                                    f"{MAX_FILE_BYTES / 2**30:.0f} GB, not a dataset file")
             if progress is not None and time.monotonic() - last >= PROGRESS_EVERY:
                 progress(done, total)
                 reported, last = done, time.monotonic()
@@ -95,7 +107,8 @@ def _stream(src, destination, total, progress, shown="the file"):
     return hasher.hexdigest()
 
 
-def _download(url, destination, timeout, name, option, config, progress):
+def _download(url: str, destination: str | os.PathLike[str], timeout: float, name: str,
+              option: str, config: str, progress: _Report | None) -> str:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
@@ -117,7 +130,7 @@ def _download(url, destination, timeout, name, option, config, progress):
             f"(or set {config}).") from None
 
 
-def describe_progress(name, done, total):
+def describe_progress(name: str, done: int, total: int | None) -> tuple[str, float | None]:
     """``aclImdb_v1.tar.gz: 12.0 of 84.1 MB (14 %)`` and the percentage (or None)."""
     mb = 1 << 20
     if total:

@@ -6,6 +6,8 @@ memory, or block forever writing its result to a pipe nobody reads. On Linux the
 does this for us (``prctl(PR_SET_PDEATHSIG, SIGKILL)``); elsewhere, and as a second
 guard, a daemon thread checks every second that the parent is still there.
 """
+from __future__ import annotations
+
 import ctypes
 import os
 import signal
@@ -16,7 +18,7 @@ PR_SET_PDEATHSIG = 1
 POLL_SECONDS = 1.0
 
 
-def _watch(parent):
+def _watch(parent: int) -> None:
     import time
 
     while True:
@@ -25,7 +27,7 @@ def _watch(parent):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def die_with(parent):
+def die_with(parent: int) -> None:
     """Call first thing in a child process: it is killed once ``parent`` (a pid) is gone."""
     if sys.platform.startswith("linux"):
         try:

@@ -8,10 +8,15 @@ resolves to a small function of this module (not to numpy's own) that checks its
 arguments and rebuilds the array itself; any other global is refused with a
 :class:`PipelineError`.
 """
+from __future__ import annotations
+
 import io
+import os
 import pickle
 import zipfile
 import zlib
+from collections.abc import Callable, Container
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 
@@ -55,8 +60,11 @@ MAX_MEMBER_BYTES = 128 << 20
 _OBJECT_SPECS = {"O", "O4", "O8"}
 _INT_SPECS = {f"{kind}{size}" for kind in "iu" for size in (1, 2, 4, 8)}
 
+#: The byte orders a dtype state may name.
+_ByteOrder = Literal["|", "<", ">", "="]
 
-class _Refused(Exception):
+
+class _Refused(Exception):  # noqa: N818 - a signal inside the unpickler; tests use the name
     """Raised inside the unpickler; turned into a PipelineError naming the file."""
 
 
@@ -67,15 +75,15 @@ class _NdarrayClass:
 class _Dtype:
     """Stand-in for a ``numpy.dtype`` the stream creates: a plain object or integer type."""
 
-    def __init__(self, spec, align=False, copy=False):
+    def __init__(self, spec: object, align: object = False, copy: object = False) -> None:
         if isinstance(spec, bytes):
             spec = spec.decode("latin1")
         if not isinstance(spec, str) or spec not in _OBJECT_SPECS | _INT_SPECS:
             raise _Refused(f"dtype {spec!r} (only object and integer dtypes are allowed)")
-        self.spec = spec
-        self.byteorder = "|" if spec[0] == "O" or spec[1:] == "1" else "="
+        self.spec: str = spec
+        self.byteorder: _ByteOrder = "|" if spec[0] == "O" or spec[1:] == "1" else "="
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: object) -> None:
         if not isinstance(state, tuple) or len(state) not in (8, 9) or state[0] not in (3, 4):
             raise _Refused(f"dtype state {state!r:.80}")
         byteorder, subarray, names, fields = state[1:5]
@@ -88,7 +96,7 @@ class _Dtype:
             raise _Refused("dtype state with metadata")
         self.byteorder = byteorder
 
-    def numpy(self):
+    def numpy(self) -> np.dtype:
         dtype = np.dtype(self.spec)
         return dtype.newbyteorder(self.byteorder) if self.byteorder in "<>" else dtype
 
@@ -96,10 +104,10 @@ class _Dtype:
 class _Array:
     """Stand-in for the array ``_reconstruct`` returns; BUILD fills it in."""
 
-    def __init__(self):
-        self.value = None
+    def __init__(self) -> None:
+        self.value: np.ndarray | None = None
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: object) -> None:
         if not isinstance(state, tuple) or len(state) not in (4, 5):
             raise _Refused(f"array state {state!r:.80}")
         if len(state) == 5:
@@ -113,7 +121,7 @@ class _Array:
         if not isinstance(dtype, _Dtype):
             raise _Refused("array state without a dtype")
         count = int(np.prod(shape, dtype=np.int64))
-        order = "F" if fortran else "C"
+        order: Literal["C", "F"] = "F" if fortran else "C"
         dtype = dtype.numpy()
         if dtype.kind == "O":
             if not isinstance(data, list) or len(data) != count:
@@ -129,25 +137,25 @@ class _Array:
             self.value = np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy()
 
 
-def _reconstruct(subtype, shape, typecode):
+def _reconstruct(subtype: object, shape: object, typecode: object) -> _Array:
     if subtype is not _NdarrayClass or shape != (0,) or typecode not in (b"b", "b"):
         raise _Refused("_reconstruct with arguments other than (ndarray, (0,), b'b')")
     return _Array()
 
 
-def _codecs_encode(text, encoding="utf-8", errors="strict"):
+def _codecs_encode(text: object, encoding: object = "utf-8", errors: object = "strict") -> bytes:
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1") or errors != "strict":
         raise _Refused("_codecs.encode other than (str, 'latin1')")
     return text.encode("latin1")
 
 
-def _empty_bytes(*args):
+def _empty_bytes(*args: object) -> bytes:
     if args:
         raise _Refused("bytes() with arguments")
     return b""
 
 
-_ALLOWED_GLOBALS = {
+_ALLOWED_GLOBALS: dict[tuple[str, str], Callable[..., object]] = {
     ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
     ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
     ("numpy", "ndarray"): _NdarrayClass,
@@ -159,19 +167,19 @@ _ALLOWED_GLOBALS = {
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
+    def find_class(self, module: str, name: str) -> Callable[..., object]:
         try:
             return _ALLOWED_GLOBALS[(module, name)]
         except KeyError:
             raise _Refused(f"refused global {module}.{name}") from None
 
-    def persistent_load(self, pid):
+    def persistent_load(self, pid: Any) -> NoReturn:
         raise _Refused("refused persistent id")
 
 
 # ------------------------------------------------------------------- reading the .npz
 
-def _read_npy(path, name, data):
+def _read_npy(path: str | os.PathLike[str], name: str, data: bytes) -> np.ndarray:
     """One ``.npy`` member as an ndarray; object arrays through the restricted unpickler."""
     where = f"{path}: member {name}"
     stream = io.BytesIO(data)
@@ -216,11 +224,12 @@ def _read_npy(path, name, data):
     return array
 
 
-def read_members(path, only=None):
+def read_members(path: str | os.PathLike[str], only: Container[str] | None = None
+                 ) -> dict[str, np.ndarray]:
     """The ``.npy`` members of the zip at ``path``: ``name -> ndarray``; all of them, or
     those named in ``only`` (the others are not read). A member larger than
     :data:`MAX_MEMBER_BYTES` is refused before it is read."""
-    arrays = {}
+    arrays: dict[str, np.ndarray] = {}
     try:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():

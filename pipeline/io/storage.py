@@ -4,6 +4,8 @@ Each task writes its files into a hidden staging folder next to its final output
 folder and renames the folder into place when everything is written, so an output
 folder either holds all of a task's files or does not exist.
 """
+from __future__ import annotations
+
 import contextlib
 import csv
 import errno
@@ -13,14 +15,21 @@ import os
 import secrets
 import shutil
 import socket
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..errors import PipelineError
 
 logger = logging.getLogger("luigi-interface")
 
 _STAGING_MARK = ".staging-"
 
 
-def _pid_alive(pid):
+def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -30,7 +39,7 @@ def _pid_alive(pid):
     return True
 
 
-def _remove_stale_staging(final):
+def _remove_stale_staging(final: Path) -> None:
     """Remove staging folders of ``final`` left by killed processes on this host.
 
     Their names are ``.<final>.staging-<host>-<pid>.<token>``, with ``-old`` appended
@@ -46,7 +55,7 @@ def _remove_stale_staging(final):
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _make_staging(final):
+def _make_staging(final: Path) -> Path:
     """A new empty hidden folder next to ``final``.
 
     ``os.mkdir`` (not ``tempfile.mkdtemp``, which makes it private, mode 0700) so the
@@ -64,7 +73,7 @@ def _make_staging(final):
 
 
 @contextlib.contextmanager
-def staged_dir(final):
+def staged_dir(final: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield an empty staging folder; on success it becomes ``final`` atomically.
 
     On an exception the staging folder is removed and ``final`` is left as it was.
@@ -118,7 +127,7 @@ _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
-def _exchange(a, b):
+def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False where the
     system or file system cannot, and the caller swaps in two steps."""
     import ctypes
@@ -140,7 +149,7 @@ _RESOURCE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno
                     errno.ENOTDIR}
 
 
-def resource_error(exc, final):
+def resource_error(exc: OSError, final: Path) -> PipelineError:
     """A :class:`PipelineError` for ``exc`` (an OSError) while writing ``final``."""
     from ..errors import PipelineError
 
@@ -155,7 +164,7 @@ def resource_error(exc, final):
                          f"(--pipeline-data-dir). Nothing of it was kept.")
 
 
-def _fsync_dir(path):
+def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -163,24 +172,24 @@ def _fsync_dir(path):
         os.close(fd)
 
 
-def _fsync_tree(root):
+def _fsync_tree(root: Path) -> None:
     for path in Path(root).rglob("*"):
         if path.is_file():
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
 
 
-def write_json(path, obj, sort_keys=True):
+def write_json(path: str | os.PathLike[str], obj: Any, sort_keys: bool = True) -> None:
     """``obj`` as indented JSON; keys sorted unless their order means something (classes)."""
     Path(path).write_text(json.dumps(obj, indent=2, sort_keys=sort_keys) + "\n",
                           encoding="utf-8")
 
 
-def read_json(path):
+def read_json(path: str | os.PathLike[str]) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def read_csv_columns(path):
+def read_csv_columns(path: str | os.PathLike[str]) -> dict[str, list[float]]:
     """A small numeric CSV as ``{column: [float, ...]}`` (no pandas import needed).
 
     Empty cells (pandas writes NaN so, e.g. the loss of a diverged epoch) read as NaN.
@@ -192,7 +201,7 @@ def read_csv_columns(path):
     return {column: [float(row[column] or "nan") for row in rows] for column in rows[0]}
 
 
-def save_arrays(path, **arrays):
+def save_arrays(path: str | os.PathLike[str], **arrays: Any) -> None:
     """Save numpy arrays uncompressed (fast to write and to read back)."""
     import numpy as np
 
@@ -200,7 +209,8 @@ def save_arrays(path, **arrays):
         np.savez(handle, **arrays)
 
 
-def load_arrays(path, only=None, prefixes=None):
+def load_arrays(path: str | os.PathLike[str], only: Iterable[str] | None = None,
+                prefixes: Iterable[str] | None = None) -> dict[str, np.ndarray]:
     """Load the arrays of an ``.npz`` written by :func:`save_arrays` (never unpickles):
     all of them, the names in ``only``, or those starting with one of ``prefixes`` (and
     ``num_words``). The others are not read."""

@@ -1,29 +1,37 @@
 """Model variants as one grid: reading variant files, the comparison table and plots.
 
-A variant is a name and the parameters it changes from a base configuration (see
-``variants.toml`` beside this file). The CompareModels task trains and evaluates each
-one through the ordinary TrainModel/EvaluateTest tasks; the functions here turn their
-artifacts into ``comparison.csv`` and ``comparison.md`` (the figures are in plots.py).
+A variant is a name and the parameters it changes from a base configuration (see the
+files of ``pipeline/variants/``, one per dataset). The CompareModels task trains and
+evaluates each one through the ordinary TrainModel/EvaluateTest tasks; the functions
+here turn their artifacts into ``comparison.csv`` and ``comparison.md`` (the figures
+are in plots.py).
 """
+from __future__ import annotations
+
 import hashlib
 import json
 import math
+import os
 import tomllib
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ..errors import PipelineError
 
-#: Columns of comparison.csv / comparison.md, in order.
-#: A variants file is a short hand-written table (the shipped one: 2 KB).
+V = TypeVar("V")
+
+#: A variants file is a short hand-written table (the shipped ones: 3 KB at most).
 MAX_VARIANTS_BYTES = 1 << 20
 
+#: Columns of comparison.csv / comparison.md, in order.
 COLUMNS = ("variant", "seed", "parameters", "trainable_parameters", "best_epoch",
            "min_val_loss", "val_accuracy_at_best", "last_val_loss", "val_loss_rise",
            "test_loss", "test_accuracy", "final_epochs", "training_seconds",
            "final_training_seconds")
 
 
-def load_variants(path):
+def load_variants(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """``{name: {parameter: value}}`` from a TOML or JSON file.
 
     ``description`` entries are kept; the caller checks the parameters.
@@ -56,7 +64,7 @@ def load_variants(path):
     return data
 
 
-def select_variants(variants, names):
+def select_variants(variants: Mapping[str, V], names: str) -> dict[str, V]:
     """The variants named in the comma-separated ``names`` (all when empty), in order."""
     wanted = [name.strip() for name in names.split(",") if name.strip()] if names else []
     if not wanted:
@@ -68,19 +76,21 @@ def select_variants(variants, names):
     return {name: variants[name] for name in wanted}
 
 
-def spec_digest(variants):
+def spec_digest(variants: Mapping[str, Any]) -> str:
     """A short hash of the resolved variants: the comparison's folder depends on it."""
     blob = json.dumps(variants, sort_keys=True).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()[:10]
 
 
-def describe_overrides(spec):
+def describe_overrides(spec: Mapping[str, Any]) -> str:
     """``"l2=0.001, dropout=0.5"``, or ``"(base)"`` for a variant that changes nothing."""
     items = [f"{key}={value}" for key, value in spec.items() if key != "description"]
     return ", ".join(items) or "(base)"
 
 
-def comparison_row(name, spec, history, training, metrics, seed=None):
+def comparison_row(name: str, spec: Mapping[str, Any], history: Mapping[str, Sequence[float]],
+                   training: Mapping[str, Any], metrics: Mapping[str, Any],
+                   seed: int | None = None) -> dict[str, Any]:
     """One row of the comparison from a variant's artifacts.
 
     ``history``: columns of TrainModel's history.csv; ``training``: its
@@ -107,7 +117,7 @@ def comparison_row(name, spec, history, training, metrics, seed=None):
     }
 
 
-def write_csv(rows, path):
+def write_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str]) -> None:
     import csv
 
     with open(path, "w", newline="", encoding="utf-8") as handle:
@@ -122,11 +132,11 @@ SUMMARY = ("variant", "seeds", "mean_test_accuracy", "std_test_accuracy",
            "std_val_accuracy_at_best")
 
 
-def summarize_seeds(rows):
+def summarize_seeds(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One row per variant: mean, sample standard deviation, min and max over its seeds."""
     import statistics
 
-    groups = {}
+    groups: dict[Any, list[Mapping[str, Any]]] = {}
     for row in rows:
         groups.setdefault(row["variant"], []).append(row)
     summary = []
@@ -144,10 +154,12 @@ def summarize_seeds(rows):
     return summary
 
 
-def write_markdown(rows, path, title="Model comparison", summary=None):
+def write_markdown(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str],
+                   title: str = "Model comparison",
+                   summary: Sequence[Mapping[str, Any]] | None = None) -> None:
     """A Markdown table, best test accuracy first, with a short reading guide; with
     ``summary`` (several seeds) the mean and spread per variant come first."""
-    def cell(value):
+    def cell(value: object) -> str:
         if isinstance(value, float):
             return f"{value:.4f}"
         return "" if value is None else str(value).replace("|", "\\|")

@@ -7,14 +7,21 @@ the seeded training split with one seed: TrainModel's history gives the best epo
 the test figures of the model trained on the same documents, with the same seed, for
 that many epochs (the same batches and weights as TrainModel's up to that epoch, so
 it is the model "at the best epoch"). Used by LearningCurve and CompareModels --seeds
-(:mod:`pipeline.grids`).
+(:mod:`pipeline.tasks.grids`).
 """
+from __future__ import annotations
+
 import csv
 import math
+import os
 import statistics
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any, SupportsFloat, TypeVar, overload
 
 from ..errors import PipelineError
+
+T = TypeVar("T")
 
 #: Columns of learning_curve.csv, in order.
 COLUMNS = ("model", "size", "seed", "best_epoch", "val_accuracy", "val_loss",
@@ -25,7 +32,15 @@ SUMMARY = ("model", "size", "seeds", "mean_test_accuracy", "std_test_accuracy",
            "min_test_accuracy", "max_test_accuracy", "mean_val_accuracy", "mean_best_epoch")
 
 
-def parse_list(text, name, convert=str):
+@overload
+def parse_list(text: object, name: str) -> list[str]: ...
+
+
+@overload
+def parse_list(text: object, name: str, convert: Callable[[str], T]) -> list[T]: ...
+
+
+def parse_list(text: object, name: str, convert: Callable[[str], Any] = str) -> list[Any]:
     """``"a,b"`` -> ``[a, b]`` (converted, in order, no repeats); one line for a bad one."""
     items = [item.strip() for item in str(text).split(",") if item.strip()]
     if not items:
@@ -40,7 +55,8 @@ def parse_list(text, name, convert=str):
     return values
 
 
-def point_row(model, size, seed, history, training, metrics):
+def point_row(model: str, size: int, seed: int, history: Mapping[str, Sequence[float]],
+              training: Mapping[str, Any], metrics: Mapping[str, Any]) -> dict[str, Any]:
     """One row of the curve from TrainModel's history.csv columns and training.json and
     EvaluateTest's metrics.json."""
     val_loss = [float(v) for v in history["val_loss"]]
@@ -59,16 +75,18 @@ def point_row(model, size, seed, history, training, metrics):
     }
 
 
-def spread(values):
+def spread(values: Iterable[SupportsFloat]) -> tuple[float, float, float, float]:
     """``(mean, sample standard deviation (0 for one value), min, max)``."""
-    values = [float(v) for v in values]
-    return (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0,
-            min(values), max(values))
+    numbers = [float(v) for v in values]
+    return (statistics.fmean(numbers), statistics.stdev(numbers) if len(numbers) > 1 else 0.0,
+            min(numbers), max(numbers))
 
 
-def summarize(rows, key="model", value="test_accuracy", group=("model", "size")):
+def summarize(rows: Iterable[Mapping[str, Any]], key: str = "model",
+              value: str = "test_accuracy", group: Sequence[str] = ("model", "size")
+              ) -> list[dict[str, Any]]:
     """One row per group (model and size by default): mean, std, min, max of ``value``."""
-    groups = {}
+    groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(row[g] for g in group), []).append(row)
     summary = []
@@ -76,7 +94,7 @@ def summarize(rows, key="model", value="test_accuracy", group=("model", "size"))
         mean, std, low, high = spread(r[value] for r in members)
         val = [r["val_accuracy"] for r in members if r.get("val_accuracy") is not None]
         epochs = [r["best_epoch"] for r in members if r.get("best_epoch") is not None]
-        summary.append({**dict(zip(group, names)), "seeds": len(members),
+        summary.append({**dict(zip(group, names, strict=False)), "seeds": len(members),
                         "mean_test_accuracy": mean, "std_test_accuracy": std,
                         "min_test_accuracy": low, "max_test_accuracy": high,
                         "mean_val_accuracy": statistics.fmean(val) if val else None,
@@ -84,7 +102,8 @@ def summarize(rows, key="model", value="test_accuracy", group=("model", "size"))
     return summary
 
 
-def verdicts(summary, models):
+def verdicts(summary: Sequence[Mapping[str, Any]], models: Sequence[str]
+             ) -> list[dict[str, Any]]:
     """Per size, the first two models compared: the difference of their mean test
     accuracies and whether it exceeds their spread (the min-max ranges over seeds do
     not overlap). ``[]`` for fewer than two models."""
@@ -107,26 +126,28 @@ def verdicts(summary, models):
     return found
 
 
-def write_csv(rows, path, columns=COLUMNS):
+def write_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str],
+              columns: Sequence[str] = COLUMNS) -> None:
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
 
 
-def cell(value):
+def cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
     return "" if value is None else str(value).replace("|", "\\|")
 
 
-def table(rows, columns):
+def table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> list[str]:
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows]
     return lines
 
 
-def write_markdown(rows, models, path, title="Learning curve"):
+def write_markdown(rows: Sequence[Mapping[str, Any]], models: Sequence[str],
+                   path: str | os.PathLike[str], title: str = "Learning curve") -> None:
     """The summary per model and size, the comparison of the first two models per size,
     and every point."""
     summary = summarize(rows)

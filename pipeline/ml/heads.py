@@ -4,7 +4,16 @@ Two classes keep the book's head, Dense(1, sigmoid) with binary cross-entropy on
 labels; more classes get Dense(n, softmax) with sparse categorical cross-entropy on
 class numbers. Stored predictions are always ``(documents, classes)`` probabilities.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from ..errors import PipelineError
+from ..params import Values
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike
 
 BINARY_LOSSES = ("binary_crossentropy", "mse", "mean_squared_error", "mae",
                  "mean_absolute_error", "hinge", "squared_hinge")
@@ -12,7 +21,7 @@ MULTICLASS_LOSSES = ("sparse_categorical_crossentropy",)
 LOSSES = ("auto",) + BINARY_LOSSES + MULTICLASS_LOSSES
 
 
-def loss_for(loss, num_classes):
+def loss_for(loss: str, num_classes: int) -> str:
     """The Keras loss name for ``loss`` (``auto`` or a name) and the class count."""
     allowed = BINARY_LOSSES if num_classes == 2 else MULTICLASS_LOSSES
     if loss == "auto":
@@ -24,7 +33,7 @@ def loss_for(loss, num_classes):
     return loss
 
 
-def output_layer(num_classes):
+def output_layer(num_classes: int) -> Any:
     """Dense(1, sigmoid) for two classes, Dense(n, softmax) for more."""
     import keras
 
@@ -33,7 +42,7 @@ def output_layer(num_classes):
     return keras.layers.Dense(num_classes, activation="softmax", name="classes")
 
 
-def compiled(model, params, num_classes, **options):
+def compiled(model: Any, params: Values, num_classes: int, **options: Any) -> Any:
     """``model`` compiled with the training parameters (optimizer, learning_rate, loss),
     the loss for the class count and the accuracy metric."""
     import keras
@@ -45,12 +54,12 @@ def compiled(model, params, num_classes, **options):
     return model
 
 
-def label_dtype(num_classes):
+def label_dtype(num_classes: int) -> str:
     """What the labels are fed as: 0/1 floats for a sigmoid, class numbers for softmax."""
     return "float32" if num_classes == 2 else "int32"
 
 
-def probabilities(outputs, num_classes):
+def probabilities(outputs: ArrayLike, num_classes: int) -> np.ndarray:
     """The model's outputs as ``(documents, classes)`` probabilities."""
     import numpy as np
 

@@ -10,14 +10,25 @@ it gives Keras's probabilities for every activation the pipeline accepts.
 Models without such a twin are scored by :class:`KerasScorer`, which loads
 ``model.keras`` (and so TensorFlow). :func:`load_scorer` picks the right one.
 """
+from __future__ import annotations
+
 import math
+import os
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from ..errors import PipelineError
 
+if TYPE_CHECKING:
+    from .training import Features
 
-def _sigmoid(x):
+#: An activation function on a batch of rows.
+Activation = Callable[[np.ndarray], np.ndarray]
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))  # no overflow for large |x|
 
 
@@ -25,7 +36,7 @@ _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 #: Keras's activations (their default arguments) in numpy, by serialized name.
-ACTIVATIONS = {
+ACTIVATIONS: dict[str, Activation] = {
     "linear": lambda x: x,
     "relu": lambda x: np.maximum(x, 0.0),
     "tanh": np.tanh,
@@ -42,19 +53,20 @@ ACTIVATIONS = {
 }
 
 
-def _softmax(x):
+def _softmax(x: np.ndarray) -> np.ndarray:
     shifted = np.exp(x - x.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
-def export_weights(model):
+def export_weights(model: Any) -> dict[str, np.ndarray]:
     """The Dense layers of a Keras model as arrays for :class:`NumpyMLP`.
 
     Raises ``ValueError`` for a layer this forward pass cannot reproduce.
     """
     import keras
 
-    arrays, activations = {}, []
+    arrays: dict[str, np.ndarray] = {}
+    activations: list[str] = []
     for layer in model.layers:
         if isinstance(layer, (keras.layers.InputLayer, keras.layers.Dropout)):
             continue
@@ -71,10 +83,24 @@ def export_weights(model):
     return arrays
 
 
+class MultiHotRows(Protocol):
+    """What :class:`NumpyMLP` reads of multi-hot rows in CSR form
+    (:class:`pipeline.features.multihot.MultiHot`)."""
+
+    @property
+    def indptr(self) -> np.ndarray: ...
+
+    @property
+    def indices(self) -> np.ndarray: ...
+
+    @property
+    def rows(self) -> int: ...
+
+
 class NumpyMLP:
     """A stack of Dense layers loaded from :func:`export_weights`'s arrays."""
 
-    def __init__(self, arrays):
+    def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
         activations = [str(name) for name in arrays["activations"]]
         unknown = [name for name in activations if name not in ACTIVATIONS]
         if unknown or not activations:
@@ -84,20 +110,20 @@ class NumpyMLP:
                         ACTIVATIONS[name]) for i, name in enumerate(activations)]
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str | os.PathLike[str]) -> NumpyMLP:
         from ..io import storage
 
         return cls(storage.load_arrays(path))
 
     @property
-    def num_inputs(self):
+    def num_inputs(self) -> int:
         return self.layers[0][0].shape[0]
 
     @property
-    def num_outputs(self):
+    def num_outputs(self) -> int:
         return self.layers[-1][0].shape[1]
 
-    def predict(self, data, batch_size=2048):
+    def predict(self, data: MultiHotRows, batch_size: int = 2048) -> np.ndarray:
         """The model's outputs for each row of a multi-hot ``data``: the probability of
         "positive" (one output unit) or a row of class probabilities (softmax)."""
         parts = [self._forward(data, start, min(start + batch_size, data.rows))
@@ -106,7 +132,7 @@ class NumpyMLP:
             return np.zeros((0,) if self.num_outputs == 1 else (0, self.num_outputs))
         return np.concatenate(parts)
 
-    def _forward(self, data, start, stop):
+    def _forward(self, data: MultiHotRows, start: int, stop: int) -> np.ndarray:
         kernel, bias, activation = self.layers[0]
         # multi-hot times kernel = the sum of the kernel rows of the words present
         # (reduceat over the rows that have words: an empty row would get its neighbour's)
@@ -125,18 +151,19 @@ class NumpyMLP:
 class KerasScorer:
     """A saved Keras model, for models that have no numpy twin (imports TensorFlow)."""
 
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         import keras
 
         self.model = keras.models.load_model(path)
 
-    def predict(self, data, batch_size=2048):
+    def predict(self, data: Features, batch_size: int = 2048) -> np.ndarray:
         from .training import raw_outputs
 
         return raw_outputs(self.model, data, batch_size=batch_size)
 
 
-def load_scorer(weights_path, model_path):
+def load_scorer(weights_path: str | os.PathLike[str] | None, model_path: str | os.PathLike[str]
+                ) -> NumpyMLP | KerasScorer:
     """:class:`NumpyMLP` when EvaluateTest exported weights, else :class:`KerasScorer`."""
     from pathlib import Path
 

@@ -3,13 +3,21 @@
 scikit-learn is imported inside the function: it is only needed where TensorFlow is
 imported anyway (EvaluateTest).
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike
 
 #: Probability of the second class from which a two-class model says "positive".
 THRESHOLD = 0.5
 
 
-def predicted_classes(probabilities):
+def predicted_classes(probabilities: ArrayLike) -> np.ndarray:
     """Class numbers from ``(documents, classes)`` probabilities.
 
     Two classes: the second when its probability is at least :data:`THRESHOLD` (the
@@ -23,7 +31,8 @@ def predicted_classes(probabilities):
     return probabilities.argmax(axis=1)
 
 
-def classification_metrics(labels, probabilities, class_names):
+def classification_metrics(labels: ArrayLike, probabilities: ArrayLike,
+                           class_names: Sequence[str]) -> dict[str, Any]:
     """Accuracy, per-class precision / recall / F1 / support, macro and weighted F1 and
     the confusion matrix; for two classes also the second class's precision, recall and
     F1 and the ROC AUC (NaN when the labels hold one class only, or when a probability is
@@ -61,7 +70,7 @@ def classification_metrics(labels, probabilities, class_names):
     return result
 
 
-def baselines(labels, seed=0):
+def baselines(labels: ArrayLike, seed: int = 0) -> dict[str, float]:
     """Accuracies that need no model, on the test labels.
 
     ``random_labels``: the book's random classifier (its 3.5 shuffles the test labels and

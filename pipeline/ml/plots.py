@@ -1,12 +1,27 @@
 """Figures (matplotlib, Agg backend: no display needed): one run's training history,
 and the comparison of a grid of variants."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
+
+#: Column names to values per epoch: a pandas DataFrame, or
+#: :func:`pipeline.io.storage.read_csv_columns`'s dict.
+History = Mapping[str, Sequence[float]]
 
 
-def plot_history(history, path, *, chosen_epoch=None, test_accuracy=None, title=None):
+def plot_history(history: History, path: str | os.PathLike[str], *,
+                 chosen_epoch: int | None = None, test_accuracy: float | None = None,
+                 title: str | None = None) -> None:
     """Two panels, loss and accuracy per epoch, training (dots) vs validation (line).
 
     ``history`` maps column names (epoch, loss, accuracy, val_loss, val_accuracy) to
-    sequences: a pandas DataFrame or :func:`pipeline.storage.read_csv_columns`.
+    sequences: a pandas DataFrame or :func:`pipeline.io.storage.read_csv_columns`.
 
     ``chosen_epoch`` is marked with a vertical line on both panels; the test accuracy
     goes in the title. Writes a PNG to ``path``.
@@ -18,7 +33,7 @@ def plot_history(history, path, *, chosen_epoch=None, test_accuracy=None, title=
     figure.subplots_adjust(left=0.065, right=0.985, bottom=0.12, top=0.84, wspace=0.22)
     epochs = history["epoch"]
     for axes, metric, label in zip(figure.subplots(1, 2), ("loss", "accuracy"),
-                                   ("Loss", "Accuracy")):
+                                   ("Loss", "Accuracy"), strict=False):
         axes.plot(epochs, history[metric], "o", color="tab:blue", label=f"Training {label.lower()}")
         if f"val_{metric}" in history:
             axes.plot(epochs, history[f"val_{metric}"], "-", color="tab:orange",
@@ -39,7 +54,8 @@ def plot_history(history, path, *, chosen_epoch=None, test_accuracy=None, title=
     figure.savefig(path, format="png", dpi=100)
 
 
-def plot_curves(histories, metric, path, ylabel):
+def plot_curves(histories: Mapping[str, History], metric: str, path: str | os.PathLike[str],
+                ylabel: str) -> None:
     """``metric`` per epoch for every variant on one figure."""
     figure = _figure((10, 6))
     axes = figure.subplots()
@@ -53,7 +69,8 @@ def plot_curves(histories, metric, path, ylabel):
     figure.savefig(path, format="png", dpi=100)
 
 
-def plot_test_accuracy(rows, path):
+def plot_test_accuracy(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str]
+                       ) -> None:
     """Test accuracy of each variant's final model, as a sorted horizontal bar chart."""
     ordered = sorted(rows, key=lambda row: row["test_accuracy"])
     figure = _figure((9, 0.4 * len(ordered) + 1.5))
@@ -69,7 +86,8 @@ def plot_test_accuracy(rows, path):
     figure.savefig(path, format="png", dpi=100)
 
 
-def plot_confusion(matrix, class_names, path, title=None):
+def plot_confusion(matrix: ArrayLike, class_names: Sequence[str], path: str | os.PathLike[str],
+                   title: str | None = None) -> None:
     """The confusion matrix with rows normalised (each true class sums to 1: the
     diagonal is each class's recall), class names on both axes, cells of 1 % or more
     written out. Sized for 46 Reuters topics as for 2 IMDB classes."""
@@ -84,7 +102,8 @@ def plot_confusion(matrix, class_names, path, title=None):
     axes = figure.subplots()
     image = axes.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0)
     figure.colorbar(image, ax=axes, shrink=0.8, label="Share of the true class")
-    labels = [f"{name} ({int(s)})" for name, s in zip(class_names, support[:, 0])]
+    labels = [f"{name} ({int(s)})"
+              for name, s in zip(class_names, support[:, 0], strict=False)]
     small = "x-small" if n > 20 else "medium"
     axes.set_xticks(range(n), class_names, rotation=90, fontsize=small)
     axes.set_yticks(range(n), labels, fontsize=small)
@@ -99,12 +118,14 @@ def plot_confusion(matrix, class_names, path, title=None):
     figure.savefig(path, format="png", dpi=100 if n <= 20 else 120)
 
 
-def plot_learning_curve(rows, summary, models, path, title="Learning curve"):
+def plot_learning_curve(rows: Sequence[Mapping[str, Any]], summary: Sequence[Mapping[str, Any]],
+                        models: Iterable[str], path: str | os.PathLike[str],
+                        title: str = "Learning curve") -> None:
     """Test accuracy against training size (log x): each model's mean over seeds as a
     line with its min-max band, every seed as a dot."""
     figure = _figure((9, 5.5))
     axes = figure.subplots()
-    for colour, model in zip(_COLOURS, models):
+    for colour, model in zip(_COLOURS, models, strict=False):
         points = sorted((r for r in summary if r["model"] == model), key=lambda r: r["size"])
         sizes = [r["size"] for r in points]
         axes.plot(sizes, [r["mean_test_accuracy"] for r in points], "-o", color=colour,
@@ -124,7 +145,8 @@ def plot_learning_curve(rows, summary, models, path, title="Learning curve"):
     figure.savefig(path, format="png", dpi=100)
 
 
-def plot_test_accuracy_spread(summary, path):
+def plot_test_accuracy_spread(summary: Iterable[Mapping[str, Any]],
+                              path: str | os.PathLike[str]) -> None:
     """Mean test accuracy of each variant over seeds, with standard-deviation error bars
     and the min-max range as dots."""
     ordered = sorted(summary, key=lambda row: row["mean_test_accuracy"])
@@ -134,7 +156,7 @@ def plot_test_accuracy_spread(summary, path):
     means = [row["mean_test_accuracy"] for row in ordered]
     axes.barh(names, means, xerr=[row["std_test_accuracy"] for row in ordered],
               color="tab:blue", capsize=4)
-    for name, row in zip(names, ordered):
+    for name, row in zip(names, ordered, strict=False):
         axes.plot([row["min_test_accuracy"], row["max_test_accuracy"]], [name, name], "|",
                   color="black")
     low = min(row["min_test_accuracy"] for row in ordered)
@@ -150,7 +172,9 @@ _COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab
             "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
 
 
-def _figure(size, layout="constrained"):
+def _figure(size: tuple[float, float],
+            layout: Literal["constrained", "compressed", "tight"] | None = "constrained"
+            ) -> Figure:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import PipelineError
 from ..params import Values
 from .text import Split, encode_texts, vocabulary_size
 
+if TYPE_CHECKING:
+    import numpy as np
 
 #: The largest input file read (a text or CSV file of documents) and the largest
 #: document in it: bounds on memory, far above any review (IMDB's longest: 13.7 KB).
@@ -36,15 +39,15 @@ MAX_DOCUMENT_BYTES = 1 << 20
 class Review:
     id: str
     text: str
-    notes: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     unreadable: bool = False  # not scored; its note says why
 
 
-def _unreadable(review_id, reason):
+def _unreadable(review_id: str, reason: object) -> Review:
     return Review(review_id, "", [f"unreadable: {reason}"], unreadable=True)
 
 
-def _read_bounded(path, limit):
+def _read_bounded(path: Path, limit: int) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes; OSError/ValueError else."""
     if not path.is_file():
         raise ValueError("not a regular file")
@@ -55,7 +58,7 @@ def _read_bounded(path, limit):
     return data
 
 
-def _decode(data, review):
+def _decode(data: bytes, review: Review) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -63,7 +66,7 @@ def _decode(data, review):
         return data.decode("utf-8", errors="replace")
 
 
-def check_input(path):
+def check_input(path: str | os.PathLike[str]) -> None:
     """One line unless ``path`` is a folder or a regular file of at most
     :data:`MAX_INPUT_BYTES` (called before any work)."""
     path = Path(path)
@@ -83,7 +86,7 @@ def check_input(path):
                             f"{MAX_INPUT_BYTES:,} read at once; split it into smaller files")
 
 
-def input_digest(path):
+def input_digest(path: str | os.PathLike[str]) -> str:
     """A hash of what :func:`read_reviews` would read (names and contents), reading only
     regular files within the same bounds (an unreadable entry counts by its name)."""
     import hashlib
@@ -107,7 +110,7 @@ def input_digest(path):
     return digest.hexdigest()
 
 
-def read_reviews(path):
+def read_reviews(path: str | os.PathLike[str]) -> list[Review]:
     """The reviews of a text file, a folder of .txt files or a CSV file with ``text``.
 
     The input must be a regular file of at most :data:`MAX_INPUT_BYTES` or a folder
@@ -154,7 +157,7 @@ def read_reviews(path):
     return reviews
 
 
-def _read_lines(path, data):
+def _read_lines(path: Path, data: bytes) -> list[Review]:
     reviews = []
     for number, line in enumerate(data.splitlines(), start=1):
         if len(line) > MAX_DOCUMENT_BYTES:
@@ -167,7 +170,7 @@ def _read_lines(path, data):
     return reviews
 
 
-def _read_csv(path, data):
+def _read_csv(path: Path, data: bytes) -> list[Review]:
     whole = Review("", "")
     text = _decode(data, whole)
     reader = csv.DictReader(io.StringIO(text.replace("\0", "\ufffd"), newline=""))
@@ -214,7 +217,8 @@ class Scorer(Protocol):
 
 
 def score(model: Scorer, vocabulary: Mapping[str, Any], reviews: list[Review],
-          encoder: Encoder, params: Values, fitted: Mapping[str, Any]) -> list[Any]:
+          encoder: Encoder, params: Values, fitted: Mapping[str, Any]
+          ) -> list[np.ndarray | None]:
     """Class probabilities of each review (None for empty or unreadable ones); adds notes.
 
     ``vocabulary`` is Encode's vocabulary.json (words, num_words, class_names); the
@@ -239,7 +243,7 @@ def score(model: Scorer, vocabulary: Mapping[str, Any], reviews: list[Review],
             scored.append(i)
         else:
             review.notes.append("empty text")
-    probabilities: list[Any] = [None] * len(reviews)
+    probabilities: list[np.ndarray | None] = [None] * len(reviews)
     if not scored:
         return probabilities
     texts = [reviews[i].text for i in scored]
@@ -255,15 +259,16 @@ def score(model: Scorer, vocabulary: Mapping[str, Any], reviews: list[Review],
     if width is not None and columns is not None and width != columns:
         raise PipelineError(f"model and {encoder.unit} do not belong together: the model "
                             f"takes {width} inputs, the {encoder.unit} give {columns}")
-    for i, count in zip(scored, known):
+    for i, count in zip(scored, known, strict=False):
         if not count:
             reviews[i].notes.append(f"no known {encoder.unit}")
-    for i, row in zip(scored, as_probabilities(model.predict(data), num_classes)):
+    for i, row in zip(scored, as_probabilities(model.predict(data), num_classes),
+                      strict=False):
         probabilities[i] = row
     return probabilities
 
 
-def label_of(probability, class_names):
+def label_of(probability: np.ndarray | None, class_names: Sequence[str]) -> str:
     """The predicted class name ('' for no probability)."""
     if probability is None:
         return ""
@@ -272,7 +277,8 @@ def label_of(probability, class_names):
     return class_names[int(predicted_classes([probability])[0])]
 
 
-def top_classes(probability, class_names, k=3):
+def top_classes(probability: np.ndarray | None, class_names: Sequence[str], k: int = 3
+                ) -> list[tuple[str, float]]:
     """The ``k`` most probable classes as ``[(name, probability), ...]``, best first."""
     if probability is None:
         return []
@@ -280,12 +286,14 @@ def top_classes(probability, class_names, k=3):
     return [(class_names[c], float(probability[c])) for c in order]
 
 
-def describe_top(probability, class_names, k=3):
+def describe_top(probability: np.ndarray | None, class_names: Sequence[str], k: int = 3
+                 ) -> str:
     """``earn 0.9120 · acq 0.0411 · trade 0.0102`` ('' for no probability)."""
     return " · ".join(f"{name} {p:.4f}" for name, p in top_classes(probability, class_names, k))
 
 
-def write_predictions(reviews, probabilities, class_names, path):
+def write_predictions(reviews: Sequence[Review], probabilities: Sequence[np.ndarray | None],
+                      class_names: Sequence[str], path: str | os.PathLike[str]) -> None:
     """CSV: ``id, probability_<second class>, label, note`` for two classes (the book's
     "probability_positive"); ``id, label, probability, top_3, note`` for more, where
     ``top_3`` lists the three most probable classes with their probabilities."""
@@ -294,7 +302,7 @@ def write_predictions(reviews, probabilities, class_names, path):
         writer = csv.writer(handle)
         writer.writerow(["id", f"probability_{class_names[1]}", "label", "note"] if binary
                         else ["id", "label", "probability", "top_3", "note"])
-        for review, probability in zip(reviews, probabilities):
+        for review, probability in zip(reviews, probabilities, strict=False):
             label = label_of(probability, class_names)
             if probability is None:
                 shown = ""

@@ -1,7 +1,15 @@
 """Holding out a validation set: row numbers only, so one split serves every representation."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
-def split_rows(num_rows, validation_size, seed):
+def split_rows(num_rows: int, validation_size: int, seed: int
+               ) -> tuple[np.ndarray, np.ndarray]:
     """A seeded shuffle of ``range(num_rows)`` cut into (training rows, validation rows).
 
     The IMDB archive lists every positive review before every negative one, so taking
@@ -15,7 +23,7 @@ def split_rows(num_rows, validation_size, seed):
     return order[validation_size:], order[:validation_size]
 
 
-def check_sizes(training_documents, validation_size, train_size=0):
+def check_sizes(training_documents: int, validation_size: int, train_size: int = 0) -> None:
     """Raise :class:`PipelineError` unless ``validation_size`` leaves training documents and
     ``train_size`` fits in what is left. Checked when a task is built (from the dataset's
     manifest, once it is fetched) and again on the real rows."""
@@ -30,7 +38,7 @@ def check_sizes(training_documents, validation_size, train_size=0):
                             f"left after validation ({left}), got {train_size}")
 
 
-def training_subset(split, train_size):
+def training_subset(split: Mapping[str, np.ndarray], train_size: int) -> np.ndarray:
     """The training rows of a split (``train_rows``, ``val_rows``): the first
     ``train_size`` of them, all of them for 0."""
     train_rows, val_rows = split["train_rows"], split["val_rows"]

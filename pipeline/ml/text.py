@@ -12,11 +12,15 @@ from __future__ import annotations
 import re
 from array import array
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import count
-from typing import Any
+from typing import TYPE_CHECKING, Any, SupportsInt
 
 from ..errors import PipelineError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: The splits every dataset gives.
 SPLITS = ("train", "test")
@@ -35,7 +39,7 @@ MAX_TOKENS = 50_000_000
 MAX_DISTINCT_WORDS = 2_000_000
 
 
-class TooMuchText(PipelineError):
+class TooMuchText(PipelineError):  # noqa: N818 - public name, read by the datasets
     """A split beyond the bounds above. The caller adds the file's name; unwrapped it is
     still a one-line user error."""
 
@@ -53,7 +57,7 @@ _WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _WORD_OR_MARK_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s]")
 
 
-def tokenize(text, punctuation=False):
+def tokenize(text: str, punctuation: bool = False) -> list[str]:
     """Lowercase words of a document: ``<br />`` removed, punctuation dropped (or, with
     ``punctuation``, each mark kept as a token of its own)."""
     text = text.lower()
@@ -67,7 +71,7 @@ def tokenize(text, punctuation=False):
     return (_WORD_OR_MARK_RE if punctuation else _WORD_RE).findall(text)
 
 
-def vocabulary_size(num_words):
+def vocabulary_size(num_words: int) -> int:
     """How many words an index space of ``num_words`` holds (indices 0-3 are reserved)."""
     return max(num_words - INDEX_FROM - 1, 0)
 
@@ -76,18 +80,18 @@ def vocabulary_size(num_words):
 class TokenizedSplit:
     """One split as provisional word ids: ``words[i]`` is the word of id ``i``."""
 
-    words: list
-    ids: "object"        # int32, all documents' ids concatenated
-    offsets: "object"    # int64, document k is ids[offsets[k]:offsets[k + 1]]
-    labels: "object"     # int, class number of each document
-    names: "object"      # str, where each document comes from (file name, position)
+    words: list[str]
+    ids: np.ndarray      # int32, all documents' ids concatenated
+    offsets: np.ndarray  # int64, document k is ids[offsets[k]:offsets[k + 1]]
+    labels: np.ndarray   # int16, class number of each document
+    names: np.ndarray    # str, where each document comes from (file name, position)
 
 
-def tokenize_documents(documents):
+def tokenize_documents(documents: Iterable[tuple[int, str, str]]) -> TokenizedSplit:
     """``(label, name, text)`` triples -> :class:`TokenizedSplit`, in their order."""
     import numpy as np
 
-    word_ids = defaultdict(count().__next__)  # a new word gets the next id
+    word_ids: defaultdict[str, int] = defaultdict(count().__next__)  # a new word gets the next id
     ids, lengths, labels, names = array("i"), [], [], []
     for label, name, text in documents:
         tokens = tokenize(text)
@@ -107,7 +111,7 @@ def tokenize_documents(documents):
                           np.asarray(names, dtype=str))
 
 
-def build_vocabulary(train, num_words):
+def build_vocabulary(train: TokenizedSplit, num_words: int) -> tuple[list[str], list[int]]:
     """The ``num_words - 4`` most frequent training words, most frequent first.
 
     Ties are broken alphabetically so the vocabulary does not depend on file order.
@@ -121,12 +125,13 @@ def build_vocabulary(train, num_words):
     return [train.words[i] for i in kept], [int(counts[i]) for i in kept]
 
 
-def word_index(vocabulary):
+def word_index(vocabulary: Iterable[str]) -> dict[str, int]:
     """``word -> index`` as used in sequences (most frequent word = 4)."""
     return {word: rank + INDEX_FROM + 1 for rank, word in enumerate(vocabulary)}
 
 
-def encode_split(tokenized, vocabulary):
+def encode_split(tokenized: TokenizedSplit, vocabulary: Iterable[str]
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Sequences of a split as ``(values, offsets)``: each document starts with 1."""
     import numpy as np
 
@@ -139,13 +144,13 @@ def encode_split(tokenized, vocabulary):
     return values, offsets
 
 
-def encode_texts(texts, vocabulary):
+def encode_texts(texts: Iterable[str], vocabulary: Iterable[str]) -> list[list[int]]:
     """Encode new documents exactly as the training documents were (for prediction)."""
     index = word_index(vocabulary)
     return [[START] + [index.get(word, OOV) for word in tokenize(text)] for text in texts]
 
 
-def decode_sequence(sequence, vocabulary):
+def decode_sequence(sequence: Iterable[SupportsInt], vocabulary: Iterable[str]) -> str:
     """A sequence back to words, as the model sees it; unknown words become ``?``."""
     words = {i: w for w, i in word_index(vocabulary).items()}
     return " ".join(words.get(int(i), "?") for i in sequence if int(i) not in (PAD, START))
@@ -155,21 +160,21 @@ def decode_sequence(sequence, vocabulary):
 class Split:
     """One split's documents: document ``k`` is ``values[offsets[k]:offsets[k + 1]]``."""
 
-    values: Any   # int32 indices, each document starting with START
-    offsets: Any  # int64, len = documents + 1
-    labels: Any   # int16 class numbers
-    names: Any    # str: where each document comes from (file name, position)
+    values: np.ndarray   # int32 indices, each document starting with START
+    offsets: np.ndarray  # int64, len = documents + 1
+    labels: np.ndarray   # int16 class numbers
+    names: np.ndarray    # str: where each document comes from (file name, position)
 
     @property
     def rows(self) -> int:
         return len(self.offsets) - 1
 
-    def to_arrays(self, prefix: str) -> dict[str, Any]:
+    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         return {f"{prefix}_values": self.values, f"{prefix}_offsets": self.offsets,
                 f"{prefix}_labels": self.labels, f"{prefix}_names": self.names}
 
     @classmethod
-    def from_arrays(cls, arrays: Any, prefix: str) -> Split:
+    def from_arrays(cls, arrays: Mapping[str, Any], prefix: str) -> Split:
         return cls(*(arrays[f"{prefix}_{key}"] for key in ("values", "offsets", "labels",
                                                            "names")))
 

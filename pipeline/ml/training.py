@@ -8,12 +8,20 @@ rerun must not pay for the import.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import PipelineError
 from ..params import Choice, Integer, Number, Param
 from . import heads
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from numpy.typing import ArrayLike
+
+#: ``on_epoch(epoch from 1, epochs, Keras's logs)``, called after each epoch.
+EpochReport = Callable[[int, int, dict[str, float]], None]
 
 #: Bounds that keep a training within hours on a small machine (the book's models stop
 #: improving after about 4 epochs; no training set here has a million documents).
@@ -54,7 +62,7 @@ class Features(Protocol):
         """A ``tf.data.Dataset`` of ``(inputs, labels)`` batches."""
 
 
-def seed_everything(seed):
+def seed_everything(seed: int) -> None:
     """Same parameters and seed, same numbers: seed Python, numpy and TensorFlow."""
     import keras
     import tensorflow as tf
@@ -63,8 +71,10 @@ def seed_everything(seed):
     tf.config.experimental.enable_op_determinism()
 
 
-def fit(model, train, *, epochs, batch_size, seed, num_classes=2, validation=None,
-        on_epoch=None, verbose=2):
+def fit(model: Any, train: Features, *, epochs: int, batch_size: int, seed: int,
+        num_classes: int = 2, validation: Features | None = None,
+        on_epoch: EpochReport | None = None, verbose: int | str = 2
+        ) -> tuple[pd.DataFrame, float]:
     """Fit ``model``; returns ``(history DataFrame, seconds)``.
 
     ``on_epoch(epoch, epochs, logs)`` is called after each epoch (progress reports).
@@ -107,18 +117,21 @@ def best_epoch(history: Any) -> int:
     return int(np.asarray(history["epoch"])[int(np.nanargmin(losses))])
 
 
-def raw_outputs(model, data, num_classes=2, batch_size=2048):
+def raw_outputs(model: Any, data: Features, num_classes: int = 2, batch_size: int = 2048
+                ) -> np.ndarray:
     """What a Keras model outputs for a representation (sigmoid column or softmax rows)."""
     return model.predict(data.batches(batch_size, heads.label_dtype(num_classes)), verbose=0)
 
 
-def predict(model, data, num_classes=2, batch_size=2048):
+def predict(model: Any, data: Features, num_classes: int = 2, batch_size: int = 2048
+            ) -> np.ndarray:
     """``(documents, classes)`` probabilities of a Keras model on a representation."""
     return heads.probabilities(raw_outputs(model, data, num_classes, batch_size), num_classes)
 
 
-def evaluate(model, data, class_names, batch_size=2048):
-    """The model's own loss and :func:`pipeline.metrics.classification_metrics`.
+def evaluate(model: Any, data: Features, class_names: Sequence[str], batch_size: int = 2048
+             ) -> tuple[dict[str, Any], np.ndarray]:
+    """The model's own loss and :func:`pipeline.ml.metrics.classification_metrics`.
 
     One pass over the data: the loss is computed from the predictions (with the weight
     penalties, as ``model.evaluate`` counts them) instead of a second pass through
@@ -134,7 +147,7 @@ def evaluate(model, data, class_names, batch_size=2048):
     return metrics, probabilities
 
 
-def model_loss(model, labels, outputs, num_classes):
+def model_loss(model: Any, labels: ArrayLike, outputs: ArrayLike, num_classes: int) -> float:
     """The compiled model's loss on ``outputs`` (its raw predictions), as evaluate gives it:
     the mean over documents plus the weight penalties."""
     import keras
