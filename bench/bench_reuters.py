@@ -13,7 +13,7 @@ RunAll for seeds 0 ... N-1 (each: the split, the weights and the batch order cha
 prints each seed's test accuracy with their mean and range. The classic notebook has no
 Reuters part: the references are the book's own figures (Deep Learning with Python 3.5:
 about 0.78-0.80 test accuracy, the random baseline about 0.19, the 4-unit bottleneck about
-0.71). Targets of issue 12: RunAll from empty <= 30 s, no-op <= 0.5 s, accuracy >= 0.78.
+0.71). Targets: RunAll from empty <= 30 s, no-op <= 0.5 s, accuracy >= 0.78.
 """
 import argparse
 import json

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import TINY, build
+
 from pipeline import Encode, EvaluateTest
 from pipeline.datasets.aclimdb import iter_reviews
 from pipeline.io.storage import load_arrays, read_json

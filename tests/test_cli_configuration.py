@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, TINY, build, make_archive, pipeline_config
 from luigi.configuration import get_config
 
-from conftest import ROOT, TINY, build, make_archive, pipeline_config
 from pipeline import RunAll, cli
 
 COMMAND = str(Path(sys.executable).with_name("text-classifier"))

@@ -12,16 +12,32 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
 from conftest import make_archive
+
 from pipeline import datasets
 from pipeline.datasets import aclimdb
 from pipeline.datasets.aclimdb import (
-    AclImdb, iter_reviews, read_review, tokenize_archive, tokenize_split, validate_archive)
+    AclImdb,
+    iter_reviews,
+    read_review,
+    tokenize_archive,
+    tokenize_split,
+    validate_archive,
+)
 from pipeline.errors import PipelineError
 from pipeline.ml.text import (
-    INDEX_FROM, OOV, START, Encoded, Split, build_vocabulary, encode_split, encode_texts,
-    tokenize, tokenize_documents, vocabulary_size)
+    INDEX_FROM,
+    OOV,
+    START,
+    Encoded,
+    Split,
+    build_vocabulary,
+    encode_split,
+    encode_texts,
+    tokenize,
+    tokenize_documents,
+    vocabulary_size,
+)
 
 PLUGIN = AclImdb()
 
@@ -309,7 +325,8 @@ class TestAclImdbInterface:
         folder = tmp_path / "fetched"
         folder.mkdir()
         progress = []
-        manifest = PLUGIN.fetch(folder, {"url": str(source)}, sha256="", progress=lambda name, d, t: progress.append((d, t)))
+        manifest = PLUGIN.fetch(folder, {"url": str(source)}, sha256="",
+                                progress=lambda name, d, t: progress.append((d, t)))
         assert (folder / "aclImdb_v1.tar.gz").read_bytes() == source.read_bytes()
         assert manifest["documents"] == {"train": 14, "test": 6}
         assert manifest["reviews"] == {"train/neg": 7, "train/pos": 7,
@@ -349,7 +366,8 @@ class TestAclImdbInterface:
 
     def test_missing_file(self, tmp_path):
         with pytest.raises(PipelineError, match="--DownloadDataset-url") as error:
-            PLUGIN.fetch(tmp_path, {"url": str(tmp_path / "nowhere.tar.gz")}, sha256="", progress=None)
+            PLUGIN.fetch(tmp_path, {"url": str(tmp_path / "nowhere.tar.gz")}, sha256="",
+                         progress=None)
         assert "nowhere.tar.gz" in str(error.value)
 
     @pytest.mark.parametrize("num_words", [5, 9, 1000])

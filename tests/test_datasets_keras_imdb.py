@@ -13,18 +13,40 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, build, configured, output_folders, ran_families
 from npz_files import (
-    assert_refused, imdb_content, members_with, object_array, object_npy,
-    py2_object_array_pickle, random_reviews, write_members, write_npz)
-from pipeline import (DownloadDataset, Encode, EvaluateTest, Featurize, PipelineError, RunAll,
-                      SplitValidation, TrainModel)
-from pipeline import datasets
+    assert_refused,
+    imdb_content,
+    members_with,
+    object_array,
+    object_npy,
+    py2_object_array_pickle,
+    random_reviews,
+    write_members,
+    write_npz,
+)
+
+from pipeline import (
+    DownloadDataset,
+    Encode,
+    EvaluateTest,
+    Featurize,
+    PipelineError,
+    RunAll,
+    SplitValidation,
+    TrainModel,
+    datasets,
+)
 from pipeline.datasets import keras_imdb
 from pipeline.datasets.keras_imdb import (
-    KerasImdb, load_data, load_splits, md5_of, read_npz_safely, read_word_index,
-    vocabulary_from_word_index)
+    KerasImdb,
+    load_data,
+    load_splits,
+    md5_of,
+    read_npz_safely,
+    read_word_index,
+    vocabulary_from_word_index,
+)
 from pipeline.features.multihot import MultiHot, multi_hot
 from pipeline.io.storage import load_arrays, read_json
 from pipeline.ml.text import Encoded, Split, decode_sequence
@@ -336,7 +358,8 @@ def fetched(tmp_path, small_npz, word_index_file):
     npz, data = small_npz
     folder = tmp_path / "DownloadDataset" / "keras_imdb"
     folder.mkdir(parents=True)
-    manifest = PLUGIN.fetch(folder, {"url": str(npz), "word_index_url": str(word_index_file)}, progress=None, sha256="")
+    manifest = PLUGIN.fetch(folder, {"url": str(npz), "word_index_url": str(word_index_file)},
+                            progress=None, sha256="")
     return folder, manifest, data
 
 
@@ -365,7 +388,9 @@ class TestInterface:
         folder = tmp_path / "f"
         folder.mkdir()
         calls = []
-        PLUGIN.fetch(folder, {"url": str(small_npz[0]), "word_index_url": str(word_index_file)}, sha256="", progress=lambda name, done, total: calls.append((name, done, total)))
+        PLUGIN.fetch(folder, {"url": str(small_npz[0]), "word_index_url": str(word_index_file)},
+                     sha256="",
+                     progress=lambda name, done, total: calls.append((name, done, total)))
         sizes = (small_npz[0].stat().st_size, word_index_file.stat().st_size)
         # each file reports under its own name, ending at its own size
         assert [c for c in calls if c[1] == c[2]] == [
@@ -520,14 +545,16 @@ def test_a_missing_keras_file_is_named_with_the_parameter_that_gives_it(keras_fi
     folder = tmp_path / "fetched"
     folder.mkdir()
     with pytest.raises(PipelineError) as error:
-        PLUGIN.fetch(folder, {"url": str(tmp_path / "no.npz"), "word_index_url": str(index)}, progress=None, sha256="")
+        PLUGIN.fetch(folder, {"url": str(tmp_path / "no.npz"), "word_index_url": str(index)},
+                     progress=None, sha256="")
     message = str(error.value)
     assert "no.npz" in message and "copy of imdb.npz" in message
     assert "--DownloadDataset-url /path/to/imdb.npz" in message
     assert "aclImdb" not in message
 
     with pytest.raises(PipelineError) as error:
-        PLUGIN.fetch(folder, {"url": str(npz), "word_index_url": str(tmp_path / "no.json")}, progress=None, sha256="")
+        PLUGIN.fetch(folder, {"url": str(npz), "word_index_url": str(tmp_path / "no.json")},
+                     progress=None, sha256="")
     message = str(error.value)
     assert "copy of imdb_word_index.json" in message
     assert "--DownloadDataset-word-index-url /path/to/imdb_word_index.json" in message

@@ -4,9 +4,9 @@ files in its format, and read by Encode with ``--dataset keras_reuters``."""
 import random
 
 import pytest
-
 from conftest import build, configured, pipeline_config
 from npz_files import write_reuters_npz
+
 from pipeline import Encode, PipelineError
 from pipeline.datasets import keras_reuters, reuters
 from pipeline.io.storage import load_arrays, read_json

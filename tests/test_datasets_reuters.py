@@ -12,10 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from conftest import (build, configured, output_folders, pipeline_config, run_luigi,
-                      working_folder)
+from conftest import build, configured, output_folders, pipeline_config, run_luigi, working_folder
 from npz_files import write_reuters_npz
+
 from pipeline import PipelineError, Predict, RunAll, TrainModel
 from pipeline.datasets import Plan, reuters
 from pipeline.datasets.reuters import Reuters
@@ -36,7 +35,8 @@ def document(newid, topics, body=None, *, split="TRAIN", kind="", title="TITLE")
     """One <REUTERS> element in the corpus's layout (with its control-character refs)."""
     topics_xml = "".join(f"<D>{t}</D>" for t in topics)
     if body is None:
-        text = f'<TEXT TYPE="BRIEF">&#2;\n******<TITLE>{title}</TITLE>Blah blah blah.\n&#3;\n\n</TEXT>'
+        text = (f'<TEXT TYPE="BRIEF">&#2;\n******<TITLE>{title}</TITLE>Blah blah blah.\n'
+                f'&#3;\n\n</TEXT>')
     else:
         attribute = f' TYPE="{kind}"' if kind else ""
         text = (f"<TEXT{attribute}>&#2;\n<TITLE>{title}</TITLE>\n<DATELINE>    NEW YORK, "
@@ -72,7 +72,7 @@ def corpus_files(per_topic=(("cocoa", 30), ("grain", 25), ("earn", 40), ("acq", 
     for k in range(start, start + untopical):
         docs.append(document(k, [], " ".join(rng.choices(FILLER, k=10))))
     docs.append(document(start + untopical, ["earn"], None, title="ACME PROFIT UP"))
-    files = {name: "" for name in reuters.SGML_FILES}
+    files = dict.fromkeys(reuters.SGML_FILES, "")
     chunk = -(-len(docs) // len(files))  # consecutive documents per file, as the corpus
     for k, doc in enumerate(docs):
         files[reuters.SGML_FILES[k // chunk]] += doc

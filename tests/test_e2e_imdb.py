@@ -6,8 +6,8 @@ import time
 
 import pandas as pd
 import pytest
-
 from conftest import REAL_ARCHIVE, mtimes, only_folder, run_luigi, working_folder
+
 from pipeline.io.storage import load_arrays, read_json
 from pipeline.ml.training import best_epoch
 

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, run_luigi, working_folder
+
 from pipeline.datasets.reuters import CLASS_NAMES
 from pipeline.io.storage import load_arrays, read_json
 

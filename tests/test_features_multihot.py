@@ -3,8 +3,13 @@ import numpy as np
 import pytest
 
 from pipeline import features
-from pipeline.features.multihot import (MultiHot, MultiHotRepresentation, known_counts,
-                                        multi_hot, sorted_unique)
+from pipeline.features.multihot import (
+    MultiHot,
+    MultiHotRepresentation,
+    known_counts,
+    multi_hot,
+    sorted_unique,
+)
 from pipeline.ml.text import Split
 
 
@@ -212,7 +217,7 @@ def test_batches_of_class_numbers():
     offsets = np.array([0, 2, 4, 6, 9], dtype=np.int64)
     data = multi_hot(values, offsets, np.array([0, 2, 1, 2], dtype=np.int16), 7)
     labels = []
-    for x, y in data.batches(3, "int32"):
+    for _, y in data.batches(3, "int32"):
         assert y.dtype == tf.int32
         labels.extend(y.numpy().tolist())
     assert labels == [0, 2, 1, 2]

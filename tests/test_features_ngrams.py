@@ -2,8 +2,8 @@
 hand, new text encoded as the training text was, and the parameters' checks."""
 import numpy as np
 import pytest
-
 from conftest import build, make_archive, pipeline_config
+
 from pipeline import PipelineError, RunAll, features
 from pipeline.features import ngrams
 from pipeline.ml.text import Split, encode_texts, tokenize

@@ -5,10 +5,19 @@ import subprocess
 import sys
 
 import pytest
+from conftest import (
+    TINY,
+    build,
+    configured,
+    make_archive,
+    mtimes,
+    only_folder,
+    output_folders,
+    pipeline_config,
+    ran_families,
+)
 from luigi.task_register import Register
 
-from conftest import (TINY, build, configured, make_archive, mtimes, only_folder,
-                      output_folders, pipeline_config, ran_families)
 from pipeline import PipelineError, RunAll
 from pipeline.forget import affected_tasks, forget, main
 

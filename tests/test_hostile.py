@@ -3,8 +3,8 @@ odd encodings, absurd values, kills. Each attack is built in a temp folder; the 
 are the one-line message, the exit code, bounded memory (the child's peak RSS, from
 ``resource.getrusage``) and that nothing complete-looking is left behind."""
 import io
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import LUIGI, ROOT, hidden_leftovers, make_archive, output_folders, tiny_cli_args
 
-from conftest import (
-    LUIGI, ROOT, hidden_leftovers, make_archive, output_folders, tiny_cli_args)
 from pipeline import Encode, EvaluateTest, RunAll, TrainModel
 from pipeline.errors import PipelineError
 
@@ -479,8 +478,8 @@ def test_read_only_data_folder_is_refused_before_any_work(cli_dir, tmp_path, tin
         completed, _ = measured(luigi_args("Encode", "--num-words", "40",
                                            "--DownloadDataset-url", tiny_archive,
                                            "--pipeline-data-dir", data), cli_dir)
-        assert_one_line_failure(completed, UNHANDLED, f"data folder {data}: {data} is on a read-only "
-                                                      f"file system")
+        assert_one_line_failure(completed, UNHANDLED,
+                                f"data folder {data}: {data} is on a read-only file system")
         assert "DownloadDataset" not in completed.stdout.split("is on a read-only")[0] \
             or "running" not in completed.stdout
     finally:
@@ -579,6 +578,7 @@ def test_predict_task_scores_the_readable_entries_of_a_hostile_folder(tmp_path, 
     import csv
 
     from conftest import TINY, build
+
     from pipeline import Predict
     from pipeline.ml.predict import MAX_DOCUMENT_BYTES
 
@@ -605,6 +605,7 @@ def test_predict_task_scores_the_readable_entries_of_a_hostile_folder(tmp_path, 
                                   lambda tmp: (os.mkfifo(tmp / "p.txt"), str(tmp / "p.txt"))[1]])
 def test_predict_task_refuses_a_special_input_before_any_work(tmp_path, data_dir, make):
     from conftest import TINY
+
     from pipeline import Predict
 
     with pytest.raises(PipelineError, match="not a regular file"):

@@ -8,9 +8,8 @@ import subprocess
 import time
 
 import pandas as pd
+from conftest import LUIGI, hidden_leftovers, make_archive, mtimes, only_folder, output_folders
 
-from conftest import (
-    LUIGI, hidden_leftovers, make_archive, mtimes, only_folder, output_folders)
 from pipeline import TrainModel
 
 EPOCHS = 30  # about 0.3 s each on the tiny archive with batch size 4: ~10 s of training
@@ -55,7 +54,7 @@ def test_killed_training_leaves_nothing_complete_and_resumes(cli_dir, tmp_path):
         process = subprocess.Popen(command(archive, data), cwd=cli_dir, env=env, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        progress = re.compile(r"TrainModel: epoch ([0-9]+)/%d" % EPOCHS)
+        progress = re.compile(rf"TrainModel: epoch ([0-9]+)/{EPOCHS}")
         started = wait_for(lambda: progress.search(log.read_text()), 180, process)
         assert started, f"no TrainModel progress:\n{log.read_text()}"
         assert process.poll() is None, f"finished before it could be killed:\n{log.read_text()}"

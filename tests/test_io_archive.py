@@ -11,8 +11,8 @@ import tarfile
 from types import SimpleNamespace
 
 import pytest
-
 from conftest import REAL_ARCHIVE, make_archive
+
 from pipeline.errors import PipelineError
 from pipeline.io import archive
 

@@ -7,8 +7,8 @@ import threading
 from functools import partial
 
 import pytest
-
 from conftest import make_archive
+
 from pipeline.datasets import aclimdb
 from pipeline.errors import PipelineError
 from pipeline.io import download

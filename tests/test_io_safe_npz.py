@@ -15,10 +15,19 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from npz_files import (
-    Evil, assert_refused, imdb_content, members_with, numeric_npy, object_array, object_npy,
-    pickled_with_protocol, write_members, write_npz)
+    Evil,
+    assert_refused,
+    imdb_content,
+    members_with,
+    numeric_npy,
+    object_array,
+    object_npy,
+    pickled_with_protocol,
+    write_members,
+    write_npz,
+)
+
 from pipeline.datasets.keras_imdb import load_data, read_npz_safely
 from pipeline.errors import PipelineError
 from pipeline.io import safe_npz

@@ -5,9 +5,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import output_folders
 
 import pipeline.__main__ as entry
-from conftest import output_folders
 
 ALREADY_RUNNING, NOT_RUN, TASK_FAILED, UNHANDLED = 10, 25, 30, 40  # luigi.cfg [retcode]
 CENTRAL = ["RunAll", "--scheduler-host", "127.0.0.1", "--scheduler-port", "1"]

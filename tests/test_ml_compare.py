@@ -136,6 +136,6 @@ def test_summarize_seeds_and_the_tables(tmp_path):
     assert f"| a | 3 | 0.8500 | {statistics.stdev([0.8, 0.9, 0.85]):.4f} | 0.8000 | 0.9000 |" \
         in markdown
     # every run, best test accuracy first
-    runs = [line for line in markdown.splitlines() if line.startswith("| a | 1 |")
-            or line.startswith("| a | 0 |") or line.startswith("| b | 0 |")]
+    runs = [line for line in markdown.splitlines()
+            if line.startswith(("| a | 1 |", "| a | 0 |", "| b | 0 |"))]
     assert [line.split(" | ")[:2] for line in runs] == [["| a", "1"], ["| a", "0"], ["| b", "0"]]

@@ -5,8 +5,8 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from conftest import NEGATIVE, NEUTRAL, POSITIVE
+
 from pipeline import PipelineError
 from pipeline.ml import glove
 

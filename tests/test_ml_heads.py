@@ -6,9 +6,9 @@ import csv
 
 import numpy as np
 import pytest
+from conftest import build, pipeline_config
 from three_colours import ThreeColours
 
-from conftest import build, pipeline_config
 from pipeline import EvaluateTest, PipelineError, Predict, RunAll, TrainModel, datasets
 from pipeline.io.storage import load_arrays, read_json
 from pipeline.ml import heads

@@ -5,8 +5,7 @@ import pytest
 
 from pipeline.errors import PipelineError
 from pipeline.features.multihot import multi_hot
-from pipeline.ml.inference import (ACTIVATIONS, KerasScorer, NumpyMLP, export_weights,
-                                   load_scorer)
+from pipeline.ml.inference import ACTIVATIONS, KerasScorer, NumpyMLP, export_weights, load_scorer
 from pipeline.ml.training import predict
 from pipeline.models.mlp import ACTIVATIONS as ACCEPTED
 from pipeline.models.mlp import build_model

@@ -4,8 +4,8 @@ import csv
 
 import numpy as np
 import pytest
-
 from conftest import TINY, build
+
 from pipeline import Encode, EvaluateTest, PipelineError, Predict, features
 from pipeline.datasets.aclimdb import iter_reviews
 from pipeline.io.storage import load_arrays, read_json

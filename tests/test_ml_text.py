@@ -8,8 +8,21 @@ import pytest
 
 from pipeline.datasets.aclimdb import AclImdb
 from pipeline.ml.text import (
-    INDEX_FROM, MIN_NUM_WORDS, OOV, PAD, RESERVED, START, UNUSED, Split, decode_sequence,
-    encode_texts, tokenize, tokenize_documents, vocabulary_size, word_index)
+    INDEX_FROM,
+    MIN_NUM_WORDS,
+    OOV,
+    PAD,
+    RESERVED,
+    START,
+    UNUSED,
+    Split,
+    decode_sequence,
+    encode_texts,
+    tokenize,
+    tokenize_documents,
+    vocabulary_size,
+    word_index,
+)
 
 
 class TestTokenize:

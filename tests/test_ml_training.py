@@ -6,9 +6,19 @@ import pytest
 from small_fits import BINARY, CLASSES3, train_once, train_three_classes
 
 from pipeline.errors import PipelineError
-from pipeline.ml.training import (BATCH_SIZE, EPOCHS, LEARNING_RATE, LOSS, MAX_EPOCHS,
-                                  OPTIMIZER, OPTIMIZERS, TRAINING, best_epoch, evaluate,
-                                  predict)
+from pipeline.ml.training import (
+    BATCH_SIZE,
+    EPOCHS,
+    LEARNING_RATE,
+    LOSS,
+    MAX_EPOCHS,
+    OPTIMIZER,
+    OPTIMIZERS,
+    TRAINING,
+    best_epoch,
+    evaluate,
+    predict,
+)
 
 
 def pairwise_auc(truth, scores):

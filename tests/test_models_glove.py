@@ -5,11 +5,18 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import (
+    NEGATIVE,
+    NEUTRAL,
+    POSITIVE,
+    build,
+    configured,
+    only_folder,
+    output_folders,
+    ran_families,
+)
 
-from conftest import (NEGATIVE, NEUTRAL, POSITIVE, build, configured, only_folder,
-                      output_folders, ran_families)
-from pipeline import (DownloadVectors, EvaluateTest, PipelineError, RunAll, TrainModel,
-                      models)
+from pipeline import DownloadVectors, EvaluateTest, PipelineError, RunAll, TrainModel, models
 from pipeline.io.storage import read_json
 
 #: words the tiny vectors file has; "zzz" is in no review

@@ -10,8 +10,13 @@ from pipeline import models
 from pipeline.errors import PipelineError
 from pipeline.ml.training import OPTIMIZERS, fit, predict
 from pipeline.models import MLP, check_sizes, mlp
-from pipeline.models.mlp import (BOOK_MODEL, build_model, check_model_params, portable_model,
-                                 units_per_layer)
+from pipeline.models.mlp import (
+    BOOK_MODEL,
+    build_model,
+    check_model_params,
+    portable_model,
+    units_per_layer,
+)
 
 
 @pytest.fixture(scope="module")

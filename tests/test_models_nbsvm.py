@@ -7,9 +7,17 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import (
+    REAL_ARCHIVE,
+    ROOT,
+    build,
+    make_archive,
+    only_folder,
+    pipeline_config,
+    run_luigi,
+    working_folder,
+)
 
-from conftest import (REAL_ARCHIVE, ROOT, build, make_archive, only_folder, pipeline_config,
-                      run_luigi, working_folder)
 from pipeline import CompareModels, EvaluateTest, PipelineError, RunAll, TrainModel, models
 from pipeline.features.multihot import MultiHot
 from pipeline.io.storage import load_arrays, read_json

@@ -24,7 +24,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import make_archive
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,7 +133,7 @@ class Luigid:
             request = urllib.request.Request(self.url + "/", method="HEAD")
             with urllib.request.urlopen(request, timeout=2) as reply:
                 return reply.status == 204
-        except (urllib.error.URLError, ConnectionError, socket.timeout):
+        except (TimeoutError, urllib.error.URLError, ConnectionError):
             return False
 
     def stop(self, sig=signal.SIGTERM):
@@ -429,10 +428,10 @@ def test_luigid_shows_only_the_parameters_a_task_reads(tmp_path, luigid_factory)
     """What luigid shows of a task (its web page, its API) is what the task reads: an
     embedding TrainModel has maxlen and embedding_dim but no units, layers or wire_text;
     Encode has its dataset and num_words only."""
+    from conftest import configured
     from luigi.rpc import RemoteScheduler
     from luigi.worker import Worker
 
-    from conftest import configured
     from pipeline import RunAll, TrainModel
 
     luigid = luigid_factory()
@@ -449,7 +448,7 @@ def test_luigid_shows_only_the_parameters_a_task_reads(tmp_path, luigid_factory)
         assert name not in params, name
         assert f"{name}=" not in shown[train.task_id]["display_name"], name
     by_family = {}
-    for task_id, info in shown.items():
+    for info in shown.values():
         by_family.setdefault(info["name"], []).append(info["params"])
     assert {"dataset": "aclimdb", "num_words": "40"} in by_family["Encode"]
     assert all(set(p) == {"dataset", "num_words"} | ({"min_topic_documents", "split_method",

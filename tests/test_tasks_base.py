@@ -6,13 +6,32 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import (
+    TASK_FAMILIES,
+    TINY,
+    build,
+    configured,
+    hidden_leftovers,
+    make_archive,
+    mtimes,
+    only_folder,
+    output_folders,
+    pipeline_config,
+    ran_families,
+    run_luigi,
+)
 from luigi.task_register import Register
 
-from conftest import (
-    TASK_FAMILIES, TINY, build, configured, hidden_leftovers, make_archive, mtimes,
-    only_folder, output_folders, pipeline_config, ran_families, run_luigi)
-from pipeline import (DownloadDataset, Encode, Featurize, PipelineError, PlotHistory, RunAll,
-                      SplitValidation, TrainModel)
+from pipeline import (
+    DownloadDataset,
+    Encode,
+    Featurize,
+    PipelineError,
+    PlotHistory,
+    RunAll,
+    SplitValidation,
+    TrainModel,
+)
 from pipeline.io.storage import load_arrays, read_json
 from pipeline.tasks import base as tasks_base
 from pipeline.tasks.base import check_data_folder, download_folder, fetched_manifest

@@ -10,12 +10,32 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import (
-    TASK_FAMILIES, TINY, build, configured, hidden_leftovers, make_archive, mtimes,
-    only_folder, output_folders, pipeline_config, ran_families, run_luigi, tiny_cli_args)
-from pipeline import (DownloadDataset, EvaluateTest, Featurize, PipelineError, PlotHistory,
-                      Predict, RunAll, TrainModel)
+    TASK_FAMILIES,
+    TINY,
+    build,
+    configured,
+    hidden_leftovers,
+    make_archive,
+    mtimes,
+    only_folder,
+    output_folders,
+    pipeline_config,
+    ran_families,
+    run_luigi,
+    tiny_cli_args,
+)
+
+from pipeline import (
+    DownloadDataset,
+    EvaluateTest,
+    Featurize,
+    PipelineError,
+    PlotHistory,
+    Predict,
+    RunAll,
+    TrainModel,
+)
 from pipeline.io.storage import load_arrays, read_json
 from pipeline.ml.metrics import classification_metrics
 from pipeline.ml.text import tokenize
@@ -233,7 +253,8 @@ def test_parameters_given_to_run_all_reach_train_model(copy_of_base):
     assert ran_families(result) == ["EvaluateTest", "PlotConfusion", "PlotHistory", "RunAll",
                                     "TrainModel"]
 
-    assert folder_mtimes(data, ["DownloadDataset", "Encode", "SplitValidation", "Featurize"]) == kept
+    upstream = ["DownloadDataset", "Encode", "SplitValidation", "Featurize"]
+    assert folder_mtimes(data, upstream) == kept
     train_folders = output_folders(data, "TrainModel")
     assert len(train_folders) == 2 and old_train in train_folders
     assert mtimes(old_train) == old_train_files  # the 3-epoch run is still there, untouched

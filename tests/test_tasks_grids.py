@@ -8,10 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import TINY, build, configured, output_folders, ran_families
-from pipeline import (CompareModels, DownloadDataset, EvaluateTest, LearningCurve,
-                      PipelineError, TrainModel)
+
+from pipeline import (
+    CompareModels,
+    DownloadDataset,
+    EvaluateTest,
+    LearningCurve,
+    PipelineError,
+    TrainModel,
+)
 from pipeline.io.storage import read_csv_columns, read_json
 from pipeline.ml.compare import load_variants
 from pipeline.tasks import grids

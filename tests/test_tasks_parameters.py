@@ -5,12 +5,23 @@ per meaning."""
 import re
 
 import pytest
+from conftest import TINY, configured, run_luigi
 from luigi.cmdline_parser import CmdlineParser
 
-from conftest import TINY, configured, run_luigi
-from pipeline import (DownloadDataset, Encode, EvaluateTest, Featurize, PipelineError,
-                      PlotHistory, RunAll, SplitValidation, TrainModel)
-from pipeline import datasets, features, models
+from pipeline import (
+    DownloadDataset,
+    Encode,
+    EvaluateTest,
+    Featurize,
+    PipelineError,
+    PlotHistory,
+    RunAll,
+    SplitValidation,
+    TrainModel,
+    datasets,
+    features,
+    models,
+)
 from pipeline.tasks.parameters import TRAIN
 
 UNHANDLED, SCHEDULING_ERROR = 40, 35  # luigi.cfg [retcode]

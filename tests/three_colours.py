@@ -9,8 +9,14 @@ import random
 from pathlib import Path
 
 from pipeline.datasets import Dataset
-from pipeline.ml.text import (SPLITS, Encoded, Split, build_vocabulary, encode_split,
-                              tokenize_documents)
+from pipeline.ml.text import (
+    SPLITS,
+    Encoded,
+    Split,
+    build_vocabulary,
+    encode_split,
+    tokenize_documents,
+)
 
 WORDS = {0: ["ruby", "cherry", "blood", "brick"], 1: ["grass", "leaf", "lime", "moss"],
          2: ["sky", "sea", "navy", "ice"]}
