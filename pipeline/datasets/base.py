@@ -12,15 +12,13 @@ imports them when the tasks are defined, and a no-op rerun must stay fast.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
+from ..io.download import Progress
 from ..ml.text import Encoded
 from ..params import Param, Value, Values
-
-#: ``progress(file name, bytes done, bytes in all or None)``, called while fetching.
-Progress = Callable[[str, int, "int | None"], None]
 
 
 class Plan(NamedTuple):

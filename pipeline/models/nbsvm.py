@@ -16,7 +16,7 @@ The ratios are computed by :func:`prepare` from the rows the model is fitted on 
 tasks call it with TrainModel's training rows, or EvaluateTest's final training
 documents), never from validation or test rows. The saved model is a plain
 ``Dense`` layer whose kernel is ``r * w``: it loads in any Keras, and ``predict`` scores
-it with :class:`pipeline.inference.NumpyMLP` (no TensorFlow).
+it with :class:`pipeline.ml.inference.NumpyMLP` (no TensorFlow).
 """
 from __future__ import annotations
 
