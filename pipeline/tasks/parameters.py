@@ -293,8 +293,9 @@ class Parameterized(luigi.Task):
 
         chosen = cls.choose(value)
         read = cls.reads(chosen)
-        for name in sorted(set(given) & candidates - read):
-            raise cls.refusal(name, chosen)
+        unread = sorted(set(given) & candidates - read)
+        if unread:
+            raise cls.refusal(unread[0], chosen)
         values = {name: value(name, chosen) for name in candidates & read}
         own = [(name, param) for name, param in params if name not in candidates]
         kept = [*own, *((name, declared[name]) for name in cls.candidates() if name in read)]
