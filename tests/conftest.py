@@ -188,3 +188,33 @@ def tiny_cli_args(**overrides):
     for name, value in params.items():
         args += [f"--{name.replace('_', '-')}", str(value)]
     return args
+
+
+# ------------------------------------------------------------------ one finished run
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """One full RunAll with TINY parameters per test module; tests that change its data
+    folder work on ``copy_of_base``."""
+    from pipeline import RunAll
+
+    root = tmp_path_factory.mktemp("base")
+    archive = make_archive(root / "aclImdb_tiny.tar.gz")
+    with pipeline_config(root / "data", archive) as data:
+        result = build([RunAll(**TINY)])
+    assert result.status.name == "SUCCESS", result.summary_text
+    return {"data": data, "archive": archive, "result": result}
+
+
+@pytest.fixture
+def copy_of_base(base, tmp_path):
+    """A private copy of the finished base run (mtimes kept), configured as the data dir."""
+    data = tmp_path / "data"
+    shutil.copytree(base["data"], data, copy_function=shutil.copy2)
+    with pipeline_config(data, base["archive"]):
+        yield data
+
+
+def folder_mtimes(data, families):
+    """``{family: mtimes of its only folder}``."""
+    return {family: mtimes(only_folder(data, family)) for family in families}

@@ -9,11 +9,10 @@ from conftest import (
     TINY,
     build,
     configured,
-    make_archive,
+    folder_mtimes,
     mtimes,
     only_folder,
     output_folders,
-    pipeline_config,
     ran_families,
 )
 from luigi.task_register import Register
@@ -27,28 +26,7 @@ TINY_ARGS = ["--num-words", "40", "--validation-size", "10", "--epochs", "3",
              "--batch-size", "8", "--units", "8"]
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    """One full RunAll with TINY parameters; tests copy its data folder before changing it."""
-    root = tmp_path_factory.mktemp("base")
-    archive = make_archive(root / "aclImdb_tiny.tar.gz")
-    with pipeline_config(root / "data", archive) as data:
-        result = build([RunAll(**TINY)])
-    assert result.status.name == "SUCCESS", result.summary_text
-    return {"data": data, "archive": archive}
 
-
-@pytest.fixture
-def copy_of_base(base, tmp_path):
-    """A private copy of the finished base run (mtimes kept), configured as the data dir."""
-    data = tmp_path / "data"
-    shutil.copytree(base["data"], data, copy_function=shutil.copy2)
-    with pipeline_config(data, base["archive"]):
-        yield data
-
-
-def folder_mtimes(data, families):
-    return {family: mtimes(only_folder(data, family)) for family in families}
 
 
 def test_forget_split_validation_then_rebuild(copy_of_base):

@@ -11,8 +11,8 @@ from conftest import (
     TINY,
     build,
     configured,
+    folder_mtimes,
     hidden_leftovers,
-    make_archive,
     mtimes,
     only_folder,
     output_folders,
@@ -46,28 +46,7 @@ def _fresh_tasks():
     Register.clear_instance_cache()
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    """One full RunAll with TINY parameters; tests copy its data folder before changing it."""
-    root = tmp_path_factory.mktemp("base")
-    archive = make_archive(root / "aclImdb_tiny.tar.gz")
-    with pipeline_config(root / "data", archive) as data:
-        result = build([RunAll(**TINY)])
-    assert result.status.name == "SUCCESS", result.summary_text
-    return {"data": data, "archive": archive}
 
-
-@pytest.fixture
-def copy_of_base(base, tmp_path):
-    """A private copy of the finished base run (mtimes kept), configured as the data dir."""
-    data = tmp_path / "data"
-    shutil.copytree(base["data"], data, copy_function=shutil.copy2)
-    with pipeline_config(data, base["archive"]):
-        yield data
-
-
-def folder_mtimes(data, families):
-    return {family: mtimes(only_folder(data, family)) for family in families}
 
 
 # ---------------------------------------------------------------- one folder, staged

@@ -3,7 +3,6 @@ artifacts, no-op reruns, parameters reaching upstream tasks, nested training sub
 second model on another representation, RunAll's summary and references, the Predict
 task, DownloadDataset's addresses and its failures on bad archives."""
 import math
-import shutil
 import tarfile
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from conftest import (
     TINY,
     build,
     configured,
+    folder_mtimes,
     hidden_leftovers,
     make_archive,
     mtimes,
@@ -59,27 +59,7 @@ def steps(rows, batch_size):
     return math.ceil(rows / batch_size)
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    """One full RunAll with TINY parameters; tests copy its data folder before changing it."""
-    root = tmp_path_factory.mktemp("base")
-    archive = make_archive(root / "aclImdb_tiny.tar.gz")
-    with pipeline_config(root / "data", archive) as data:
-        result = build([RunAll(**TINY)])
-    return {"data": data, "archive": archive, "result": result}
 
-
-@pytest.fixture
-def copy_of_base(base, tmp_path):
-    """A private copy of the finished base run (mtimes kept), configured as the data dir."""
-    data = tmp_path / "data"
-    shutil.copytree(base["data"], data, copy_function=shutil.copy2)
-    with pipeline_config(data, base["archive"]):
-        yield data
-
-
-def folder_mtimes(data, families):
-    return {family: mtimes(only_folder(data, family)) for family in families}
 
 
 # ------------------------------------------------------------------------ full run
