@@ -218,3 +218,19 @@ def copy_of_base(base, tmp_path):
 def folder_mtimes(data, families):
     """``{family: mtimes of its only folder}``."""
     return {family: mtimes(only_folder(data, family)) for family in families}
+
+
+@pytest.fixture
+def trained(data_dir):
+    """The tiny archive's final model and vocabulary (trained once per test):
+    ``(numpy scorer, vocabulary, EvaluateTest, Encode)``."""
+    from pipeline import Encode, EvaluateTest
+    from pipeline.io.storage import read_json
+    from pipeline.ml.inference import NumpyMLP
+
+    evaluate = EvaluateTest(**dict(TINY, epochs=8))
+    assert build([evaluate]).scheduling_succeeded
+    encode = evaluate.clone(Encode)
+    vocabulary = read_json(encode.output()["vocabulary"].path)
+    return (NumpyMLP.load(evaluate.output_dir / EvaluateTest.WEIGHTS), vocabulary, evaluate,
+            encode)

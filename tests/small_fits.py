@@ -1,5 +1,5 @@
-"""Small learnable multi-hot data and a small fit of the book's model, shared by
-tests/test_ml_training.py and tests/test_models_mlp.py. Not collected by pytest."""
+"""Small sequences, learnable multi-hot data and a small fit of the book's model, shared
+by the features', training and mlp tests. Not collected by pytest."""
 import numpy as np
 
 from pipeline.features.multihot import multi_hot
@@ -17,6 +17,16 @@ def as_flat(sequences):
     offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
     np.cumsum([len(s) for s in sequences], out=offsets[1:])
     return values, offsets
+
+
+def random_sequences(rng, rows, num_words, max_length=60):
+    """Keras-like sequences: start 1, words in [2, num_words), repeats, some empty."""
+    sequences = []
+    for _ in range(rows):
+        length = int(rng.integers(0, max_length))
+        body = rng.integers(2, num_words, size=length).tolist()
+        sequences.append(([1] if rng.random() < 0.9 else []) + body)
+    return sequences
 
 
 def random_data(seed, rows, num_words):

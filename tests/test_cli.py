@@ -6,26 +6,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TINY, build
+from conftest import TINY
 
-from pipeline import Encode, EvaluateTest
 from pipeline.datasets.aclimdb import iter_reviews
-from pipeline.io.storage import load_arrays, read_json
-from pipeline.ml.inference import NumpyMLP
+from pipeline.io.storage import load_arrays
 from pipeline.ml.predict import Review, score
 
 CLI = str(Path(sys.executable).with_name("text-classifier"))
 
-
-@pytest.fixture
-def trained(data_dir):
-    """The tiny archive's final model and vocabulary (trained once per test)."""
-    evaluate = EvaluateTest(**dict(TINY, epochs=8))
-    assert build([evaluate]).scheduling_succeeded
-    encode = evaluate.clone(Encode)
-    vocabulary = read_json(encode.output()["vocabulary"].path)
-    return (NumpyMLP.load(evaluate.output_dir / EvaluateTest.WEIGHTS), vocabulary, evaluate,
-            encode)
 
 
 def _cli(*args, cwd):

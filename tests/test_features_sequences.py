@@ -2,29 +2,13 @@
 the Padded matrix, its parameters and batches."""
 import numpy as np
 import pytest
+from small_fits import as_flat, random_sequences
 
 from pipeline import Featurize, features
 from pipeline.errors import PipelineError
 from pipeline.features import sequences as padded_sequences
 from pipeline.features.sequences import MAXLEN, PADDING, TRUNCATING, Padded
 from pipeline.ml.text import Split
-
-
-def random_sequences(rng, rows, num_words, max_length=60):
-    """Keras-like sequences: start 1, words in [2, num_words), repeats, some empty."""
-    sequences = []
-    for _ in range(rows):
-        length = int(rng.integers(0, max_length))
-        body = rng.integers(2, num_words, size=length).tolist()
-        sequences.append(([1] if rng.random() < 0.9 else []) + body)
-    return sequences
-
-
-def as_flat(sequences):
-    values = np.asarray([v for s in sequences for v in s], dtype=np.int32)
-    offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
-    np.cumsum([len(s) for s in sequences], out=offsets[1:])
-    return values, offsets
 
 
 @pytest.mark.parametrize("padding", ["pre", "post"])

@@ -73,16 +73,6 @@ def test_bad_inputs_fail_clearly(tmp_path, name, content, message):
 
 # --------------------------------------------------------------------------- scoring
 
-@pytest.fixture
-def trained(data_dir):
-    """The tiny archive's final model and vocabulary (trained once per test)."""
-    evaluate = EvaluateTest(**dict(TINY, epochs=8))
-    assert build([evaluate]).scheduling_succeeded
-    encode = evaluate.clone(Encode)
-    vocabulary = read_json(encode.output()["vocabulary"].path)
-    return (NumpyMLP.load(evaluate.output_dir / EvaluateTest.WEIGHTS), vocabulary, evaluate,
-            encode)
-
 
 def test_scoring_raw_text_equals_the_pipeline_s_own_predictions(trained, tiny_archive):
     model, vocabulary, evaluate, _ = trained
