@@ -24,8 +24,10 @@ from typing import Any
 from luigi.configuration import add_config_path, get_config
 
 from .errors import PipelineError, user_error
+from .params import Integer, Param
 
 CONFIG_ENV = "LUIGI_CONFIG_PATH"
+INDEX = Param("index", Integer(minimum=0), 0, "Position of the document in the split")
 
 
 def check_config(path: Path, shown: str) -> None:
@@ -150,13 +152,16 @@ def decode_command(args: argparse.Namespace) -> None:
     from .io import storage
     from .ml.text import Split, decode_sequence
 
+    index = INDEX.parse(args.index)  # one parser for every number: 03 and ３ are 3
+    assert isinstance(index, int)
     evaluate, encode, config, data = _configuration(args)
     _ensure(config, data, encode)
     split = Split.from_arrays(storage.load_arrays(encode.output()["sequences"].path),
                               args.split)
-    if not 0 <= args.index < split.rows:
+    if not 0 <= index < split.rows:
         raise PipelineError(f"--index must be between 0 and {split.rows - 1} for the "
-                            f"{args.split} split, got {args.index}")
+                            f"{args.split} split, got {index}")
+    args.index = index
     sequence = split.values[split.offsets[args.index]:split.offsets[args.index + 1]]
     label, name = int(split.labels[args.index]), str(split.names[args.index])
     vocabulary = storage.read_json(encode.output()["vocabulary"].path)
@@ -207,7 +212,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
                                             "or .csv with a 'text' column")
         else:
             sub.add_argument("--split", choices=("train", "test"), default="train")
-            sub.add_argument("--index", type=int, default=0,
+            sub.add_argument("--index", default="0",
                              help="position of the document in the split")
     args = parser.parse_args(argv)
     args.param = (args.param or []) + getattr(args, "param_after", [])

@@ -84,9 +84,22 @@ def test_unknown_variant_name(data_dir):
 
 
 def test_bad_seeds_are_refused(data_dir):
-    for seeds in (0, 101):
-        with pytest.raises(PipelineError, match=f"seeds must be between 1 and 100, got {seeds}"):
+    for seeds in (0, 101, "abc", "1.5"):
+        with pytest.raises(PipelineError, match=f"seeds must be an integer from 1 to 100, "
+                                                f"got {seeds!r}"):
             CompareModels(variants="baseline", seeds=seeds)
+
+
+def test_grid_numbers_and_names_are_read_one_way(data_dir):
+    """--seeds 03, 3 and a full-width 3, or variants written with blanks, are one grid."""
+    grids = [CompareModels(variants=variants, seeds=seeds)
+             for variants, seeds in (("baseline,l2", 3), (" baseline , l2", "03"),
+                                     (("baseline", "l2"), "\uff13"))]
+    assert len({grid.task_id for grid in grids}) == 1
+    assert grids[0].seeds == 3 and grids[0].variants == ("baseline", "l2")
+    curves = [LearningCurve(models=models, sizes=sizes, **SMALL)
+              for models, sizes in (("embedding,glove", "10,50"), ("embedding, glove", "50,010"))]
+    assert curves[0].task_id == curves[1].task_id and curves[0].sizes == (10, 50)
 
 
 def test_small_grid_from_real_histories_shared_upstream_and_no_rerun(data_dir):
@@ -208,10 +221,10 @@ def test_compare_models_over_seeds_reports_mean_and_spread(data_dir):
 def test_learning_curve_bad_input(data_dir):
     with pytest.raises(PipelineError, match="unknown model 'nope'"):
         LearningCurve(models="embedding,nope", **SMALL)
-    with pytest.raises(PipelineError, match="sizes must be a comma-separated list of integers"):
-        LearningCurve(sizes="10,many", **SMALL)
-    with pytest.raises(PipelineError, match="sizes must be positive"):
-        LearningCurve(sizes="0,10", **SMALL)
+    for sizes in ("10,many", "0,10", "10,10", ""):
+        with pytest.raises(PipelineError, match="sizes must be a comma-separated list of "
+                                                "distinct integers >= 1, got"):
+            LearningCurve(sizes=sizes, **SMALL)
     with pytest.raises(PipelineError, match="maxlen must be an integer from 1 to 100,000, "
                                             "got 0"):
         LearningCurve(**dict(SMALL, maxlen=0))

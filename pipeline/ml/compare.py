@@ -64,9 +64,12 @@ def load_variants(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     return data
 
 
-def select_variants(variants: Mapping[str, V], names: str) -> dict[str, V]:
-    """The variants named in the comma-separated ``names`` (all when empty), in order."""
-    wanted = [name.strip() for name in names.split(",") if name.strip()] if names else []
+def select_variants(variants: Mapping[str, V], names: str | Sequence[str]) -> dict[str, V]:
+    """The variants named in ``names`` (a sequence, or comma-separated text; all when
+    empty), in order."""
+    if isinstance(names, str):
+        names = names.split(",")
+    wanted = [name.strip() for name in names if name.strip()]
     if not wanted:
         return dict(variants)
     unknown = [name for name in wanted if name not in variants]

