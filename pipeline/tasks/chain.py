@@ -13,6 +13,7 @@ TensorFlow, matplotlib) are imported inside ``run()``, so scheduling, a no-op re
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,6 +28,8 @@ from ..ml.training import Features
 from ..params import Digest, Number, Param, Text
 from .base import PipelineTask, data_folder, download_folder
 from .parameters import ENCODE, FEATURES, FINAL, SPLIT, TRAIN, Own
+
+logger = logging.getLogger("luigi-interface")
 
 DATASET_URL = Param("url", Text("http(s) URL, file:// URL or local path"), "",
                     "Where the dataset's main file comes from: http(s) URL, file:// URL, "
@@ -106,7 +109,7 @@ class DownloadDataset(PipelineTask):
         return download_folder(self.dataset)
 
     def run(self) -> None:
-        from ..io.download import describe_progress
+        from ..io.download import describe_progress, stall_timeout
 
         addresses = self.addresses()
         self.report(f"fetching {self.dataset} from {addresses['url'] or 'the official address'}")
@@ -114,10 +117,18 @@ class DownloadDataset(PipelineTask):
         def progress(name: str, done: int, total: int | None) -> None:
             self.report(*describe_progress(name, done, total))
 
-        with self.staged() as folder:
+        with self.staged() as folder, stall_timeout(self.timeout):
             manifest = self.dataset_plugin.fetch(folder, addresses, sha256=self.sha256,
                                                  progress=progress)
             storage.write_json(folder / "manifest.json", manifest)
+        skipped = manifest.get("skipped") or {}
+        if skipped.get("named") or skipped.get("not_named"):
+            logger.warning("%s: %d unusual member(s) of the archive were not read, e.g. %s "
+                           "(%s); all are listed in %s", self.dataset,
+                           len(skipped["named"]) + skipped.get("not_named", 0),
+                           skipped["named"][0][0] if skipped["named"] else "?",
+                           skipped["named"][0][1] if skipped["named"] else "?",
+                           self.output()["manifest"].path)
         self.report(f"data ready: {sum(manifest['documents'].values())} documents", 100)
 
 
@@ -137,7 +148,7 @@ class DownloadVectors(PipelineTask):
         return data_folder() / self.get_task_family() / f"glove.6B.{self.glove_dim}d"
 
     def run(self) -> None:
-        from ..io.download import describe_progress
+        from ..io.download import describe_progress, stall_timeout
         from ..ml import glove
 
         address = glove.resolve_address(self.url, self.glove_dim)
@@ -146,7 +157,7 @@ class DownloadVectors(PipelineTask):
         def progress(name: str, done: int, total: int | None) -> None:
             self.report(*describe_progress(name, done, total))
 
-        with self.staged() as folder:
+        with self.staged() as folder, stall_timeout(self.timeout):
             manifest = glove.fetch(folder, dim=self.glove_dim, address=address,
                                    progress=progress)
             storage.write_json(folder / "manifest.json", manifest)
