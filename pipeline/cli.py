@@ -52,7 +52,14 @@ def locate(args: argparse.Namespace) -> tuple[Path | None, Path]:
         check_config(config, f"--config {args.config}")
         add_config_path(str(config))
     elif os.environ.get(CONFIG_ENV):
-        config = Path(os.environ[CONFIG_ENV].split(os.pathsep)[-1]).expanduser()
+        from .io.configcheck import ConfigError, config_path_from_environment
+
+        try:
+            named = config_path_from_environment()
+        except ConfigError as exc:
+            raise PipelineError(str(exc)) from None
+        assert named is not None
+        config = named
         check_config(config, f"${CONFIG_ENV} names {config}")
     elif Path("luigi.cfg").exists():
         config = Path("luigi.cfg")
@@ -62,7 +69,11 @@ def locate(args: argparse.Namespace) -> tuple[Path | None, Path]:
     if args.data_dir:
         data = Path(args.data_dir).expanduser()
     elif config is not None:
-        data = Path(get_config().get("pipeline", "data_dir", "data")).expanduser()
+        configured = get_config().get("pipeline", "data_dir", "data").strip()
+        if not configured:
+            raise PipelineError(f"{config}: [pipeline] data_dir is empty; give the data "
+                                f"folder (data_dir = data), or --data-dir")
+        data = Path(configured).expanduser()
         if not data.is_absolute():
             data = config.resolve().parent / data
     else:

@@ -248,8 +248,9 @@ def parse_sgml(text: str, file_name: str) -> list[Newswire]:
                                 f"{_line(text, start)} has no NEWID attribute")
         inner_start, inner_end = gt + 1, close
 
-        def where() -> str:  # counting lines costs a pass over the file: errors only
-            return f"{file_name}: NEWID {attrs['NEWID']} (line {_line(text, inner_start)})"
+        def where(newid: str = attrs["NEWID"], at: int = inner_start) -> str:
+            # counting lines costs a pass over the file: for errors only
+            return f"{file_name}: NEWID {newid} (line {_line(text, at)})"
 
         topics_at = _element(text, "TOPICS", inner_start, inner_end)
         if topics_at is None and text.find("<TOPICS>", inner_start, inner_end) != -1:

@@ -84,6 +84,10 @@ def _nothing() -> bytes:
     return b""
 
 
+def _constant(data: bytes) -> Callable[[], bytes]:
+    return lambda: data
+
+
 def check_member_name(name: str, shown: object) -> None:
     """Refuse an absolute member name or one with ``..``."""
     if name.startswith("/") or ".." in name.split("/"):
@@ -160,7 +164,7 @@ class _Stream:
 
 def _open_tar(path: Path, fmt: str, shown: object) -> IO[bytes]:
     if fmt == "gzip":
-        return io.BufferedReader(gzip.open(path, "rb"), _BUFFER)  # type: ignore[arg-type]
+        return io.BufferedReader(gzip.open(path, "rb"), _BUFFER)
     if fmt == "bzip2":
         return bz2.open(path, "rb")
     if fmt == "xz":
@@ -176,7 +180,7 @@ def _open_tar(path: Path, fmt: str, shown: object) -> IO[bytes]:
         handle = open(path, "rb")
         reader = zstandard.ZstdDecompressor().stream_reader(handle, read_across_frames=True,
                                                             closefd=True)
-        return io.BufferedReader(reader, _BUFFER)  # type: ignore[arg-type]
+        return io.BufferedReader(reader, _BUFFER)
     return open(path, "rb", buffering=_BUFFER)
 
 
@@ -269,9 +273,9 @@ def _tar_members(stream: _Stream, shown: object, limit: int, what: str) -> Itera
         if not header and offset == 0:
             raise PipelineError(f"{shown}: an empty file, not an archive")
         if len(header) < 512:
-            raise PipelineError(f"{shown}: archive is truncated or corrupt (ends "
-                                f"{'inside a header' if header else 'before its end-of-archive marker'}"
-                                f" at byte {offset:,})")
+            where = "inside a header" if header else "before its end-of-archive marker"
+            raise PipelineError(f"{shown}: archive is truncated or corrupt (ends {where} at "
+                                f"byte {offset:,})")
         if header == _ZERO_BLOCK:
             stream.drain()
             return
@@ -290,9 +294,10 @@ def _tar_members(stream: _Stream, shown: object, limit: int, what: str) -> Itera
                                 f"byte {offset:,} has a negative size)")
         if typeflag in (b"x", b"g", b"L", b"K"):
             if size > MAX_HEADER_BYTES:
-                raise PipelineError(f"{shown}: a {'pax header' if typeflag in b'xg' else 'long name'}"
-                                    f" of {size:,} bytes at byte {offset:,}, more than the "
-                                    f"{MAX_HEADER_BYTES:,} a header may have")
+                what_header = "pax header" if typeflag in b"xg" else "long name"
+                raise PipelineError(f"{shown}: a {what_header} of {size:,} bytes at byte "
+                                    f"{offset:,}, more than the {MAX_HEADER_BYTES:,} a "
+                                    f"header may have")
             data = stream.exact(size, "a header")
             stream.skip(-size % 512, "a header")
             if typeflag == b"x":
@@ -394,8 +399,8 @@ def _zip_entries(path: Path, shown: object, limit: int, what: str) -> Iterator[M
                                             f"bytes, more than the {limit:,} {what}")
                     try:
                         return archive.read(info)
-                    except (zipfile.BadZipFile, NotImplementedError, RuntimeError,
-                            *_STREAM_ERRORS) as exc:
+                    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError,
+                            OSError, zlib.error, lzma.LZMAError, ValueError) as exc:
                         raise PipelineError(f"{shown}: member {name} cannot be read "
                                             f"({exc})") from None
 
@@ -544,7 +549,7 @@ def _linked(path: Path, shown: object, limit: int, what: str, links: dict[str, s
         if names:
             data = member.read()
             for name in names:
-                yield Member(name, True, lambda data=data: data, "link", member.name)
+                yield Member(name, True, _constant(data), "link", member.name)
     for target, names in wanted.items():
         for name in names:
             yield Member(name, False, _nothing, "skipped",

@@ -58,8 +58,14 @@ class pipeline(luigi.Config):  # noqa: N801 - the name is the luigi.cfg section
 
 
 def data_folder() -> Path:
-    """The data folder of this run."""
-    return Path(pipeline().data_dir).expanduser()
+    """The data folder of this run; an empty ``[pipeline] data_dir`` is refused (it would
+    put every output straight into the current folder)."""
+    value = str(pipeline().data_dir).strip()
+    if not value:
+        raise PipelineError("[pipeline] data_dir is empty: give the folder for the "
+                            "pipeline's outputs (data_dir = data under [pipeline] in "
+                            "luigi.cfg, or --pipeline-data-dir PATH)")
+    return Path(value).expanduser()
 
 
 def download_folder(dataset: str) -> Path:

@@ -61,10 +61,10 @@ class DownloadDataset(PipelineTask):
 
     always = ("dataset",)
     source = True
-    url = Own(DATASET_URL, significant=False)
-    word_index_url = Own(WORD_INDEX_URL, significant=False)
-    sha256 = Own(SHA256, significant=False)
-    timeout = Own(TIMEOUT, significant=False)
+    url = Own[str](DATASET_URL, significant=False)
+    word_index_url = Own[str](WORD_INDEX_URL, significant=False)
+    sha256 = Own[str](SHA256, significant=False)
+    timeout = Own[float](TIMEOUT, significant=False)
     #: ``<dataset>_url`` keys of [DownloadDataset] in luigi.cfg, read by :meth:`addresses`
     ignore_unconsumed: ClassVar[set[str]] = {
         f"{name}_{address}" for name in datasets.REGISTRY.names()
@@ -138,8 +138,8 @@ class DownloadVectors(PipelineTask):
 
     always = ("glove_dim",)
     source = True
-    url = Own(VECTORS_URL, significant=False)
-    timeout = Own(TIMEOUT, significant=False)
+    url = Own[str](VECTORS_URL, significant=False)
+    timeout = Own[float](TIMEOUT, significant=False)
     files = {"words": "words.txt", "vectors": "vectors.npy", "manifest": "manifest.json"}
 
     @property
@@ -576,7 +576,7 @@ class Predict(PipelineTask):
 
     always = FINAL
     chooses = ("dataset", "model")
-    input = Own(PREDICT_INPUT, required=True)  # type: ignore[assignment]
+    input = Own[str](PREDICT_INPUT, required=True)  # type: ignore[assignment]
     files = {"predictions": "predictions.csv"}
 
     def check_params(self) -> None:

@@ -81,9 +81,9 @@ class CompareModels(PipelineTask):
 
     always = FINAL
     chooses = ("dataset", "model")
-    variants = Own(VARIANT_NAMES)
-    variants_file = Own(VARIANTS_FILE)
-    seeds = Own(COMPARE_SEEDS)
+    variants = Own[tuple[str, ...]](VARIANT_NAMES)
+    variants_file = Own[str](VARIANTS_FILE)
+    seeds = Own[int](COMPARE_SEEDS)
     files = {"csv": "comparison.csv", "markdown": "comparison.md",
              "val_loss": "val_loss.png", "val_accuracy": "val_accuracy.png",
              "test_accuracy": "test_accuracy.png"}
@@ -199,9 +199,9 @@ class LearningCurve(PipelineTask):
     chooses = ("dataset", "model")
     refused = {"model": "LearningCurve takes --models (comma-separated), not model",
                "train_size": "LearningCurve takes --sizes, not train_size"}
-    models = Own(CURVE_MODELS)
-    sizes = Own(CURVE_SIZES)
-    seeds = Own(CURVE_SEEDS)
+    models = Own[tuple[str, ...]](CURVE_MODELS)
+    sizes = Own[tuple[int, ...]](CURVE_SIZES)
+    seeds = Own[int](CURVE_SEEDS)
     files = {"csv": "learning_curve.csv", "markdown": "learning_curve.md",
              "plot": "learning_curve.png"}
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import luigi
 from luigi.configuration import get_config
@@ -39,6 +39,8 @@ from ..ml.training import MAX_EPOCHS
 from ..models import Model
 from ..params import CATALOGUE, AutoOrInteger, Integer, Name, Param, Value, Values
 from ..registry import Registry
+
+V = TypeVar("V")
 
 EXPERIMENT = "experiment"
 #: More indices than any corpus has distinct words (IMDB: 89,527 in Keras's word index).
@@ -102,7 +104,7 @@ class Declared(luigi.Parameter):
         return self.param.serialize(x)
 
 
-class Own(luigi.Parameter):
+class Own(luigi.Parameter[V]):
     """A task's own parameter (a grid's seeds, an address, an input file), read by its
     declaration like the chain's: one parser for every door, a default of its own."""
 
@@ -114,8 +116,8 @@ class Own(luigi.Parameter):
         if required:
             super().__init__(significant=significant, description=description)
         else:
-            super().__init__(default=param.default, significant=significant,
-                             description=description)
+            super().__init__(default=param.default,  # type: ignore[arg-type]
+                             significant=significant, description=description)
         self.param = param
 
     def parse(self, x: Any) -> Any:
