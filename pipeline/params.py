@@ -104,13 +104,16 @@ class Integer(Kind):
         return self.convert(parse_integer(text))
 
     def convert(self, value: object) -> Value:
-        if isinstance(value, bool):
-            raise ValueError(value)
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not isinstance(value, SupportsIndex):
-            raise ValueError(value)
-        number = int(value.__index__())
+        if type(value) is int:  # the common case, without the protocol checks below
+            number = value
+        else:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if not isinstance(value, SupportsIndex):
+                raise ValueError(value)
+            number = int(value.__index__())
         if (self.minimum is not None and number < self.minimum) or \
                 (self.maximum is not None and number > self.maximum) or \
                 (self.among and number not in self.among):
@@ -139,7 +142,8 @@ class Number(Kind):
         return self.convert(float(folded))
 
     def convert(self, value: object) -> Value:
-        if isinstance(value, bool) or not isinstance(value, SupportsFloat):
+        if type(value) is not float and (isinstance(value, bool) or
+                                         not isinstance(value, SupportsFloat)):
             raise ValueError(value)
         number = float(value)
         if not math.isfinite(number):

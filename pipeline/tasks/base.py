@@ -31,7 +31,7 @@ from ..models import Model
 from ..models import check_sizes as check_model_sizes
 from . import remote
 from .logs import install_log_filter
-from .parameters import Parameterized, values_of
+from .parameters import Parameterized, memo, pinned_settings, settings_state, values_of
 
 logger = logging.getLogger("luigi-interface")
 install_log_filter()
@@ -60,7 +60,7 @@ class pipeline(luigi.Config):  # noqa: N801 - the name is the luigi.cfg section
 def data_folder() -> Path:
     """The data folder of this run; an empty ``[pipeline] data_dir`` is refused (it would
     put every output straight into the current folder)."""
-    value = str(pipeline().data_dir).strip()
+    value = str(memo(("data_dir", settings_state()), lambda: pipeline().data_dir)).strip()
     if not value:
         raise PipelineError("[pipeline] data_dir is empty: give the folder for the "
                             "pipeline's outputs (data_dir = data under [pipeline] in "
@@ -74,10 +74,21 @@ def download_folder(dataset: str) -> Path:
 
 
 def fetched_manifest(dataset: str) -> dict[str, Any] | None:
-    """The manifest DownloadDataset wrote for ``dataset`` (None before fetching)."""
+    """The manifest DownloadDataset wrote for ``dataset`` (None before fetching), read
+    again only when the file changes (every task built reads it)."""
+    path = memo(("manifest path", dataset, settings_state()),
+                lambda: str(download_folder(dataset) / "manifest.json"))
     try:
-        manifest = json.loads((download_folder(dataset) / "manifest.json")
-                              .read_text(encoding="utf-8"))
+        info = os.stat(path)
+    except OSError:
+        return None
+    return memo(("manifest", path, info.st_mtime_ns, info.st_size, info.st_ino),
+                lambda: _read_manifest(Path(path)))
+
+
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return manifest if isinstance(manifest, dict) else None
@@ -133,8 +144,9 @@ class PipelineTask(Parameterized, ReadParameters):
     files: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.check_params()
+        with pinned_settings():
+            super().__init__(*args, **kwargs)
+            self.check_params()
 
     # ----------------------------------------------------------------- the plug-ins
 

@@ -20,7 +20,7 @@ from ..io import storage
 from ..params import CATALOGUE, Integer, IntegerSet, Names, Param, Text, Value
 from .base import PipelineTask, data_folder, fetched_manifest
 from .chain import EvaluateTest, TrainModel
-from .parameters import FINAL, Chosen, Own, default
+from .parameters import FINAL, Chosen, Own, default, pinned_settings, settings_state
 
 MAX_SEEDS = 100
 VARIANTS = Path(__file__).resolve().parents[1] / "variants"
@@ -92,24 +92,67 @@ class CompareModels(PipelineTask):
         super().check_params()
         self.variant_params  # noqa: B018 - resolving checks every variant
 
-    # Luigi reuses task instances with equal parameters, so the variants are read from
-    # the file on each use rather than once: an edited file is never seen stale.
+    # Luigi reuses task instances with equal parameters: what the variants file gives is
+    # kept with the file's identity (path, size, time of change) and the settings, and
+    # read again when either changes, so an edited file is never seen stale while a grid
+    # of 10,000 variants is resolved once, not at every complete() and requires().
+    @property
+    def variants_path(self) -> Path:
+        return Path(self.variants_file).expanduser() if self.variants_file else \
+            VARIANTS / self.dataset_plugin.variants
+
+    def _plan(self) -> dict[str, Any]:
+        """``{"selected": {name: spec}, "params": {name: parameters}, "runs": {(name,
+        seed): EvaluateTest}, "digest": str}``, cached as said above."""
+        path = self.variants_path
+        try:
+            info = path.stat()
+            stamp: tuple[Any, ...] | None = (str(path), info.st_mtime_ns, info.st_size,
+                                             info.st_ino)
+        except OSError:
+            stamp = None  # load_variants says what is wrong
+        key = (stamp, settings_state())
+        cached = self.__dict__.get("_plan_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        with pinned_settings():
+            plan = self._resolve(path)
+        self.__dict__["_plan_cache"] = (key, plan)
+        return plan
+
+    def _resolve(self, path: Path) -> dict[str, Any]:
+        from ..ml.compare import MAX_VARIANTS, load_variants, select_variants, spec_digest
+
+        selected = select_variants(load_variants(path), self.variants)
+        if len(selected) * self.seeds > MAX_VARIANTS:
+            raise PipelineError(f"{len(selected):,} variants x {self.seeds} seeds is more "
+                                f"than the {MAX_VARIANTS:,} runs one grid may have; select "
+                                f"fewer variants (--variants) or seeds")
+        params, runs = {}, {}
+        for name, spec in selected.items():
+            params[name], task = checked(f"variant {name!r}", self._variant, spec)
+            for k in range(self.seeds):
+                runs[name, self.seed + k] = task if k == 0 else \
+                    EvaluateTest(**dict(params[name], seed=self.seed + k))
+        if self.seeds == 1:
+            digest = spec_digest({name: runs[name, self.seed].task_id for name in params})
+        else:
+            digest = spec_digest({f"{name} {seed}": task.task_id
+                                  for (name, seed), task in runs.items()})
+        return {"selected": selected, "params": params, "runs": runs, "digest": digest}
+
     @property
     def selected(self) -> dict[str, dict[str, Any]]:
-        from ..ml.compare import load_variants, select_variants
-
-        path = Path(self.variants_file) if self.variants_file else \
-            VARIANTS / self.dataset_plugin.variants
-        return select_variants(load_variants(path), self.variants)
+        return dict(self._plan()["selected"])
 
     @property
     def variant_params(self) -> dict[str, dict[str, Value]]:
-        return {name: checked(f"variant {name!r}", self._variant, spec)
-                for name, spec in self.selected.items()}
+        return dict(self._plan()["params"])
 
-    def _variant(self, spec: dict[str, Any]) -> dict[str, Value]:
+    def _variant(self, spec: dict[str, Any]) -> tuple[dict[str, Value], EvaluateTest]:
         """The base parameters with the variant's changes, each value read by its
-        declaration; a variant that switches model takes that model's defaults."""
+        declaration (a variant that switches model takes that model's defaults), and the
+        EvaluateTest they give."""
         known = set(EvaluateTest.candidates())
         for field in spec:
             if field != "description" and field not in known:
@@ -121,14 +164,15 @@ class CompareModels(PipelineTask):
         for field, value in spec.items():
             if field != "description":
                 params[field] = CATALOGUE.get(field).normalize(value)
-        EvaluateTest(**params)  # refuses what the variant's model does not read
-        return params
+        # refuses what the variant's model does not read
+        return params, EvaluateTest(**params)
 
     @property
     def runs(self) -> dict[tuple[str, int], dict[str, Value]]:
         """``{(variant, seed): EvaluateTest parameters}``: each variant with each seed."""
-        return {(name, self.seed + k): dict(params, seed=self.seed + k)
-                for name, params in self.variant_params.items() for k in range(self.seeds)}
+        params = self._plan()["params"]
+        return {(name, seed): dict(params[name], seed=seed)
+                for name, seed in self._plan()["runs"]}
 
     def key(self, name: str, seed: int) -> str:
         return name if self.seeds == 1 else f"{name} seed {seed}"
@@ -137,20 +181,15 @@ class CompareModels(PipelineTask):
     def output_dir(self) -> Path:
         """One folder per grid: the variants' names and their EvaluateTest ids (which hold
         exactly the parameters each variant's model reads)."""
-        from ..ml.compare import spec_digest
-
-        if self.seeds == 1:
-            digest = spec_digest({name: EvaluateTest(**params).task_id
-                                  for name, params in self.variant_params.items()})
-        else:
-            digest = spec_digest({f"{name} {seed}": EvaluateTest(**params).task_id
-                                  for (name, seed), params in self.runs.items()})
-        return data_folder() / self.get_task_family() / f"{self.task_id}_{digest}"
+        return data_folder() / self.get_task_family() / \
+            f"{self.task_id}_{self._plan()['digest']}"
 
     def requires(self) -> dict[str, dict[str, luigi.Task]]:
         """``{variant: {"train", "evaluate"}}``; with several seeds
         ``{"variant seed N": ...}`` for each seed."""
-        return {self.key(name, seed): pair(params) for (name, seed), params in self.runs.items()}
+        with pinned_settings():
+            return {self.key(name, seed): {"train": task.clone(TrainModel), "evaluate": task}
+                    for (name, seed), task in self._plan()["runs"].items()}
 
     def run(self) -> None:
         from ..ml import compare, plots
