@@ -162,6 +162,7 @@ def predict_command(args: argparse.Namespace) -> None:
 def decode_command(args: argparse.Namespace) -> None:
     from .io import storage
     from .ml.text import Split, decode_sequence
+    from .tasks.base import VOCABULARY
 
     index = INDEX.parse(args.index)  # one parser for every number: 03 and ３ are 3
     assert isinstance(index, int)
@@ -175,7 +176,7 @@ def decode_command(args: argparse.Namespace) -> None:
     args.index = index
     sequence = split.values[split.offsets[args.index]:split.offsets[args.index + 1]]
     label, name = int(split.labels[args.index]), str(split.names[args.index])
-    vocabulary = storage.read_json(encode.output()["vocabulary"].path)
+    vocabulary = storage.read_json(encode.output()["vocabulary"].path, VOCABULARY)
     class_names = vocabulary["class_names"]
     print(f"{args.split} document {args.index} ({name}, {class_names[label]}), "
           f"as the model sees it:")

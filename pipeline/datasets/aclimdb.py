@@ -191,7 +191,7 @@ class AclImdb(Dataset):
         else:
             digest = fetch_file(url, archive, name=ARCHIVE_NAME, sha256=expected,
                                 progress=progress)
-            fmt = archive_format(archive)
+            fmt = archive_format(archive, url)
             reviews, skipped, _ = survey(archive, shown=url)
         return {"source": url, "sha256": digest, "format": fmt, "reviews": reviews,
                 "skipped": skipped,

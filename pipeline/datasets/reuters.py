@@ -498,7 +498,7 @@ class Reuters(Dataset):
         else:
             digest = fetch_file(url, archive, name=ARCHIVE_NAME, sha256=sha256 or None,
                                 progress=progress)
-            fmt = archive_format(archive)
+            fmt = archive_format(archive, url)
             corpus = read_corpus(archive, shown=url)
         differing = corpus.counts["files_differing_from_distribution_1_0"]
         if url == OFFICIAL_URL and differing:

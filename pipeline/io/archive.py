@@ -104,7 +104,7 @@ def normalize_name(raw: str) -> str:
     return ("/" if raw.startswith("/") else "") + "/".join(parts)
 
 
-def archive_format(path: str | os.PathLike[str]) -> str:
+def archive_format(path: str | os.PathLike[str], shown: object = None) -> str:
     """``folder``, ``gzip``, ``bzip2``, ``xz``, ``zstd``, ``zip`` or ``tar``, from the
     content (the name does not matter); :class:`PipelineError` for anything else."""
     path = Path(path)
@@ -117,7 +117,7 @@ def archive_format(path: str | os.PathLike[str]) -> str:
             return name
     if len(head) == 512 and (head == _ZERO_BLOCK or _checksum_ok(head)):
         return "tar"
-    raise PipelineError(f"{path}: not an archive this pipeline reads (accepted: "
+    raise PipelineError(f"{shown or path}: not an archive this pipeline reads (accepted: "
                         f"{ACCEPTED})")
 
 

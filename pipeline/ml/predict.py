@@ -86,6 +86,29 @@ def check_input(path: str | os.PathLike[str]) -> None:
                             f"{MAX_INPUT_BYTES:,} read at once; split it into smaller files")
 
 
+#: The most entries of an input folder read (aclImdb's largest folder has 12,500).
+MAX_FOLDER_ENTRIES = 1_000_000
+
+
+def text_files(folder: Path) -> list[Path]:
+    """The ``.txt`` files of a folder (any case: ``A.TXT`` too, and hidden ones), sorted
+    by name; one line when it cannot be listed or holds more than
+    :data:`MAX_FOLDER_ENTRIES` entries."""
+    found = []
+    try:
+        with os.scandir(folder) as entries:
+            for count, entry in enumerate(entries, start=1):
+                if count > MAX_FOLDER_ENTRIES:
+                    raise PipelineError(f"input {folder}: more than {MAX_FOLDER_ENTRIES:,} "
+                                        f"entries; split it into smaller folders")
+                if entry.name.lower().endswith(".txt"):
+                    found.append(Path(entry.path))
+    except OSError as exc:
+        raise PipelineError(f"input {folder}: cannot list the folder "
+                            f"({exc.strerror or exc})") from None
+    return sorted(found, key=lambda file: os.fsencode(file.name))
+
+
 def input_digest(path: str | os.PathLike[str]) -> str:
     """A hash of what :func:`read_reviews` would read (names and contents), reading only
     regular files within the same bounds (an unreadable entry counts by its name)."""
@@ -94,8 +117,8 @@ def input_digest(path: str | os.PathLike[str]) -> str:
     path = Path(path)
     digest = hashlib.sha256()
     try:
-        files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
-    except OSError:
+        files = text_files(path) if path.is_dir() else [path]
+    except PipelineError:
         files = []
     total = 0
     for file in files:
@@ -122,23 +145,22 @@ def read_reviews(path: str | os.PathLike[str]) -> list[Review]:
     path = Path(path)
     if path.is_dir():
         reviews, total = [], 0
-        try:
-            files = sorted(path.glob("*.txt"))
-        except OSError as exc:
-            raise PipelineError(f"input {path}: cannot list the folder "
-                                f"({exc.strerror or exc})") from None
+        files = text_files(path)
         for file in files:
+            name = shown_name(file.name)
             try:
                 data = _read_bounded(file, MAX_DOCUMENT_BYTES)
             except (OSError, ValueError) as exc:
-                reviews.append(_unreadable(file.name, getattr(exc, "strerror", None) or exc))
+                reviews.append(_unreadable(name, getattr(exc, "strerror", None) or exc))
                 continue
             total += len(data)
             if total > MAX_INPUT_BYTES:
-                reviews.append(_unreadable(file.name, f"not read, the folder's first "
-                                                      f"{MAX_INPUT_BYTES:,} bytes were"))
+                reviews.append(_unreadable(name, f"not read, the folder's first "
+                                                 f"{MAX_INPUT_BYTES:,} bytes were"))
                 continue
-            review = Review(file.name, "")
+            review = Review(name, "")
+            if name != file.name:
+                review.notes.append("file name is not UTF-8")
             review.text = _decode(data, review)
             reviews.append(review)
     elif path.exists():
@@ -170,34 +192,96 @@ def _read_lines(path: Path, data: bytes) -> list[Review]:
     return reviews
 
 
+class _Lines:
+    """The physical lines of a text, as an iterator that can be moved back (to read a
+    CSV again from the line after a broken row)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines, self.position = lines, 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.position >= len(self.lines):
+            raise StopIteration
+        self.position += 1
+        return self.lines[self.position - 1]
+
+
 def _read_csv(path: Path, data: bytes) -> list[Review]:
+    """The rows of a CSV file with a ``text`` column (and an optional ``id``).
+
+    A row that breaks the CSV rules (an unclosed quote, text after a closing quote, a
+    field over :data:`MAX_DOCUMENT_BYTES`) never takes the rows after it along: it is
+    read again alone, as its own line (scored, with a note saying what was wrong), or
+    noted as unreadable, and reading goes on from the next line. Each failed attempt
+    stops at the next quote character, so this stays linear in the file's size.
+    """
     whole = Review("", "")
-    text = _decode(data, whole)
-    reader = csv.DictReader(io.StringIO(text.replace("\0", "\ufffd"), newline=""))
+    text = _decode(data, whole).replace("\0", "\ufffd")
     csv.field_size_limit(MAX_DOCUMENT_BYTES)
+    source = _Lines(list(io.StringIO(text, newline="")))
+    reader = csv.reader(source, strict=True)
     try:
-        fieldnames = reader.fieldnames
+        fieldnames = next(reader, None)
     except csv.Error as exc:
         raise PipelineError(f"input {path}: not a readable CSV file ({exc})") from None
     if fieldnames is None or "text" not in fieldnames:
         raise PipelineError(f"input {path}: CSV has no 'text' column "
                             f"(columns: {', '.join(fieldnames or []) or 'none'})")
-    reviews = []
+    columns = {name: k for k, name in reversed(list(enumerate(fieldnames)))}
+    reviews: list[Review] = []
     number = 0
     while True:
-        number += 1
+        start = source.position
+        notes: list[str] = []
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            reviews.append(_unreadable(f"row {number}", exc))
-            continue
-        review = Review(str(row.get("id") or number), row["text"] or "")
+            # read the row's first line alone, then go on from the line after it
+            source.position = start + 1
+            reader = csv.reader(source, strict=True)
+            try:
+                row = next(csv.reader([source.lines[start]], strict=False))
+            except csv.Error as again:
+                number += 1
+                reviews.append(_unreadable(f"row {number}", f"{again} (line {start + 1})"))
+                continue
+            notes.append(f"malformed CSV at line {start + 1} ({exc}): read as that line "
+                         f"alone")
+        if not row:
+            continue  # a blank line
+        number += 1
+        if len(row) != len(fieldnames):
+            notes.append(f"{len(row)} fields where the header has {len(fieldnames)}")
+        cell = row[columns["text"]] if columns["text"] < len(row) else ""
+        given = row[columns["id"]] if "id" in columns and columns["id"] < len(row) else ""
+        review = Review(given or str(number), cell, notes)
         if whole.notes and "\ufffd" in review.text:  # only the rows with a bad byte
             review.notes.append("invalid UTF-8 replaced")
         reviews.append(review)
+    _note_repeated_ids(reviews)
     return reviews
+
+
+def _note_repeated_ids(reviews: list[Review]) -> None:
+    """A note on every review whose id another one has too (outputs stay unambiguous by
+    their row order, and the user learns that the ids are)."""
+    from collections import Counter
+
+    counts = Counter(review.id for review in reviews)
+    for review in reviews:
+        if counts[review.id] > 1:
+            review.notes.append(f"id {review.id!r} is given to {counts[review.id]} rows")
+
+
+def shown_name(name: str) -> str:
+    """A file name as text that can be written anywhere: bytes that are not UTF-8
+    become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 class Encoder(Protocol):

@@ -10,7 +10,6 @@ after an hour of training.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Iterator, Mapping
@@ -75,7 +74,8 @@ def download_folder(dataset: str) -> Path:
 
 def fetched_manifest(dataset: str) -> dict[str, Any] | None:
     """The manifest DownloadDataset wrote for ``dataset`` (None before fetching), read
-    again only when the file changes (every task built reads it)."""
+    again only when the file changes (every task built reads it); one edited into the
+    wrong shape is a :class:`~pipeline.io.storage.DamagedFileError` naming it."""
     path = memo(("manifest path", dataset, settings_state()),
                 lambda: str(download_folder(dataset) / "manifest.json"))
     try:
@@ -86,12 +86,54 @@ def fetched_manifest(dataset: str) -> dict[str, Any] | None:
                 lambda: _read_manifest(Path(path)))
 
 
-def _read_manifest(path: Path) -> dict[str, Any] | None:
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return manifest if isinstance(manifest, dict) else None
+def _is_documents(value: Any) -> bool:
+    return isinstance(value, dict) and all(storage.is_count(value.get(split))
+                                           for split in ("train", "test"))
+
+
+def _is_topics(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(row, list) and len(row) == 4 and isinstance(row[0], str)
+        and all(storage.is_count(n) for n in row[1:]) for row in value)
+
+
+def _is_matrix(value: Any) -> bool:
+    if not isinstance(value, dict) or not storage.is_names(value.get("labels")):
+        return False
+    rows, size = value.get("rows_true_columns_predicted"), len(value["labels"])
+    return isinstance(rows, list) and len(rows) == size and all(
+        isinstance(row, list) and len(row) == size and all(storage.is_finite(n) for n in row)
+        for row in rows)
+
+
+#: The shapes of the JSON outputs, as the tasks read them back (pipeline.io.storage).
+MANIFEST: storage.Shape = {
+    "documents": (_is_documents, "{'train': count, 'test': count}"),
+    "sha256": (lambda value: isinstance(value, str), "the archive's SHA-256")}
+TOPICS: storage.Shape = {"topics": (_is_topics, "a list of [topic, count, count, count]")}
+VOCABULARY: storage.Shape = {
+    "words": (storage.is_names, "a list of words"),
+    "num_words": (lambda value: storage.is_count(value) and value >= 5, "an integer >= 5"),
+    "class_names": (lambda value: storage.is_names(value) and len(value) >= 2,
+                    "a list of at least two class names")}
+METRICS: storage.Shape = {
+    "loss": (storage.is_number, "a number"),
+    "accuracy": (lambda value: storage.is_finite(value) and 0 <= value <= 1,
+                 "a number from 0 to 1"),
+    "final_epochs": (lambda value: storage.is_count(value) and value >= 1,
+                     "a positive integer"),
+    "confusion_matrix": (_is_matrix, "labels and a square matrix of finite numbers")}
+TRAINING: storage.Shape = {
+    "trainable_parameters": (storage.is_count, "a count"),
+    "seconds": (storage.is_finite, "a number")}
+HISTORY = ("epoch", "loss", "val_loss", "val_accuracy")
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    manifest = storage.read_json(path, MANIFEST)
+    if "topics" in manifest:
+        storage.read_json(path, TOPICS)
+    return dict(manifest)
 
 
 def check_data_folder(folder: Path) -> None:

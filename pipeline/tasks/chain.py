@@ -26,7 +26,15 @@ from ..io import storage
 from ..ml.text import SPLITS, Split
 from ..ml.training import Features
 from ..params import Digest, Number, Param, Text
-from .base import PipelineTask, data_folder, download_folder
+from .base import (
+    HISTORY,
+    MANIFEST,
+    METRICS,
+    VOCABULARY,
+    PipelineTask,
+    data_folder,
+    download_folder,
+)
 from .parameters import ENCODE, FEATURES, FINAL, SPLIT, TRAIN, Own
 
 logger = logging.getLogger("luigi-interface")
@@ -194,7 +202,8 @@ class Encode(PipelineTask):
                 "selection": encoded.report or None,
                 "reserved": {str(k): v for k, v in RESERVED.items()},
                 "words": encoded.vocabulary, "training_counts": encoded.counts,
-                "source_sha256": storage.read_json(self.input()["manifest"].path)["sha256"]})
+                "source_sha256": storage.read_json(self.input()["manifest"].path,
+                                                   MANIFEST)["sha256"]})
         self.report(f"encoded {encoded.splits['train'].rows} training and "
                     f"{encoded.splits['test'].rows} test documents", 100)
 
@@ -283,8 +292,8 @@ class Fitting(PipelineTask):
     @property
     def encoded_class_names(self) -> list[str]:
         """The class names Encode found (a dataset's filter may change them)."""
-        return list(storage.read_json(self.clone(Encode).output()["vocabulary"].path)
-                    ["class_names"])
+        return list(storage.read_json(self.clone(Encode).output()["vocabulary"].path,
+                                      VOCABULARY)["class_names"])
 
     def with_vectors(self, required: dict[str, Any]) -> dict[str, Any]:
         """``required`` plus, for a model that starts from pretrained vectors, the vectors
@@ -304,7 +313,7 @@ class Fitting(PipelineTask):
 
         inputs = self.input()
         words, vectors = glove.load(Path(inputs["vectors"]["manifest"].path).parent)
-        vocabulary = storage.read_json(inputs["encode"]["vocabulary"].path)["words"]
+        vocabulary = storage.read_json(inputs["encode"]["vocabulary"].path, VOCABULARY)["words"]
         matrix, coverage = glove.embedding_matrix(vocabulary, self.num_words, words, vectors)
         self.report(f"GloVe covers {coverage:.1%} of the {len(vocabulary)} vocabulary words")
         return {"embedding_matrix": matrix}, {"vocabulary_coverage": round(coverage, 4)}
@@ -391,7 +400,8 @@ class EvaluateTest(Fitting):
 
         if self.final_epochs != "auto":
             return int(self.final_epochs)
-        return best_epoch(storage.read_csv_columns(self.input()["train"]["history"].path))
+        return best_epoch(storage.read_csv_columns(self.input()["train"]["history"].path,
+                                                  HISTORY))
 
     def run(self) -> None:
         from ..ml.split import training_subset
@@ -435,8 +445,8 @@ class PlotHistory(PipelineTask):
     def run(self) -> None:
         from ..ml.plots import plot_history
 
-        history = storage.read_csv_columns(self.input()["train"]["history"].path)
-        metrics = storage.read_json(self.input()["evaluate"]["metrics"].path)
+        history = storage.read_csv_columns(self.input()["train"]["history"].path, HISTORY)
+        metrics = storage.read_json(self.input()["evaluate"]["metrics"].path, METRICS)
         with self.staged() as folder:
             plot_history(history, folder / self.files["plot"],
                          chosen_epoch=metrics["final_epochs"],
@@ -458,7 +468,7 @@ class PlotConfusion(PipelineTask):
     def run(self) -> None:
         from ..ml.plots import plot_confusion
 
-        matrix = storage.read_json(self.input()["metrics"].path)["confusion_matrix"]
+        matrix = storage.read_json(self.input()["metrics"].path, METRICS)["confusion_matrix"]
         with self.staged() as folder:
             plot_confusion(matrix["rows_true_columns_predicted"], matrix["labels"],
                            folder / self.files["plot"],
@@ -505,7 +515,7 @@ class RunAll(PipelineTask):
         from ..ml.metrics import baselines
 
         inputs = self.input()
-        metrics = storage.read_json(inputs["evaluate"]["metrics"].path)
+        metrics = storage.read_json(inputs["evaluate"]["metrics"].path, METRICS)
         labels = storage.load_arrays(inputs["evaluate"]["predictions"].path,
                                      only=("labels",))["labels"]
         summary = {
@@ -520,7 +530,8 @@ class RunAll(PipelineTask):
             "confusion_plot": inputs["confusion"]["plot"].path,
             "baselines": baselines(np.asarray(labels), self.seed),
             "references": {
-                name: {"test_accuracy": storage.read_json(target["metrics"].path)["accuracy"],
+                name: {"test_accuracy": storage.read_json(target["metrics"].path,
+                                                    METRICS)["accuracy"],
                        "parameters": task.to_str_params(only_significant=True),
                        "metrics": target["metrics"].path}
                 for (name, task), target in zip(self.references().items(),
@@ -622,7 +633,8 @@ def score_with(evaluate: EvaluateTest, reviews: list[Any]) -> tuple[list[Any], l
 
     scorer = load_scorer(evaluate.output_dir / EvaluateTest.WEIGHTS,
                          evaluate.output()["model"].path)
-    vocabulary = storage.read_json(evaluate.clone(Encode).output()["vocabulary"].path)
+    vocabulary = storage.read_json(evaluate.clone(Encode).output()["vocabulary"].path,
+                                   VOCABULARY)
     representation = evaluate.representation_plugin
     fitted = storage.load_arrays(evaluate.featurize().output()["features"].path,
                                  only=representation.fitted) if representation.fitted else {}

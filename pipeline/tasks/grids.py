@@ -18,7 +18,7 @@ from .. import models
 from ..errors import PipelineError
 from ..io import storage
 from ..params import CATALOGUE, Integer, IntegerSet, Names, Param, Text, Value
-from .base import PipelineTask, data_folder, fetched_manifest
+from .base import HISTORY, METRICS, TRAINING, PipelineTask, data_folder, fetched_manifest
 from .chain import EvaluateTest, TrainModel
 from .parameters import FINAL, Chosen, Own, default, pinned_settings, settings_state
 
@@ -199,12 +199,12 @@ class CompareModels(PipelineTask):
         required = self.input()
         for name, seed in self.runs:
             inputs = required[self.key(name, seed)]
-            history = storage.read_csv_columns(inputs["train"]["history"].path)
+            history = storage.read_csv_columns(inputs["train"]["history"].path, HISTORY)
             histories[self.key(name, seed)] = history
             rows.append(compare.comparison_row(
                 name, selected[name], history,
-                storage.read_json(inputs["train"]["training"].path),
-                storage.read_json(inputs["evaluate"]["metrics"].path), seed=seed))
+                storage.read_json(inputs["train"]["training"].path, TRAINING),
+                storage.read_json(inputs["evaluate"]["metrics"].path, METRICS), seed=seed))
         summary = compare.summarize_seeds(rows) if self.seeds > 1 else None
         with self.staged() as folder:
             compare.write_csv(rows, folder / self.files["csv"])
@@ -304,9 +304,10 @@ class LearningCurve(PipelineTask):
             evaluate = EvaluateTest(**params)
             settings[model] = f"{evaluate.epochs} epochs, batch {evaluate.batch_size}"
             rows.append(curves.point_row(
-                model, size, seed, storage.read_csv_columns(inputs["train"]["history"].path),
-                storage.read_json(inputs["train"]["training"].path),
-                storage.read_json(inputs["evaluate"]["metrics"].path)))
+                model, size, seed,
+                storage.read_csv_columns(inputs["train"]["history"].path, HISTORY),
+                storage.read_json(inputs["train"]["training"].path, TRAINING),
+                storage.read_json(inputs["evaluate"]["metrics"].path, METRICS)))
         names = self.model_list
         shown = "; ".join(dict.fromkeys(settings.values())) if len(set(settings.values())) \
             == 1 else "; ".join(f"{model}: {text}" for model, text in settings.items())
