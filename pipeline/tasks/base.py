@@ -29,11 +29,12 @@ from ..ml.split import check_sizes
 from ..models import Model
 from ..models import check_sizes as check_model_sizes
 from . import remote
-from .logs import install_log_filter
+from .logs import install_interrupt_hook, install_log_filter
 from .parameters import Parameterized, memo, pinned_settings, settings_state, values_of
 
 logger = logging.getLogger("luigi-interface")
 install_log_filter()
+install_interrupt_hook()
 
 
 @luigi.Task.event_handler(luigi.Event.START)
