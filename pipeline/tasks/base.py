@@ -131,9 +131,17 @@ HISTORY = ("epoch", "loss", "val_loss", "val_accuracy")
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
-    manifest = storage.read_json(path, MANIFEST)
-    if "topics" in manifest:
-        storage.read_json(path, TOPICS)
+    try:
+        manifest = storage.read_json(path, MANIFEST)
+        if "topics" in manifest:
+            storage.read_json(path, TOPICS)
+    except storage.DamagedFileError as exc:
+        # source data: fetched again once its folder is gone (forget keeps source data)
+        problem = str(exc).split("; it was changed")[0]
+        raise storage.DamagedFileError(
+            f"{problem}; it was changed or damaged after DownloadDataset wrote it: delete "
+            f"{path.parent} and run again (the dataset is fetched and checked again)") \
+            from None
     return dict(manifest)
 
 
