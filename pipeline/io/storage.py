@@ -186,8 +186,8 @@ def write_json(path: str | os.PathLike[str], obj: Any, sort_keys: bool = True) -
 
 # ------------------------------------------------------------- reading outputs back
 
-#: The largest JSON output read back (a vocabulary of 2,000,000 words is about 60 MB).
-MAX_JSON_BYTES = 256 << 20
+#: The largest JSON output read back (the vocabulary of 2,000,000 words: about 50 MB).
+MAX_JSON_BYTES = 128 << 20
 #: The largest CSV output read back (a history of 1,000 epochs is about 100 KB).
 MAX_CSV_BYTES = 64 << 20
 

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 #: document in it: bounds on memory, far above any review (IMDB's longest: 13.7 KB).
 MAX_INPUT_BYTES = 64 << 20
 MAX_DOCUMENT_BYTES = 1 << 20
+#: The most documents one input holds (each costs a few hundred bytes while scored).
+MAX_DOCUMENTS = 1_000_000
 
 
 @dataclass
@@ -179,8 +181,15 @@ def read_reviews(path: str | os.PathLike[str]) -> list[Review]:
     return reviews
 
 
+def _too_many(path: Path) -> PipelineError:
+    return PipelineError(f"input {path}: more than {MAX_DOCUMENTS:,} documents; split it "
+                         f"into smaller files")
+
+
 def _read_lines(path: Path, data: bytes) -> list[Review]:
     reviews = []
+    if data.count(b"\n") > MAX_DOCUMENTS:
+        raise _too_many(path)
     for number, line in enumerate(data.splitlines(), start=1):
         if len(line) > MAX_DOCUMENT_BYTES:
             reviews.append(_unreadable(str(number), f"longer than {MAX_DOCUMENT_BYTES:,} "
@@ -193,20 +202,35 @@ def _read_lines(path: Path, data: bytes) -> list[Review]:
 
 
 class _Lines:
-    """The physical lines of a text, as an iterator that can be moved back (to read a
-    CSV again from the line after a broken row)."""
+    """The physical lines of a text, one at a time, keeping only those of the row being
+    read: after a broken row, reading goes back to the line after its first one."""
 
-    def __init__(self, lines: list[str]) -> None:
-        self.lines, self.position = lines, 0
+    def __init__(self, text: str) -> None:
+        self.source = iter(io.StringIO(text, newline=""))
+        self.buffer: list[str] = []  # the lines of the current row
+        self.position = 0            # in buffer
+        self.line = 1                # the number of buffer[0]
 
     def __iter__(self) -> _Lines:
         return self
 
     def __next__(self) -> str:
-        if self.position >= len(self.lines):
-            raise StopIteration
+        if self.position == len(self.buffer):
+            self.buffer.append(next(self.source))
         self.position += 1
-        return self.lines[self.position - 1]
+        return self.buffer[self.position - 1]
+
+    def row_done(self) -> None:
+        del self.buffer[:self.position]
+        self.line += self.position
+        self.position = 0
+
+    def first_line_again(self) -> str:
+        """The current row's first line; reading goes on from the line after it."""
+        first = self.buffer.pop(0) if self.buffer else ""
+        self.line += 1
+        self.position = 0
+        return first
 
 
 def _read_csv(path: Path, data: bytes) -> list[Review]:
@@ -221,7 +245,7 @@ def _read_csv(path: Path, data: bytes) -> list[Review]:
     whole = Review("", "")
     text = _decode(data, whole).replace("\0", "\ufffd")
     csv.field_size_limit(MAX_DOCUMENT_BYTES)
-    source = _Lines(list(io.StringIO(text, newline="")))
+    source = _Lines(text)
     reader = csv.reader(source, strict=True)
     try:
         fieldnames = next(reader, None)
@@ -230,11 +254,11 @@ def _read_csv(path: Path, data: bytes) -> list[Review]:
     if fieldnames is None or "text" not in fieldnames:
         raise PipelineError(f"input {path}: CSV has no 'text' column "
                             f"(columns: {', '.join(fieldnames or []) or 'none'})")
+    source.row_done()
     columns = {name: k for k, name in reversed(list(enumerate(fieldnames)))}
     reviews: list[Review] = []
     number = 0
     while True:
-        start = source.position
         notes: list[str] = []
         try:
             row = next(reader)
@@ -242,19 +266,23 @@ def _read_csv(path: Path, data: bytes) -> list[Review]:
             break
         except csv.Error as exc:
             # read the row's first line alone, then go on from the line after it
-            source.position = start + 1
+            line = source.line
+            first = source.first_line_again()
             reader = csv.reader(source, strict=True)
             try:
-                row = next(csv.reader([source.lines[start]], strict=False))
+                row = next(csv.reader([first], strict=False))
             except csv.Error as again:
                 number += 1
-                reviews.append(_unreadable(f"row {number}", f"{again} (line {start + 1})"))
+                reviews.append(_unreadable(f"row {number}", f"{again} (line {line})"))
                 continue
-            notes.append(f"malformed CSV at line {start + 1} ({exc}): read as that line "
-                         f"alone")
+            notes.append(f"malformed CSV at line {line} ({exc}): read as that line alone")
+        else:
+            source.row_done()
         if not row:
             continue  # a blank line
         number += 1
+        if number > MAX_DOCUMENTS:
+            raise _too_many(path)
         if len(row) != len(fieldnames):
             notes.append(f"{len(row)} fields where the header has {len(fieldnames)}")
         cell = row[columns["text"]] if columns["text"] < len(row) else ""
