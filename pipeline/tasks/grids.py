@@ -276,7 +276,24 @@ class LearningCurve(PipelineTask):
 
     @property
     def points(self) -> dict[tuple[str, int, int], dict[str, Value]]:
-        """``{(model, size, seed): EvaluateTest parameters}``."""
+        """``{(model, size, seed): EvaluateTest parameters}`` (at most 10,000 of them;
+        derived once per version of the settings)."""
+        from ..ml.compare import MAX_VARIANTS
+
+        count = len(self.models) * len(self.sizes) * self.seeds
+        if count > MAX_VARIANTS:
+            raise PipelineError(f"{len(self.models)} models x {len(self.sizes)} sizes x "
+                                f"{self.seeds} seeds is {count:,} points, more than the "
+                                f"{MAX_VARIANTS:,} one curve may have")
+        key = settings_state()
+        cached = self.__dict__.get("_points_cache")
+        if cached is None or cached[0] != key:
+            with pinned_settings():
+                cached = (key, self._points())
+            self.__dict__["_points_cache"] = cached
+        return {point: dict(params) for point, params in cached[1].items()}
+
+    def _points(self) -> dict[tuple[str, int, int], dict[str, Value]]:
         sizes = self.sizes
         chosen = self.chosen
         found = {}
