@@ -12,7 +12,6 @@ TensorFlow, matplotlib) are imported inside ``run()``, so scheduling, a no-op re
 """
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any, ClassVar
@@ -38,6 +37,17 @@ from .base import (
 from .parameters import ENCODE, FEATURES, FINAL, SPLIT, TRAIN, Own
 
 logger = logging.getLogger("luigi-interface")
+
+#: What a finished RunAll's summary.json must hold for its description.
+SUMMARY: storage.Shape = {
+    key: (check, what) for key, check, what in (
+        ("dataset", lambda value: isinstance(value, str), "a dataset name"),
+        ("model_name", lambda value: isinstance(value, str), "a model name"),
+        ("test_accuracy", storage.is_finite, "a number"),
+        ("test_loss", storage.is_number, "a number"),
+        ("chosen_epoch", storage.is_count, "a count"),
+        ("model", lambda value: isinstance(value, str), "a path"),
+        ("plot", lambda value: isinstance(value, str), "a path"))}
 
 DATASET_URL = Param("url", Text("http(s) URL, file:// URL or local path"), "",
                     "Where the dataset's main file comes from: http(s) URL, file:// URL, "
@@ -570,8 +580,9 @@ def _already_complete(task: RunAll) -> None:
     """A rerun of a finished RunAll does nothing: say so, and where the results are."""
     path = task.output()["summary"].path
     try:
-        summary = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        summary = storage.read_json(path, SUMMARY)
+    except storage.DamagedFileError as exc:
+        logger.warning("%s", exc)
         return
     print(f"\nNothing to do: this configuration is already complete.{describe(summary, path)}",
           flush=True)

@@ -93,7 +93,7 @@ class CompareModels(PipelineTask):
         self.variant_params  # noqa: B018 - resolving checks every variant
 
     # Luigi reuses task instances with equal parameters: what the variants file gives is
-    # kept with the file's identity (path, size, time of change) and the settings, and
+    # kept with the file's path and content hash and the settings, and
     # read again when either changes, so an edited file is never seen stale while a grid
     # of 10,000 variants is resolved once, not at every complete() and requires().
     @property
@@ -104,11 +104,15 @@ class CompareModels(PipelineTask):
     def _plan(self) -> dict[str, Any]:
         """``{"selected": {name: spec}, "params": {name: parameters}, "runs": {(name,
         seed): EvaluateTest}, "digest": str}``, cached as said above."""
+        import hashlib
+
+        from ..ml.compare import MAX_VARIANTS_BYTES
+
         path = self.variants_path
-        try:
-            info = path.stat()
-            stamp: tuple[Any, ...] | None = (str(path), info.st_mtime_ns, info.st_size,
-                                             info.st_ino)
+        try:  # by content: two edits within a clock tick keep the time and maybe the size
+            with open(path, "rb") as handle:
+                content = handle.read(MAX_VARIANTS_BYTES + 1) if path.is_file() else b""
+            stamp: tuple[Any, ...] | None = (str(path), hashlib.sha256(content).digest())
         except OSError:
             stamp = None  # load_variants says what is wrong
         key = (stamp, settings_state())
