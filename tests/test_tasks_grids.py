@@ -345,3 +345,15 @@ def test_a_curve_of_models_with_different_defaults_runs_and_says_what_each_train
         assert len(history["epoch"]) == {"mlp": 20, "embedding": 10}[model]
     assert titles == ["IMDB movie reviews: test accuracy against training size (mlp: 20 "
                       "epochs, batch 8; embedding: 10 epochs, batch 8)"]
+
+
+def test_a_grid_beyond_its_bound_is_refused_before_any_task_is_built(data_dir, tmp_path):
+    sizes = ",".join(str(n) for n in range(1, 3400))
+    with pytest.raises(PipelineError, match="2 models x 3399 sizes x 3 seeds is 20,394 "
+                                            "points, more than the 10,000"):
+        LearningCurve(models="embedding,glove", sizes=sizes, seeds=3)
+    path = tmp_path / "v.toml"
+    path.write_text("".join(f"[v{i}]\nepochs = {i % 10 + 1}\n" for i in range(200)))
+    with pytest.raises(PipelineError, match="200 variants x 100 seeds is more than the "
+                                            "10,000 runs"):
+        CompareModels(variants_file=str(path), seeds=100)
