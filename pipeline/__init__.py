@@ -19,12 +19,12 @@ Layers, each importing only those below it: ``tasks`` (the Luigi wiring), the pl
 """
 import atexit
 import gc
-import sys
 
-if "luigi" not in sys.modules:  # python -m pipeline, text-classifier: before Luigi reads them
-    from .io.configcheck import check_luigi_configs
+# python -m pipeline, text-classifier: before Luigi reads them; plain luigi has read
+# them already, but expands no value before it imports this package
+from .io.configcheck import check_luigi_configs
 
-    check_luigi_configs()
+check_luigi_configs()
 
 # On exit, skip the interpreter's last full garbage collection: after TensorFlow it
 # walks millions of objects for ~1 s (matplotlib: ~0.2 s), only to free memory the OS

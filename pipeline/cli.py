@@ -24,8 +24,10 @@ from typing import Any
 from luigi.configuration import add_config_path, get_config
 
 from .errors import PipelineError, user_error
+from .params import Integer, Param
 
 CONFIG_ENV = "LUIGI_CONFIG_PATH"
+INDEX = Param("index", Integer(minimum=0), 0, "Position of the document in the split")
 
 
 def check_config(path: Path, shown: str) -> None:
@@ -50,7 +52,14 @@ def locate(args: argparse.Namespace) -> tuple[Path | None, Path]:
         check_config(config, f"--config {args.config}")
         add_config_path(str(config))
     elif os.environ.get(CONFIG_ENV):
-        config = Path(os.environ[CONFIG_ENV].split(os.pathsep)[-1]).expanduser()
+        from .io.configcheck import ConfigError, config_path_from_environment
+
+        try:
+            named = config_path_from_environment()
+        except ConfigError as exc:
+            raise PipelineError(str(exc)) from None
+        assert named is not None
+        config = named
         check_config(config, f"${CONFIG_ENV} names {config}")
     elif Path("luigi.cfg").exists():
         config = Path("luigi.cfg")
@@ -60,7 +69,11 @@ def locate(args: argparse.Namespace) -> tuple[Path | None, Path]:
     if args.data_dir:
         data = Path(args.data_dir).expanduser()
     elif config is not None:
-        data = Path(get_config().get("pipeline", "data_dir", "data")).expanduser()
+        configured = get_config().get("pipeline", "data_dir", "data").strip()
+        if not configured:
+            raise PipelineError(f"{config}: [pipeline] data_dir is empty; give the data "
+                                f"folder (data_dir = data), or --data-dir")
+        data = Path(configured).expanduser()
         if not data.is_absolute():
             data = config.resolve().parent / data
     else:
@@ -149,17 +162,21 @@ def predict_command(args: argparse.Namespace) -> None:
 def decode_command(args: argparse.Namespace) -> None:
     from .io import storage
     from .ml.text import Split, decode_sequence
+    from .tasks.base import VOCABULARY
 
+    index = INDEX.parse(args.index)  # one parser for every number: 03 and ３ are 3
+    assert isinstance(index, int)
     evaluate, encode, config, data = _configuration(args)
     _ensure(config, data, encode)
     split = Split.from_arrays(storage.load_arrays(encode.output()["sequences"].path),
                               args.split)
-    if not 0 <= args.index < split.rows:
+    if not 0 <= index < split.rows:
         raise PipelineError(f"--index must be between 0 and {split.rows - 1} for the "
-                            f"{args.split} split, got {args.index}")
+                            f"{args.split} split, got {index}")
+    args.index = index
     sequence = split.values[split.offsets[args.index]:split.offsets[args.index + 1]]
     label, name = int(split.labels[args.index]), str(split.names[args.index])
-    vocabulary = storage.read_json(encode.output()["vocabulary"].path)
+    vocabulary = storage.read_json(encode.output()["vocabulary"].path, VOCABULARY)
     class_names = vocabulary["class_names"]
     print(f"{args.split} document {args.index} ({name}, {class_names[label]}), "
           f"as the model sees it:")
@@ -207,7 +224,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
                                             "or .csv with a 'text' column")
         else:
             sub.add_argument("--split", choices=("train", "test"), default="train")
-            sub.add_argument("--index", type=int, default=0,
+            sub.add_argument("--index", default="0",
                              help="position of the document in the split")
     args = parser.parse_args(argv)
     args.param = (args.param or []) + getattr(args, "param_after", [])

@@ -17,6 +17,7 @@ cannot silently replace the mlp's).
 from __future__ import annotations
 
 import math
+import os
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -26,7 +27,7 @@ from typing import Any, SupportsFloat, SupportsIndex
 from .errors import PipelineError, PluginError
 
 #: A parameter's value: what the plug-ins and tasks read.
-Value = int | float | str | bool | tuple[int, ...]
+Value = int | float | str | bool | tuple[int, ...] | tuple[str, ...]
 #: Parameter values by name (read as their declarations' kinds give them).
 Values = Mapping[str, Any]
 
@@ -103,13 +104,16 @@ class Integer(Kind):
         return self.convert(parse_integer(text))
 
     def convert(self, value: object) -> Value:
-        if isinstance(value, bool):
-            raise ValueError(value)
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not isinstance(value, SupportsIndex):
-            raise ValueError(value)
-        number = int(value.__index__())
+        if type(value) is int:  # the common case, without the protocol checks below
+            number = value
+        else:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if not isinstance(value, SupportsIndex):
+                raise ValueError(value)
+            number = int(value.__index__())
         if (self.minimum is not None and number < self.minimum) or \
                 (self.maximum is not None and number > self.maximum) or \
                 (self.among and number not in self.among):
@@ -138,7 +142,8 @@ class Number(Kind):
         return self.convert(float(folded))
 
     def convert(self, value: object) -> Value:
-        if isinstance(value, bool) or not isinstance(value, SupportsFloat):
+        if type(value) is not float and (isinstance(value, bool) or
+                                         not isinstance(value, SupportsFloat)):
             raise ValueError(value)
         number = float(value)
         if not math.isfinite(number):
@@ -282,6 +287,109 @@ class AutoOrInteger(Kind):
 
     def describe(self) -> str:
         return f"auto, or an integer{_bounds(self.minimum, self.maximum)}"
+
+
+@dataclass(frozen=True)
+class Text(Kind):
+    """Free text: an address, a path (surrounding blanks dropped, nothing else changed:
+    a path with a full-width character is another file). ``empty`` says whether ``""``
+    is a value (it usually means "the default")."""
+
+    what: str = "text"
+    empty: bool = True
+
+    def convert(self, value: object) -> Value:
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        if not isinstance(value, str) or "\0" in value:
+            raise ValueError(value)
+        text = value.strip()
+        if not text and not self.empty:
+            raise ValueError(value)
+        return text
+
+    def describe(self) -> str:
+        return self.what if self.empty else f"a non-empty {self.what}"
+
+
+@dataclass(frozen=True)
+class Digest(Kind):
+    """A hexadecimal digest of ``length`` digits (any case; kept in lower case), or empty."""
+
+    length: int = 64
+    what: str = "SHA-256"
+
+    def convert(self, value: object) -> Value:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        folded = _text(value).lower()
+        if folded and (len(folded) != self.length or
+                       any(c not in "0123456789abcdef" for c in folded)):
+            raise ValueError(value)
+        return folded
+
+    def describe(self) -> str:
+        return f"empty or a {self.what} of {self.length} hexadecimal digits"
+
+
+def _items(value: object) -> list[object]:
+    """The items of a comma-separated text or of a Python sequence."""
+    if isinstance(value, str):
+        folded = _text(value)
+        return [] if not folded else [item.strip() for item in folded.split(",")]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+@dataclass(frozen=True)
+class Names(Kind):
+    """Comma-separated names (``embedding,glove``), in the order given, none twice; empty
+    only when ``empty`` (it then means "all of them")."""
+
+    what: str = "names"
+    empty: bool = False
+
+    def convert(self, value: object) -> Value:
+        items = _items(value)
+        names = tuple(_text(item) if isinstance(item, str) else "" for item in items)
+        if (not names and not self.empty) or any(not name or "," in name for name in names) \
+                or len(set(names)) != len(names):
+            raise ValueError(value)
+        return names
+
+    def serialize(self, value: Any) -> str:
+        return ",".join(value)
+
+    def describe(self) -> str:
+        return f"a comma-separated list of distinct {self.what}" + \
+            (" (empty: all of them)" if self.empty else "")
+
+
+@dataclass(frozen=True)
+class IntegerSet(Kind):
+    """Comma-separated distinct integers in ``[minimum, maximum]``, kept in increasing
+    order (``50,10`` is ``10,50``: one value per meaning)."""
+
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def convert(self, value: object) -> Value:
+        element = Integer(self.minimum, self.maximum)
+        items = _items(value)
+        if not items:
+            raise ValueError(value)
+        numbers = tuple(sorted(_whole(element, item) for item in items))
+        if len(set(numbers)) != len(numbers):
+            raise ValueError(value)
+        return numbers
+
+    def serialize(self, value: Any) -> str:
+        return ",".join(map(str, value))
+
+    def describe(self) -> str:
+        return "a comma-separated list of distinct integers" + \
+            _bounds(self.minimum, self.maximum)
 
 
 def _whole(kind: Integer, value: object) -> int:

@@ -46,6 +46,9 @@ def test_cli_predict_and_decode(trained, cli_dir, data_dir, tiny_archive):
 
     result = _cli("decode", *common, "--split", "test", "--index", "2", cwd=cli_dir)
     assert result.returncode == 0, result.stderr
+    for written in ("02", "\uff12"):  # the same number, however it is written
+        assert _cli("decode", *common, "--split", "test", "--index", written,
+                    cwd=cli_dir).stdout == result.stdout
     arrays = load_arrays(encode.output()["sequences"].path)
     expected_file = str(arrays["test_names"][2])
     assert expected_file in result.stdout
@@ -62,6 +65,7 @@ def test_cli_predict_and_decode(trained, cli_dir, data_dir, tiny_archive):
 
 @pytest.mark.parametrize("args, message", [
     (["decode", "--index", "999"], "--index must be between 0 and"),
+    (["decode", "--index", "two"], "index must be an integer >= 0, got 'two'"),
     (["predict", "-p", "nope=1", "x"], "--param 'nope=1'"),
     (["predict", "-p", "epochs=many", "x"],
      "--param epochs: epochs must be an integer from 1 to 1,000, got 'many'"),

@@ -135,3 +135,29 @@ def test_dashes_in_param_names_are_underscores(tmp_path, capsys, keep_data_dir):
                     prog="text-classifier")
     assert code == 2
     assert "--param batch_size: batch_size must be an integer from 1" in capsys.readouterr().err
+
+
+def test_luigi_config_path_naming_two_files_is_refused(tmp_path):
+    """Luigi reads one file from $LUIGI_CONFIG_PATH: a list is neither read nor
+    reported as read."""
+    for name in ("a.cfg", "b.cfg"):
+        (tmp_path / name).write_text("[pipeline]\ndata_dir = d\n")
+    env = dict(os.environ, LUIGI_CONFIG_PATH=f"{tmp_path / 'a.cfg'}:{tmp_path / 'b.cfg'}")
+    for command in ([Path(sys.executable).with_name("text-classifier"), "predict", "x"],
+                    [sys.executable, "-m", "pipeline", "RunAll", "--local-scheduler"]):
+        completed = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True,
+                                   text=True)
+        assert completed.returncode == 2, completed.stderr
+        assert "Luigi reads one file from it, not a list (2 paths joined by ':')" \
+            in completed.stderr, completed.stderr
+        assert "Traceback" not in completed.stderr
+
+
+def test_an_empty_data_dir_is_refused(tmp_path):
+    (tmp_path / "luigi.cfg").write_text("[pipeline]\ndata_dir =\n")
+    completed = subprocess.run([sys.executable, "-m", "pipeline", "Encode",
+                                "--local-scheduler"], cwd=tmp_path, capture_output=True,
+                               text=True)
+    assert completed.returncode != 0
+    assert "[pipeline] data_dir is empty" in completed.stdout + completed.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["luigi.cfg"]

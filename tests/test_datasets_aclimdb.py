@@ -243,10 +243,10 @@ class TestValidateArchive:
     def test_not_an_archive(self, tmp_path):
         path = tmp_path / "random.tar.gz"
         path.write_bytes(np.random.default_rng(0).bytes(5000))
-        with pytest.raises(PipelineError, match="not a readable"):
-            validate_archive(path)
-        with pytest.raises(PipelineError, match="not a readable"):
-            list(iter_reviews(path))
+        for read in (validate_archive, lambda path: list(iter_reviews(path))):
+            with pytest.raises(PipelineError, match=r"not an archive this pipeline reads "
+                                                    r"\(accepted: \.tar, \.tar\.gz"):
+                read(path)
 
     def test_empty_file(self, tmp_path):
         path = tmp_path / "empty.tar.gz"

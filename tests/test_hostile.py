@@ -392,7 +392,8 @@ def slow_archive(tmp_path_factory):
 
 
 @pytest.mark.parametrize("how,workers", [(signal.SIGKILL, 1), (signal.SIGTERM, 1),
-                                         (signal.SIGKILL, 2), (signal.SIGINT, 1)])
+                                         (signal.SIGKILL, 2), (signal.SIGINT, 1),
+                                         (signal.SIGINT, 2)])
 def test_stopping_luigi_during_encode_leaves_no_process_and_resumes(cli_dir, tmp_path,
                                                                     slow_archive, how,
                                                                     workers):
@@ -428,6 +429,10 @@ def test_stopping_luigi_during_encode_leaves_no_process_and_resumes(cli_dir, tmp
                 time.sleep(0.1)
             survivors = [pid for pid in helpers if _alive(pid)]
             assert not survivors, f"still running after 5 s: {survivors}"
+            if how == signal.SIGINT:  # Ctrl-C: one line, from every process
+                log = (tmp_path / "log").read_text()
+                assert "Traceback" not in log and "KeyboardInterrupt" not in log, log
+                assert "interrupted (Ctrl-C): the stage that was running kept nothing" in log
         finally:
             try:
                 os.killpg(process.pid, signal.SIGKILL)
@@ -691,5 +696,277 @@ def test_an_archive_cut_inside_a_review_is_one_line(tmp_path, cut):
     for path, data in ((tmp_path / "cut.tar", tar[:end + cut]),
                        (tmp_path / "cut.tar.gz", gzip.compress(tar)[:cut])):
         path.write_bytes(data)
-        with pytest.raises(PipelineError, match="truncated or corrupt|not a readable"):
+        with pytest.raises(PipelineError, match="truncated or corrupt|not an archive"):
             list(iter_reviews(path))
+
+
+# ------------------------------------------------------- one way to read a number
+
+def test_a_grid_s_number_that_is_not_one_is_one_line(cli_dir, tmp_path):
+    data = tmp_path / "data"
+    for args, needle in ((("CompareModels", "--seeds", "abc"),
+                          "seeds must be an integer from 1 to 100, got 'abc'"),
+                         (("LearningCurve", "--sizes", "10,many"),
+                          "sizes must be a comma-separated list of distinct integers >= 1")):
+        completed, peak = measured(luigi_args(*args, "--pipeline-data-dir", data), cli_dir)
+        assert_one_line_failure(completed, UNHANDLED, needle)
+        print(f"{args[0]}: exit {completed.returncode}, peak {peak:.0f} MB")
+    assert not data.exists()
+
+
+def test_every_door_gives_one_value_and_one_task_id(cli_dir, tmp_path):
+    """03, 3 and a full-width 3 from the command line, luigi.cfg and Python: one task."""
+    from conftest import configured
+
+    ids = {EvaluateTest(final_epochs=value).task_id for value in (3, "3", "03", "\uff13")}
+    with configured("experiment", final_epochs="\uff10\uff13"):
+        ids.add(EvaluateTest().task_id)
+    with configured("EvaluateTest", final_epochs=" 03 "):
+        ids.add(EvaluateTest().task_id)
+    assert len(ids) == 1
+    forget = subprocess.run([sys.executable, "-m", "pipeline.forget", "EvaluateTest",
+                             "--final-epochs", "\uff13", "--dry-run", "--pipeline-data-dir",
+                             tmp_path / "data"], cwd=cli_dir, capture_output=True, text=True,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert forget.returncode == 0, forget.stderr
+    assert f"EvaluateTest/{ids.pop()}" in forget.stdout
+
+
+# ----------------------------------------------------- cost within the stated bounds
+
+def _measured_python(script, *args, cwd=ROOT):
+    """``(CompletedProcess, peak RSS MB, wall seconds)`` of a Python snippet."""
+    start = time.monotonic()
+    completed, peak = measured([sys.executable, "-c", script, *args], cwd)
+    return completed, peak, time.monotonic() - start
+
+
+def test_a_dotted_key_50000_levels_deep_is_refused_in_linear_time(tmp_path):
+    """100 KB of TOML that took tomllib 9.8 GB: refused before tomllib sees it."""
+    path = tmp_path / "v.toml"
+    path.write_text("[a]\n" + ".".join(["a"] * 50_000) + " = 1\n")
+    script = ("import sys\nfrom pipeline.ml.compare import load_variants\n"
+              "from pipeline.errors import PipelineError\n"
+              "try:\n    load_variants(sys.argv[1])\nexcept PipelineError as e:\n"
+              "    print(e)\n")
+    completed, peak, seconds = _measured_python(script, path)
+    assert "a key nested more than 64 levels deep (line 2)" in completed.stdout
+    print(f"dotted key of 50,000 levels ({path.stat().st_size:,} bytes): refused in "
+          f"{seconds:.2f} s, peak {peak:.0f} MB")
+    assert peak < 200
+
+
+def test_a_configuration_that_expands_to_gigabytes_is_one_line(tmp_path):
+    """Ten levels of values that each name the one below ten times: 2 KB of luigi.cfg
+    that Luigi would expand to 10**10 bytes when the value is read."""
+    lines = ["[pipeline]", "v0 = xxxxxxxxxx"]
+    lines += [f"v{k} = " + f"%(v{k - 1})s" * 10 for k in range(1, 11)]
+    lines += ["data_dir = %(v10)s"]
+    (tmp_path / "luigi.cfg").write_text("\n".join(lines) + "\n")
+    for command in ([sys.executable, "-m", "pipeline", "RunAll", "--local-scheduler"],
+                    [str(LUIGI), "--module", "pipeline", "RunAll", "--local-scheduler"]):
+        completed, peak = measured(command, tmp_path)
+        assert completed.returncode == 2, completed.stdout
+        assert "Traceback" not in completed.stdout
+        assert "luigi.cfg: [pipeline] v6 expands to more than 1,048,576 bytes" \
+            in completed.stdout, completed.stdout
+        assert peak < 400
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["luigi.cfg"]
+
+
+@pytest.mark.parametrize("content,needle", [
+    ("[pipeline]\ndata_dir = 100%\n", "a '%' must be written '%%'"),
+    ("[pipeline]\ndata_dir = ${NO_SUCH_VARIABLE_HERE}\n",
+     "${NO_SUCH_VARIABLE_HERE} names an environment variable that is not set"),
+])
+def test_a_value_luigi_cannot_expand_is_one_line(tmp_path, content, needle):
+    (tmp_path / "luigi.cfg").write_text(content)
+    completed, _ = measured([str(LUIGI), "--module", "pipeline", "RunAll",
+                             "--local-scheduler"], tmp_path)
+    assert completed.returncode == 2 and "Traceback" not in completed.stdout
+    assert needle in completed.stdout, completed.stdout
+
+
+def test_sgml_of_unclosed_tags_is_parsed_in_linear_time():
+    """About 8 MB each (the SGML bound is 16 MB) of unclosed tags, attributes without
+    values, unclosed documents and bodies: the lazy regexes took time quadratic in the
+    size (hours); the parser takes one pass."""
+    script = (
+        "import time\nfrom pipeline.datasets.reuters import parse_sgml\n"
+        "attrs = ' '.join(['a'] * 1_000_000)\n"
+        "inputs = {\n"
+        " 'tags': '<REUTERS NEWID=\"1\"><TOPICS>' + '<D>x</D>' * 100_000 + '</TOPICS>"
+        "<TEXT>' + '<A ' * 1_000_000 + '&lt;' * 500_000 + '</TEXT></REUTERS>',\n"
+        " 'attributes': f'<REUTERS {attrs} NEWID=\"1\"></REUTERS>',\n"
+        " 'documents': '<REUTERS NEWID=\"1\">' * 400_000,\n"
+        " 'bodies': '<REUTERS NEWID=\"1\"><TOPICS><D>x</D></TOPICS></REUTERS>' * 150_000,\n"
+        "}\n"
+        "for name, text in inputs.items():\n"
+        "    start = time.monotonic()\n"
+        "    try:\n        parse_sgml(text, 'x.sgm')\n"
+        "    except Exception as e:\n        print(str(e)[:60])\n"
+        "    print(name, len(text), 'chars', round(time.monotonic() - start, 2), 's')\n")
+    completed, peak, _ = _measured_python(script)
+    assert completed.returncode == 0, completed.stdout
+    timings = [line for line in completed.stdout.splitlines() if " chars " in line]
+    assert len(timings) == 4, completed.stdout
+    print(f"SGML, peak {peak:.0f} MB:", "; ".join(timings))
+    assert "the document at line 1 has no </REUTERS>" in completed.stdout
+    for line in timings:
+        assert float(line.split("chars")[1].split()[0]) < 60  # the regexes needed hours
+
+
+# ------------------------------------------------------ archives as people pack them
+
+def _repack(source, path, how):
+    """The tiny archive's members repacked another way: zip, bz2, xz, zst, with ./
+    prefixes, with a hard-linked review, or as an extracted folder."""
+    with tarfile.open(source) as tar:
+        members = [(m, tar.extractfile(m).read()) for m in tar.getmembers() if m.isfile()]
+    if how == "zip":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as packed:
+            for member, data in members:
+                packed.writestr(member.name, data)
+        return path
+    if how == "folder":
+        for member, data in members:
+            (path / member.name).parent.mkdir(parents=True, exist_ok=True)
+            (path / member.name).write_bytes(data)
+        (path / "aclImdb" / "train" / "pos" / "link_9.txt").symlink_to("/etc/passwd")
+        return path / "aclImdb"
+    mode = {"bz2": "w:bz2", "xz": "w:xz"}.get(how, "w:gz")
+    raw = path.with_suffix(".tar") if how == "zst" else path
+    with tarfile.open(raw, "w" if how == "zst" else mode,
+                      format=tarfile.PAX_FORMAT) as tar:
+        for member, data in members:
+            member.name = ("./" + member.name) if how == "dot" else member.name
+            tar.addfile(member, io.BytesIO(data))
+        if how == "links":
+            link = tarfile.TarInfo("aclImdb/train/pos/1000_9.txt")
+            link.type, link.linkname = tarfile.LNKTYPE, members[-1][0].name
+            tar.addfile(link)
+            outside = tarfile.TarInfo("aclImdb/train/pos/1001_9.txt")
+            outside.type, outside.linkname = tarfile.SYMTYPE, "/etc/passwd"
+            tar.addfile(outside)
+    if how == "zst":
+        import zstandard
+
+        path.write_bytes(zstandard.ZstdCompressor().compress(raw.read_bytes()))
+    return path
+
+
+@pytest.mark.parametrize("how", ["zip", "bz2", "xz", "zst", "dot", "links", "folder"])
+def test_archives_packed_as_people_pack_them_are_read_with_every_review(tmp_path, how):
+    from conftest import pipeline_config
+
+    from pipeline import DownloadDataset
+    from pipeline.datasets.aclimdb import survey
+
+    if how == "zst":
+        pytest.importorskip("zstandard")
+    source = make_archive(tmp_path / "a.tar.gz", per_class=(6, 3))
+    expected, _, _ = survey(source)
+    target = tmp_path / "repacked"
+    if how == "folder":
+        target.mkdir()
+    target = _repack(source, target, how)
+    with pipeline_config(tmp_path / "data", target):
+        task = DownloadDataset()
+        assert luigi_build([task])
+        manifest = json_of(task.output()["manifest"].path)
+    extra = 1 if how == "links" else 0
+    assert manifest["reviews"] == dict(expected, **{"train/pos": expected["train/pos"] + extra})
+    named = dict(map(tuple, manifest["skipped"]["named"]))
+    if how == "links":
+        assert named == {"aclImdb/train/pos/1001_9.txt":
+                         "a symbolic link to outside the archive"}
+    elif how == "folder":
+        assert named == {"aclImdb/train/pos/link_9.txt": "a symbolic link"}
+    else:
+        assert named == {}
+    assert manifest["skipped"]["by_folder"] == {"aclImdb": 1}  # the README
+
+
+def luigi_build(tasks):
+    import luigi
+
+    return luigi.build(tasks, local_scheduler=True, log_level="WARNING")
+
+
+def json_of(path):
+    import json
+
+    return json.loads(Path(path).read_text())
+
+
+# --------------------------------------------------- outputs edited or damaged by hand
+
+@pytest.fixture
+def finished(tmp_path):
+    """A data folder with a finished tiny RunAll, and a working folder whose luigi.cfg
+    points at it."""
+    archive = make_archive(tmp_path / "aclImdb_tiny.tar.gz", per_class=(20, 10))
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    data = tmp_path / "data"
+    (cwd / "luigi.cfg").write_text((ROOT / "luigi.cfg").read_text().replace(
+        "data_dir = data", f"data_dir = {data}").replace("url =\n", f"url = {archive}\n"))
+    completed = subprocess.run(luigi_args("RunAll", *tiny_cli_args()), cwd=cwd,
+                               capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return cwd, data
+
+
+def _commands(cwd):
+    params = [arg for pair in zip(["-p"] * 5, [f"{k}={v}" for k, v in
+                                              {"num_words": 40, "validation_size": 10,
+                                               "epochs": 3, "batch_size": 8,
+                                               "units": 8}.items()]) for arg in pair]
+    tc = Path(sys.executable).with_name("text-classifier")
+    return {"RunAll": luigi_args("RunAll", *tiny_cli_args()),
+            "predict": [tc, *params, "predict", "a fine film"],
+            "decode": [tc, *params, "decode", "--index", "0"],
+            "forget": [sys.executable, "-m", "pipeline.forget", "Encode",
+                       *tiny_cli_args(), "--dry-run"]}
+
+
+@pytest.mark.parametrize("damage,file,needle", [
+    (lambda text: '{"documents": [1, 2], "sha256": "x"}', "DownloadDataset/aclimdb/manifest.json",
+     "'documents' must be {'train': count, 'test': count}"),
+    (lambda text: "[]", "DownloadDataset/aclimdb/manifest.json",
+     "a JSON list where an object is expected"),
+    (lambda text: text[:len(text) // 2], "Encode/*/vocabulary.json", "not valid JSON"),
+])
+def test_an_edited_output_is_one_line_for_every_command_that_reads_it(finished, damage,
+                                                                      file, needle):
+    cwd, data = finished
+    (path,) = data.glob(file)
+    path.write_text(damage(path.read_text()))
+    for name, command in _commands(cwd).items():
+        if "vocabulary" in file and name in ("RunAll", "forget"):
+            continue  # a finished RunAll and forget read the manifest, not the vocabulary
+        completed, peak = measured(command, cwd)
+        assert completed.returncode != 0, (name, completed.stdout)
+        assert "Traceback" not in completed.stdout, (name, completed.stdout)
+        line = next((line for line in completed.stdout.splitlines() if needle in line), None)
+        assert line is not None, (name, completed.stdout)
+        assert str(path) in line and "delete" in line, (name, line)
+        print(f"{name}: exit {completed.returncode}, peak {peak:.0f} MB: {line[:120]}")
+
+
+def test_a_truncated_npz_and_nan_metrics_are_named(finished):
+    from pipeline.io import storage
+
+    _, data = finished
+    (predictions,) = data.glob("EvaluateTest/*/predictions.npz")
+    predictions.write_bytes(predictions.read_bytes()[:200])
+    with pytest.raises(PipelineError, match="predictions.npz: not a readable .npz file.*"
+                                            "python -m pipeline.forget EvaluateTest"):
+        storage.load_arrays(predictions)
+    (metrics,) = data.glob("EvaluateTest/*/metrics.json")
+    metrics.write_text(metrics.read_text().replace('"accuracy": ', '"accuracy": NaN, "x": '))
+    with pytest.raises(PipelineError, match="'accuracy' must be a number from 0 to 1, "
+                                            "got 'nan'"):
+        from pipeline.tasks.base import METRICS
+
+        storage.read_json(metrics, METRICS)

@@ -4,6 +4,7 @@ import hashlib
 import http.server
 import socket
 import threading
+import time
 from functools import partial
 
 import pytest
@@ -160,3 +161,58 @@ class TestProgress:
         assert "--DownloadDataset-word-index-url /path/to/imdb_word_index.json" in message
         assert "word_index_url = /path/to/imdb_word_index.json under [DownloadDataset]" \
             in message
+
+
+# ------------------------------------------------------------------ stalled servers
+
+def _trickling_server(delay):
+    """A local HTTP server that sends a 1 MB file one byte every ``delay`` seconds."""
+    import http.server
+    import threading
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the handler's name
+            self.send_response(200)
+            self.send_header("Content-Length", str(1 << 20))
+            self.end_headers()
+            try:
+                for _ in range(1 << 20):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(delay)
+            except OSError:
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("delay", [0.2, 5.0])
+def test_a_stalled_download_stops_with_one_line(tmp_path, delay):
+    """One byte every 0.2 s (a trickle) or every 5 s (silence longer than the timeout):
+    both stop after about the timeout, saying what arrived and how to allow more."""
+    from pipeline.io.download import fetch_file, stall_timeout
+
+    server = _trickling_server(delay)
+    url = f"http://127.0.0.1:{server.server_address[1]}/aclImdb_v1.tar.gz"
+    calls = []
+    start = time.monotonic()
+    try:
+        with stall_timeout(1.5), pytest.raises(PipelineError) as error:
+            fetch_file(url, tmp_path / "a", name="aclImdb_v1.tar.gz",
+                       progress=lambda *args: calls.append(args))
+    finally:
+        server.shutdown()
+    seconds = time.monotonic() - start
+    message = str(error.value)
+    assert "stalled" in message or "sent nothing for 1.5 s" in message, message
+    assert "--DownloadDataset-timeout" in message and "Nothing was kept" in message
+    print(f"delay {delay} s: stopped after {seconds:.1f} s: {message[:100]}")
+    assert seconds < 30
+    if delay < 1:
+        assert calls, "no progress was shown while bytes trickled in"

@@ -139,3 +139,31 @@ def test_summarize_seeds_and_the_tables(tmp_path):
     runs = [line for line in markdown.splitlines()
             if line.startswith(("| a | 1 |", "| a | 0 |", "| b | 0 |"))]
     assert [line.split(" | ")[:2] for line in runs] == [["| a", "1"], ["| a", "0"], ["| b", "0"]]
+
+
+@pytest.mark.parametrize("text", [
+    "[a]\n" + ".".join(["a"] * 70) + " = 1\n",                # a dotted key
+    "[" + ".".join(["a"] * 70) + "]\nepochs = 3\n",           # a dotted table
+])
+def test_deeply_dotted_keys_are_refused_before_tomllib(tmp_path, text):
+    path = tmp_path / "v.toml"
+    path.write_text(text)
+    with pytest.raises(PipelineError, match=r"a key nested more than 64 levels deep"):
+        load_variants(path)
+
+
+def test_dots_inside_strings_and_comments_are_not_keys(tmp_path):
+    path = tmp_path / "v.toml"
+    dots = "." * 100
+    path.write_text(f'[a]\ndescription = "{dots}" # {dots}\nnote = \'{dots}\'\n'
+                    f'long = """{dots}\n{dots}"""\nepochs = 3\n')
+    assert load_variants(path)["a"]["epochs"] == 3
+
+
+def test_too_many_variants_are_refused(tmp_path):
+    from pipeline.ml.compare import MAX_VARIANTS
+
+    path = tmp_path / "v.toml"
+    path.write_text("".join(f"[v{i}]\n" for i in range(MAX_VARIANTS + 1)))
+    with pytest.raises(PipelineError, match="10,001 variants, more than the 10,000"):
+        load_variants(path)

@@ -1,6 +1,7 @@
 """Scoring new documents (pipeline/ml/predict.py): reading inputs, scoring them encoded as
 the training documents were, the predictions file, and the Predict task that writes it."""
 import csv
+import os
 
 import numpy as np
 import pytest
@@ -242,3 +243,62 @@ def test_predict_task_missing_input_fails_before_work(tmp_path, data_dir):
     with pytest.raises(PipelineError, match="input .*no such file"):
         Predict(input=str(tmp_path / "nope.txt"), **TINY)
     assert not data_dir.exists()
+
+
+# ------------------------------------------------------------ CSV rows that break the rules
+
+@pytest.mark.parametrize("content,expected", [
+    # an unclosed quote: the row is read as its own line, the next rows as theirs
+    ('id,text\n1,"good film\n2,bad film\n3,fine\n',
+     [("1", "good film\n", "malformed CSV at line 2"), ("2", "bad film", ""),
+      ("3", "fine", "")]),
+    # text after a closing quote, and a quote that a later row closes
+    ('id,text\n1,"good film\n2,"bad film"\n3,"fine" ok\n',
+     [("1", "good film\n", "malformed CSV at line 2"), ("2", "bad film", ""),
+      ("3", "fine ok", "malformed CSV at line 4")]),
+    # a legitimate field over two lines and doubled quotes stay as they are
+    ('id,text\n1,"two\nlines"\n2,"a ""quoted"" word"\n',
+     [("1", "two\nlines", ""), ("2", 'a "quoted" word', "")]),
+    # the same id twice: both scored, both noted
+    ("id,text\n7,one\n7,two\n",
+     [("7", "one", "id '7' is given to 2 rows"), ("7", "two", "id '7' is given to 2 rows")]),
+])
+def test_a_broken_csv_row_never_takes_its_neighbours(tmp_path, content, expected):
+    path = tmp_path / "r.csv"
+    path.write_text(content)
+    reviews = read_reviews(path)
+    assert [(r.id, r.text) for r in reviews] == [(i, t) for i, t, _ in expected]
+    for review, (_, _, note) in zip(reviews, expected):
+        assert not review.unreadable
+        assert note in "; ".join(review.notes) if note else review.notes == []
+
+
+def test_reading_a_csv_of_broken_rows_is_linear(tmp_path):
+    """A million rows that each open a quote: each failed attempt stops at the next quote,
+    so the whole file is read in one pass or so (measured, generously bounded)."""
+    import time
+
+    path = tmp_path / "r.csv"
+    figures = []
+    for rows in (200_000, 400_000):
+        path.write_text("id,text\n" + 'x,"yyyy\n' * rows)
+        start = time.monotonic()
+        assert len(read_reviews(path)) == rows
+        figures.append((rows, time.monotonic() - start))
+    print("broken CSV rows:", ", ".join(f"{n:,} rows {s:.2f} s" for n, s in figures))
+    assert figures[1][1] < 6 * figures[0][1] + 1  # twice the rows: about twice the time
+
+
+def test_folder_entries_are_read_whatever_their_name(tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "UPPER.TXT").write_text("loud review")
+    (folder / ".hidden.txt").write_text("quiet review")
+    (folder / os.fsdecode(b"caf\xe9.txt")).write_text("latin-1 name")
+    reviews = {r.id: r for r in read_reviews(folder)}
+    assert reviews["UPPER.TXT"].text == "loud review"
+    assert reviews[".hidden.txt"].text == "quiet review"
+    assert reviews["caf\ufffd.txt"].notes == ["file name is not UTF-8"]
+    out = tmp_path / "p.csv"
+    write_predictions(list(reviews.values()), [None] * 3, ["negative", "positive"], out)
+    assert "caf\ufffd.txt" in out.read_text(encoding="utf-8")

@@ -160,3 +160,29 @@ def test_the_catalogue_keeps_one_declaration_per_name_and_who_reads_it():
     assert "epochs" not in catalogue.params and catalogue.version > version
     catalogue.declare("model c", other)
     assert catalogue.get("epochs") is other
+
+
+def test_lists_of_names_and_of_integers_have_one_canonical_value():
+    from pipeline.params import Digest, IntegerSet, Names, Text
+
+    models = Param("models", Names("model names"), "mlp", "Models")
+    sizes = Param("sizes", IntegerSet(minimum=1), "10", "Sizes")
+    assert models.parse(" embedding , glove") == ("embedding", "glove") \
+        == models.normalize(["embedding", "glove"])
+    assert sizes.parse("50, 010,\uff12\uff10") == (10, 20, 50) == sizes.normalize([50, 10, 20])
+    for bad in ("", "a,,b", "a,a"):
+        with pytest.raises(PipelineError, match="models must be a comma-separated list of "
+                                                "distinct model names"):
+            models.parse(bad)
+    for bad in ("", "0", "10,10", "1.5", "ten"):
+        with pytest.raises(PipelineError, match="sizes must be a comma-separated list of "
+                                                "distinct integers >= 1"):
+            sizes.parse(bad)
+    digest = Param("sha256", Digest(), "", "Hash")
+    assert digest.parse("AB" * 32) == "ab" * 32 and digest.parse("") == ""
+    with pytest.raises(PipelineError, match="sha256 must be empty or a SHA-256 of 64"):
+        digest.parse("abc")
+    path = Param("input", Text("path", empty=False), "-", "Input")
+    assert path.parse(" reviews.csv ") == "reviews.csv"
+    with pytest.raises(PipelineError, match="input must be a non-empty path"):
+        path.parse("  ")

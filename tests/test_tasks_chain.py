@@ -541,7 +541,7 @@ def not_gzip(path):
 @pytest.mark.parametrize("damage,needle", [
     (corrupt, "truncated or corrupt"),
     (truncated, "truncated or corrupt"),
-    (not_gzip, "not a readable"),
+    (not_gzip, "not an archive this pipeline reads (accepted: .tar, .tar.gz"),
     (lambda path: make_archive(path, per_class=(5, 5), skip_folders=("test/neg",)),
      "not the aclImdb layout: no review files (<id>_<rating>.txt) in aclImdb/test/neg/"),
     (lambda path: make_archive(path, per_class=(5, 5),

@@ -84,9 +84,22 @@ def test_unknown_variant_name(data_dir):
 
 
 def test_bad_seeds_are_refused(data_dir):
-    for seeds in (0, 101):
-        with pytest.raises(PipelineError, match=f"seeds must be between 1 and 100, got {seeds}"):
+    for seeds in (0, 101, "abc", "1.5"):
+        with pytest.raises(PipelineError, match=f"seeds must be an integer from 1 to 100, "
+                                                f"got {seeds!r}"):
             CompareModels(variants="baseline", seeds=seeds)
+
+
+def test_grid_numbers_and_names_are_read_one_way(data_dir):
+    """--seeds 03, 3 and a full-width 3, or variants written with blanks, are one grid."""
+    grids = [CompareModels(variants=variants, seeds=seeds)
+             for variants, seeds in (("baseline,l2", 3), (" baseline , l2", "03"),
+                                     (("baseline", "l2"), "\uff13"))]
+    assert len({grid.task_id for grid in grids}) == 1
+    assert grids[0].seeds == 3 and grids[0].variants == ("baseline", "l2")
+    curves = [LearningCurve(models=models, sizes=sizes, **SMALL)
+              for models, sizes in (("embedding,glove", "10,50"), ("embedding, glove", "50,010"))]
+    assert curves[0].task_id == curves[1].task_id and curves[0].sizes == (10, 50)
 
 
 def test_small_grid_from_real_histories_shared_upstream_and_no_rerun(data_dir):
@@ -208,10 +221,10 @@ def test_compare_models_over_seeds_reports_mean_and_spread(data_dir):
 def test_learning_curve_bad_input(data_dir):
     with pytest.raises(PipelineError, match="unknown model 'nope'"):
         LearningCurve(models="embedding,nope", **SMALL)
-    with pytest.raises(PipelineError, match="sizes must be a comma-separated list of integers"):
-        LearningCurve(sizes="10,many", **SMALL)
-    with pytest.raises(PipelineError, match="sizes must be positive"):
-        LearningCurve(sizes="0,10", **SMALL)
+    for sizes in ("10,many", "0,10", "10,10", ""):
+        with pytest.raises(PipelineError, match="sizes must be a comma-separated list of "
+                                                "distinct integers >= 1, got"):
+            LearningCurve(sizes=sizes, **SMALL)
     with pytest.raises(PipelineError, match="maxlen must be an integer from 1 to 100,000, "
                                             "got 0"):
         LearningCurve(**dict(SMALL, maxlen=0))
@@ -332,3 +345,15 @@ def test_a_curve_of_models_with_different_defaults_runs_and_says_what_each_train
         assert len(history["epoch"]) == {"mlp": 20, "embedding": 10}[model]
     assert titles == ["IMDB movie reviews: test accuracy against training size (mlp: 20 "
                       "epochs, batch 8; embedding: 10 epochs, batch 8)"]
+
+
+def test_a_grid_beyond_its_bound_is_refused_before_any_task_is_built(data_dir, tmp_path):
+    sizes = ",".join(str(n) for n in range(1, 3400))
+    with pytest.raises(PipelineError, match="2 models x 3399 sizes x 3 seeds is 20,394 "
+                                            "points, more than the 10,000"):
+        LearningCurve(models="embedding,glove", sizes=sizes, seeds=3)
+    path = tmp_path / "v.toml"
+    path.write_text("".join(f"[v{i}]\nepochs = {i % 10 + 1}\n" for i in range(200)))
+    with pytest.raises(PipelineError, match="200 variants x 100 seeds is more than the "
+                                            "10,000 runs"):
+        CompareModels(variants_file=str(path), seeds=100)

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PipelineError
-from ..io.archive import Member, check_member_name, members
-from ..io.download import fetch_file
+from ..io.archive import Member, Skipped, archive_format, check_member_name, members, pack_folder
+from ..io.download import fetch_file, local_path, sha256_of
 from ..io.lifeline import die_with
 from ..ml.text import (
     SPLITS,
@@ -39,7 +39,11 @@ ARCHIVE_NAME = "aclImdb_v1.tar.gz"
 OFFICIAL_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 OFFICIAL_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
 
-REVIEW_RE = re.compile(r"^aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
+#: A review, however the archive was packed: ``aclImdb/train/pos/1_9.txt``, also below
+#: another folder (``data/aclImdb/...``) or without the top folder (``train/pos/...``).
+REVIEW_RE = re.compile(r"^(?:.*/)?(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
+#: A file in a review folder that is not named like a review: counted and named.
+_IN_REVIEW_FOLDER = re.compile(r"^(?:.*/)?(train|test)/(pos|neg)/[^/]+$")
 #: The largest review file read (the longest of the 100,000 IMDB reviews is 13.7 KB).
 MAX_REVIEW_BYTES = 1 << 20
 _TOO_LARGE = "a review file may have: not the aclImdb archive, or tampered with"
@@ -49,52 +53,87 @@ def _members(path: Path | str, shown: object = None) -> Iterator[Member]:
     return members(path, shown, MAX_REVIEW_BYTES, _TOO_LARGE)
 
 
+def scan(path: Path | str, shown: object = None, skipped: Skipped | None = None
+         ) -> Iterator[tuple[Member, re.Match[str]]]:
+    """Each review member of the archive (or extracted folder) and its name's match
+    (groups: split, folder, id, rating), in order; a second copy of a review (the same
+    split, folder and file name) is left out. Everything else is counted in
+    ``skipped``. Member names are checked (no absolute paths, no ``..``)."""
+    shown = shown or path
+    seen: set[tuple[str, str, str]] = set()
+    for member in _members(path, shown):
+        check_member_name(member.name, shown)
+        match = REVIEW_RE.match(member.name)
+        if member.kind == "folder":
+            continue
+        if not member.is_file:
+            if skipped is not None:
+                skipped.unusual(member.name, member.note)
+            continue
+        if match is None:
+            if skipped is not None:
+                if _IN_REVIEW_FOLDER.match(member.name):
+                    skipped.unusual(member.name, "in a review folder, not named "
+                                                 "<id>_<rating>.txt")
+                else:
+                    skipped.ordinary(member.name)
+            continue
+        key = (match[1], match[2], member.name.rsplit("/", 1)[-1])
+        if key in seen:
+            if skipped is not None:
+                skipped.unusual(member.name, f"a second copy of {'/'.join(key)}")
+            continue
+        seen.add(key)
+        yield member, match
+
+
 def iter_reviews(path: Path | str, split: str | None = None
                  ) -> Iterator[tuple[str, int, str, str]]:
     """Yield ``(split, label, file_name, text)`` for each review, straight from the archive.
 
-    Nothing is extracted to disk. Member names are checked (no absolute paths, no
-    ``..``); only regular files named ``aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt``
-    are reviews. A truncated or corrupt archive raises :class:`PipelineError`.
+    Nothing is extracted to disk. Only regular files (or links to them) named
+    ``<id>_<rating>.txt`` in ``train|test/pos|neg/`` are reviews (see :func:`scan`). A
+    truncated or corrupt archive raises :class:`PipelineError`.
     """
-    for name, is_file, read in _members(path):
-        check_member_name(name, path)
-        match = REVIEW_RE.match(name)
-        if not match or not is_file:
-            continue
+    for member, match in scan(path):
         if split is not None and match[1] != split:
             continue
-        yield match[1], FOLDERS.index(match[2]), name.rsplit("/", 1)[-1], \
-            read().decode("utf-8", errors="replace")
+        yield match[1], FOLDERS.index(match[2]), member.name.rsplit("/", 1)[-1], \
+            member.read().decode("utf-8", errors="replace")
 
 
 def read_review(path: Path | str, split: str, folder: str, file_name: str) -> str | None:
     """The original text of one review (``folder``: pos or neg), or None."""
-    name = f"aclImdb/{split}/{folder}/{file_name}"
-    for member, is_file, read in _members(path):
-        if member == name and is_file:
-            return read().decode("utf-8", errors="replace")
+    for member, match in scan(path):
+        if (match[1], match[2]) == (split, folder) and \
+                member.name.rsplit("/", 1)[-1] == file_name:
+            return member.read().decode("utf-8", errors="replace")
     return None
 
 
-def validate_archive(path: Path | str, shown: object = None) -> dict[str, int]:
-    """Check the layout: reviews in all of train/test x pos/neg. Returns the counts.
-
-    Messages name ``shown`` (the address the user gave) instead of ``path``.
-    """
+def survey(path: Path | str, shown: object = None
+           ) -> tuple[dict[str, int], dict[str, object], set[str]]:
+    """Check the layout (reviews in all of train/test x pos/neg): ``(counts, skipped
+    report, names of the reviews)``. Messages name ``shown`` (the address the user gave)
+    instead of ``path``."""
     shown = shown or path
     counts = {(split, label): 0 for split in SPLITS for label in ("neg", "pos")}
-    for name, is_file, _ in _members(path, shown):
-        check_member_name(name, shown)
-        match = REVIEW_RE.match(name)
-        if match and is_file:
-            counts[(match[1], match[2])] += 1
+    skipped = Skipped()
+    names = set()
+    for member, match in scan(path, shown, skipped):
+        counts[(match[1], match[2])] += 1
+        names.add(member.name)
     missing = [f"aclImdb/{s}/{label}/" for (s, label), n in counts.items() if n == 0]
     if missing:
         raise PipelineError(
             f"{shown}: not the aclImdb layout: no review files (<id>_<rating>.txt) in "
             f"{', '.join(missing)}")
-    return {f"{s}/{label}": n for (s, label), n in counts.items()}
+    return {f"{s}/{label}": n for (s, label), n in counts.items()}, skipped.report(), names
+
+
+def validate_archive(path: Path | str, shown: object = None) -> dict[str, int]:
+    """The review counts of each split and folder (see :func:`survey`)."""
+    return survey(path, shown)[0]
 
 
 # ----------------------------------------------------------------------- tokenizing
@@ -137,14 +176,25 @@ class AclImdb(Dataset):
 
     def fetch(self, folder: Path, addresses: Mapping[str, str], *, sha256: str = "",
               progress: Progress | None = None) -> dict[str, Any]:
-        """Fetch the archive into ``folder`` and check its layout."""
+        """Fetch the archive into ``folder`` and check its layout. An extracted folder
+        (``url = /data/aclImdb``) is packed into the archive, its reviews only."""
         url = addresses.get("url") or OFFICIAL_URL
         expected = sha256 or (OFFICIAL_SHA256 if url == OFFICIAL_URL else None)
         archive = Path(folder) / ARCHIVE_NAME
-        digest = fetch_file(url, archive, name=ARCHIVE_NAME, sha256=expected,
-                            progress=progress)
-        reviews = validate_archive(archive, shown=url)
-        return {"source": url, "sha256": digest, "reviews": reviews,
+        source = local_path(url) if url != OFFICIAL_URL else None
+        if source is not None and source.is_dir():
+            reviews, skipped, names = survey(source, shown=url)
+            pack_folder(source, archive, names.__contains__, url, MAX_REVIEW_BYTES,
+                        _TOO_LARGE)
+            digest = sha256_of(archive)
+            fmt = "folder"
+        else:
+            digest = fetch_file(url, archive, name=ARCHIVE_NAME, sha256=expected,
+                                progress=progress)
+            fmt = archive_format(archive, url)
+            reviews, skipped, _ = survey(archive, shown=url)
+        return {"source": url, "sha256": digest, "format": fmt, "reviews": reviews,
+                "skipped": skipped,
                 "documents": {split: sum(n for key, n in reviews.items()
                                          if key.startswith(f"{split}/")) for split in SPLITS}}
 

@@ -36,15 +36,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tarfile
-import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import PipelineError
-from ..io.download import fetch_file
+from ..io.archive import Skipped, archive_format, check_member_name, members, pack_folder
+from ..io.download import fetch_file, local_path, sha256_of
 from ..ml.text import SPLITS, Encoded, Split, build_vocabulary, encode_split, tokenize_documents
 from ..params import Choice, Integer, Param, Values
 from .base import Dataset, Plan, Progress
@@ -124,14 +123,12 @@ class Newswire:
 Labelled = tuple[Newswire, int]
 
 
-_DOC_RE = re.compile(r"<REUTERS\b([^>]*)>(.*?)</REUTERS>", re.S)
-_ATTR_RE = re.compile(r'(\w+)="([^"]*)"')
-_TOPICS_RE = re.compile(r"<TOPICS>(.*?)</TOPICS>", re.S)
-_D_RE = re.compile(r"<D>(.*?)</D>", re.S)
-_TEXT_RE = re.compile(r"<TEXT\b[^>]*>(.*?)</TEXT>", re.S)
-_BODY_RE = re.compile(r"<BODY>(.*?)(?:</BODY>|$)", re.S)
-_TITLE_RE = re.compile(r"<TITLE>(.*?)</TITLE>", re.S)
-_TAG_RE = re.compile(r"</?[A-Z]+\b[^>]*>")
+# Parsing is linear in the file's size whatever it holds (an SGML file is at most
+# 16 MB): tags are found with str.find from a position that only moves forward, never
+# with a lazy regex such as <X>(.*?)</X>, which rescans to the end of the file from
+# every unclosed <X> (quadratic on a file of unclosed tags).
+_ATTR_RE = re.compile(r'(?<!\w)(\w+)="([^"]*)"')
+_TAG_START_RE = re.compile(r"</?[A-Z]+\b")
 _ENTITY_RE = re.compile(r"&(#\d{1,7}|lt|gt|amp|quot|apos);")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 
@@ -148,86 +145,156 @@ def unescape(text: str) -> str:
     return _ENTITY_RE.sub(one, text) if "&" in text else text
 
 
-def _keras_body(text: str, after_topics: int) -> str:
+class _Next:
+    """The next position of ``needle`` at or after a position, for positions that never
+    decrease: one pass over the text in all."""
+
+    def __init__(self, text: str, needle: str) -> None:
+        self.text, self.needle, self.found = text, needle, -2
+
+    def at_or_after(self, position: int) -> int:
+        if self.found == -2 or (self.found != -1 and self.found < position):
+            self.found = self.text.find(self.needle, position)
+        return self.found
+
+
+def _keras_body(text: str, after_topics: int, bodies: _Next, closes: _Next) -> str:
     """What Keras's original script took as a newswire's body: from just after the
     document's ``<TOPICS>`` tag, the next ``<BODY>`` in the file (a later newswire's when
-    this one has none) up to the next ``</``; Python's ``find`` returning -1 included."""
-    rest = text[after_topics:]
-    start = rest.find("<BODY>")
-    body = rest[start + len("<BODY>"):]
-    return body[:body.find("</")]
+    this one has none) up to the next ``</``; Python's ``find`` returning -1 included
+    (``rest[-1 + 6:]``, then ``body[:-1]``)."""
+    start = bodies.at_or_after(after_topics)
+    begin = start + len("<BODY>") if start != -1 else after_topics + len("<BODY>") - 1
+    end = closes.at_or_after(begin)
+    return text[begin:end] if end != -1 else text[begin:-1]
 
 
 def _line(text: str, position: int) -> int:
     return text.count("\n", 0, position) + 1
 
 
+def _boundary(text: str, position: int) -> bool:
+    """Whether no word character follows ``position`` (regex ``\b`` after a tag name)."""
+    return position >= len(text) or not (text[position].isalnum() or text[position] == "_")
+
+
+def _element(text: str, tag: str, start: int = 0, end: int | None = None,
+             attributes: bool = False) -> tuple[int, int] | None:
+    """``(content start, content end)`` of the first ``<tag>...</tag>`` in
+    ``text[start:end]`` (``<tag ...>`` with ``attributes``), else None."""
+    end = len(text) if end is None else end
+    opening = f"<{tag}" if attributes else f"<{tag}>"
+    position = start
+    while True:
+        found = text.find(opening, position, end)
+        if found == -1:
+            return None
+        after = found + len(opening)
+        if attributes:
+            if not _boundary(text, after):
+                position = after
+                continue
+            gt = text.find(">", after, end)
+            if gt == -1:
+                return None
+            after = gt + 1
+        close = text.find(f"</{tag}>", after, end)
+        return None if close == -1 else (after, close)
+
+
+def _strip_tags(text: str) -> str:
+    """Every ``</?[A-Z]+\b[^>]*>`` replaced by a space, in one pass."""
+    pieces, position, next_gt = [], 0, -2
+    for match in _TAG_START_RE.finditer(text):
+        if match.start() < position:
+            continue
+        if next_gt == -2 or (next_gt != -1 and next_gt < match.end()):
+            next_gt = text.find(">", match.end())
+        if next_gt == -1:
+            break
+        pieces += [text[position:match.start()], " "]
+        position = next_gt + 1
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
 def parse_sgml(text: str, file_name: str) -> list[Newswire]:
-    """The :class:`Newswire` documents of one SGML file, in order.
+    """The :class:`Newswire` documents of one SGML file, in order, in time linear in
+    the file's size.
 
     Raises :class:`PipelineError` naming the file and line of a document that opens and
     never closes, that has no NEWID, or whose TOPICS list is not closed.
     """
-    documents, position = [], 0
-    opened = text.count("<REUTERS")
-    for match in _DOC_RE.finditer(text):
-        inner_start = match.start(2)
-        nested = text.find("<REUTERS", match.start() + 1, match.end())
+    documents: list[Newswire] = []
+    bodies, closes = _Next(text, "<BODY>"), _Next(text, "</")
+    position = 0
+    while True:
+        start = text.find("<REUTERS", position)
+        if start == -1:
+            break
+        gt = text.find(">", start)
+        close = text.find("</REUTERS>", gt) if gt != -1 and _boundary(text, start + 8) else -1
+        if close == -1:
+            raise PipelineError(f"{file_name}: the document at line {_line(text, start)} has "
+                                f"no </REUTERS>: the file is truncated or broken")
+        nested = text.find("<REUTERS", start + 1, close)
         if nested != -1:
-            raise PipelineError(f"{file_name}: the document at line {_line(text, match.start())}"
+            raise PipelineError(f"{file_name}: the document at line {_line(text, start)}"
                                 f" has no </REUTERS> before the next one (line "
                                 f"{_line(text, nested)}): the file is broken")
-        attrs = dict(_ATTR_RE.findall(match[1]))
+        attrs = dict(_ATTR_RE.findall(text, start + 8, gt))
         if "NEWID" not in attrs:
             raise PipelineError(f"{file_name}: the document at line "
-                                f"{_line(text, match.start())} has no NEWID attribute")
-        inner = match[2]
-        topics_match = _TOPICS_RE.search(inner)
-        if topics_match is None and "<TOPICS>" in inner:
-            raise PipelineError(f"{file_name}: NEWID {attrs['NEWID']} (line "
-                                f"{_line(text, inner_start)}): <TOPICS> is not closed")
-        topics = [unescape(t).strip() for t in _D_RE.findall(topics_match[1])] \
-            if topics_match else []
-        if topics_match and (topics_match[1].count("<D>") != topics_match[1].count("</D>")
-                             or topics_match[1].count("<D>") != len(topics)):
-            raise PipelineError(f"{file_name}: NEWID {attrs['NEWID']} (line "
-                                f"{_line(text, inner_start)}): a <D> of its TOPICS is not "
-                                f"closed")
-        text_match = _TEXT_RE.search(inner)
-        if text_match is None and "<TEXT" in inner:
-            raise PipelineError(f"{file_name}: NEWID {attrs['NEWID']} (line "
-                                f"{_line(text, inner_start)}): <TEXT> is not closed")
-        content = text_match[1] if text_match else ""
-        body = _BODY_RE.search(content)
-        title = _TITLE_RE.search(content)
+                                f"{_line(text, start)} has no NEWID attribute")
+        inner_start, inner_end = gt + 1, close
+
+        def where(newid: str = attrs["NEWID"], at: int = inner_start) -> str:
+            # counting lines costs a pass over the file: for errors only
+            return f"{file_name}: NEWID {newid} (line {_line(text, at)})"
+
+        topics_at = _element(text, "TOPICS", inner_start, inner_end)
+        if topics_at is None and text.find("<TOPICS>", inner_start, inner_end) != -1:
+            raise PipelineError(f"{where()}: <TOPICS> is not closed")
+        topics = []
+        if topics_at is not None:
+            listed = text[topics_at[0]:topics_at[1]]
+            at = 0
+            while (found := _element(listed, "D", at)) is not None:
+                topics.append(unescape(listed[found[0]:found[1]]).strip())
+                at = found[1] + len("</D>")
+            if listed.count("<D>") != listed.count("</D>") or listed.count("<D>") != len(topics):
+                raise PipelineError(f"{where()}: a <D> of its TOPICS is not closed")
+        text_at = _element(text, "TEXT", inner_start, inner_end, attributes=True)
+        if text_at is None and text.find("<TEXT", inner_start, inner_end) != -1:
+            raise PipelineError(f"{where()}: <TEXT> is not closed")
+        content = text[text_at[0]:text_at[1]] if text_at else ""
+        body_start = content.find("<BODY>")
+        body = None
+        if body_start != -1:
+            body_end = content.find("</BODY>", body_start + 6)
+            if body_end == -1:  # the regex (.*?)(?:</BODY>|$) stopped before a final \n
+                body_end = len(content) - 1 if content.endswith("\n") else len(content)
+            body = content[body_start + 6:body_end]
+        title_at = _element(content, "TITLE")
         documents.append(Newswire(
             newid=attrs["NEWID"], topics=[t for t in topics if t],
             lewissplit=attrs.get("LEWISSPLIT", ""),
-            text=unescape(body[1] if body else _TAG_RE.sub(" ", content)),
-            title=unescape(title[1]).strip() if title else "", has_body=body is not None,
-            topics_attribute=attrs.get("TOPICS", ""),
-            keras_text=_keras_body(text, inner_start + topics_match.start(1))
-            if topics_match is not None and topics else ""))  # topics only with a match
-        position = match.end()
-    if len(documents) != opened:
-        where = text.find("<REUTERS", position)
-        raise PipelineError(f"{file_name}: the document at line {_line(text, where)} has no "
-                            f"</REUTERS>: the file is truncated or broken")
+            text=unescape(body if body is not None else _strip_tags(content)),
+            title=unescape(content[title_at[0]:title_at[1]]).strip() if title_at else "",
+            has_body=body is not None, topics_attribute=attrs.get("TOPICS", ""),
+            keras_text=_keras_body(text, topics_at[0], bodies, closes)
+            if topics_at is not None and topics else ""))  # topics only with a match
+        position = close + len("</REUTERS>")
     return documents
 
 
 # ----------------------------------------------------------------------- the archive
 
-def _sgml_name(member_name: str) -> str | None:
-    """``reut2-NNN.sgm`` for a member of that name in any folder, else None."""
-    parts = member_name.split("/")
-    if member_name.startswith("/") or ".." in parts:
-        raise PipelineError(f"unsafe path in archive: {member_name!r} (absolute or with '..')")
-    return parts[-1] if parts[-1] in SGML_FILES else None
-
-
-def read_sgml_files(path: str | os.PathLike[str], shown: object = None) -> dict[str, bytes]:
-    """``{file name: bytes}`` of the 22 SGML files in the tar archive at ``path``.
+def read_sgml_files(path: str | os.PathLike[str], shown: object = None,
+                    skipped: Skipped | None = None) -> dict[str, bytes]:
+    """``{file name: bytes}`` of the 22 SGML files in the archive (or extracted folder)
+    at ``path``, found in any folder of it; every other member is counted in
+    ``skipped``.
 
     Members are streamed one by one (never the whole archive in memory) and each is
     refused past :data:`MAX_SGML_BYTES`. Errors are one :class:`PipelineError` naming
@@ -235,28 +302,22 @@ def read_sgml_files(path: str | os.PathLike[str], shown: object = None) -> dict[
     """
     shown = shown or path
     found: dict[str, bytes] = {}
-    try:
-        with tarfile.open(path, "r:*") as archive:
-            for member in archive:
-                try:
-                    name = _sgml_name(member.name)
-                except PipelineError as exc:
-                    raise PipelineError(f"{shown}: {exc}") from None
-                if name is None or not member.isfile():
-                    continue
-                if member.size > MAX_SGML_BYTES:
-                    raise PipelineError(f"{shown}: {member.name} is {member.size >> 20} MB; "
-                                        f"Reuters-21578's files are under 2 MB (at most "
-                                        f"{MAX_SGML_BYTES >> 20} MB are read)")
-                if name in found:
-                    raise PipelineError(f"{shown}: {name} appears twice in the archive")
-                handle = archive.extractfile(member)
-                assert handle is not None  # a regular file (checked above) has a handle
-                found[name] = handle.read()
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise PipelineError(f"{shown}: not a readable archive, truncated or corrupt "
-                            f"({reason})") from None
+    too_large = "a Reuters-21578 file may have (they are under 2 MB)"
+    for member in members(Path(path), shown, MAX_SGML_BYTES, too_large):
+        check_member_name(member.name, shown)
+        name = member.name.rsplit("/", 1)[-1]
+        if member.kind == "folder":
+            continue
+        if name not in SGML_FILES or not member.is_file:
+            if skipped is not None:
+                if member.is_file:
+                    skipped.ordinary(member.name)
+                else:
+                    skipped.unusual(member.name, member.note)
+            continue
+        if name in found:
+            raise PipelineError(f"{shown}: {name} appears twice in the archive")
+        found[name] = member.read()
     missing = [name for name in SGML_FILES if name not in found]
     if len(missing) == len(SGML_FILES):
         raise PipelineError(f"{shown}: not Reuters-21578: no reut2-NNN.sgm files in it")
@@ -272,11 +333,14 @@ class Corpus:
 
     newswires: list[Newswire]
     counts: dict[str, Any] = field(default_factory=dict)
+    #: the members of the archive that are not its 22 SGML files
+    skipped: dict[str, Any] = field(default_factory=dict)
 
 
 def read_corpus(path: str | os.PathLike[str], shown: object = None) -> Corpus:
     """Every document of the archive, parsed, with counts; see :func:`parse_sgml`."""
-    files = read_sgml_files(path, shown)
+    skipped = Skipped()
+    files = read_sgml_files(path, shown, skipped)
     newswires: list[Newswire] = []
     for name in SGML_FILES:
         newswires.extend(parse_sgml(files[name].decode("latin-1"), name))
@@ -287,7 +351,7 @@ def read_corpus(path: str | os.PathLike[str], shown: object = None) -> Corpus:
               "without_topics": sum(not n.topics for n in newswires),
               "without_body": sum(not n.has_body for n in newswires),
               "files_differing_from_distribution_1_0": modified}
-    return Corpus(newswires, counts)
+    return Corpus(newswires, counts, skipped.report())
 
 
 def select(newswires: Sequence[Newswire], min_topic_documents: int = 15
@@ -425,9 +489,17 @@ class Reuters(Dataset):
 
         url = addresses.get("url") or OFFICIAL_URL
         archive = Path(folder) / ARCHIVE_NAME
-        digest = fetch_file(url, archive, name=ARCHIVE_NAME, sha256=sha256 or None,
-                            progress=progress)
-        corpus = read_corpus(archive, shown=url)
+        source = local_path(url) if url != OFFICIAL_URL else None
+        if source is not None and source.is_dir():  # the extracted files: packed
+            corpus = read_corpus(source, shown=url)
+            pack_folder(source, archive, lambda name: name.rsplit("/", 1)[-1] in SGML_FILES,
+                        url, MAX_SGML_BYTES)
+            digest, fmt = sha256_of(archive), "folder"
+        else:
+            digest = fetch_file(url, archive, name=ARCHIVE_NAME, sha256=sha256 or None,
+                                progress=progress)
+            fmt = archive_format(archive, url)
+            corpus = read_corpus(archive, shown=url)
         differing = corpus.counts["files_differing_from_distribution_1_0"]
         if url == OFFICIAL_URL and differing:
             raise PipelineError(f"{url}: {', '.join(differing)} differ from Reuters-21578 "
@@ -438,7 +510,8 @@ class Reuters(Dataset):
                 "%s: %s differ from Reuters-21578 Distribution 1.0 (SHA-256); read as they "
                 "are", url, ", ".join(differing))
         _, _, report = labelled_splits(corpus)
-        return {"source": url, "sha256": digest, "corpus": corpus.counts,
+        return {"source": url, "sha256": digest, "format": fmt, "corpus": corpus.counts,
+                "skipped": corpus.skipped,
                 "topics": topic_counts(corpus.newswires),
                 "default_selection": report, "documents": report["documents"]}
 

@@ -27,8 +27,19 @@ def _watch(parent: int) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+INTERRUPTED = 130  # what a shell reports for a command stopped by Ctrl-C (128 + SIGINT)
+
+
+def _leave_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(INTERRUPTED)
+
+
 def die_with(parent: int) -> None:
-    """Call first thing in a child process: it is killed once ``parent`` (a pid) is gone."""
+    """Call first thing in a child process: it is killed once ``parent`` (a pid) is gone,
+    and Ctrl-C (SIGINT, sent to the whole foreground group) ends it quietly: the
+    exception unwinds its work (a staging folder is removed) and the process exits
+    without the traceback multiprocessing would print; the parent says it in one line."""
+    signal.signal(signal.SIGINT, _leave_quietly)
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)

@@ -11,18 +11,19 @@ import csv
 import errno
 import json
 import logging
+import math
 import os
 import secrets
 import shutil
 import socket
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import PipelineError
+
 if TYPE_CHECKING:
     import numpy as np
-
-    from ..errors import PipelineError
 
 logger = logging.getLogger("luigi-interface")
 
@@ -151,8 +152,6 @@ _RESOURCE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno
 
 def resource_error(exc: OSError, final: Path) -> PipelineError:
     """A :class:`PipelineError` for ``exc`` (an OSError) while writing ``final``."""
-    from ..errors import PipelineError
-
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         advice = "free some space, or give another data folder"
     elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
@@ -185,20 +184,107 @@ def write_json(path: str | os.PathLike[str], obj: Any, sort_keys: bool = True) -
                           encoding="utf-8")
 
 
-def read_json(path: str | os.PathLike[str]) -> Any:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+# ------------------------------------------------------------- reading outputs back
+
+#: The largest JSON output read back (the vocabulary of 2,000,000 words: about 50 MB).
+MAX_JSON_BYTES = 128 << 20
+#: The largest CSV output read back (a history of 1,000 epochs is about 100 KB).
+MAX_CSV_BYTES = 64 << 20
 
 
-def read_csv_columns(path: str | os.PathLike[str]) -> dict[str, list[float]]:
-    """A small numeric CSV as ``{column: [float, ...]}`` (no pandas import needed).
+class DamagedFileError(PipelineError):
+    """A file of a finished stage that is missing, truncated, of the wrong shape or
+    holds values it cannot hold; the message names it and says what to do."""
+
+
+def damaged(path: str | os.PathLike[str], problem: str) -> DamagedFileError:
+    """The one-line error for an output file: what is wrong, and how to get it again
+    (delete its stage's folder; ``python -m pipeline.forget <Stage>`` does so with the
+    stages after it)."""
+    path = Path(path)
+    folder, stage = path.parent, path.parent.parent.name
+    return DamagedFileError(f"{path}: {problem}; it was changed or damaged after {stage} wrote "
+                       f"it: delete {folder} (or run python -m pipeline.forget {stage} with "
+                       f"the same parameters) and run again")
+
+
+def _bounded_bytes(path: Path, limit: int) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise damaged(path, "missing") from None
+    except OSError as exc:
+        raise damaged(path, f"cannot be read ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise damaged(path, f"larger than {limit:,} bytes")
+    return data
+
+
+#: ``{key: (check, what it must be)}``: the shape a JSON output must have.
+Shape = Mapping[str, tuple[Callable[[Any], bool], str]]
+
+
+def is_count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def is_number(value: Any) -> bool:
+    """A number, NaN included (a diverged training's loss is written as NaN)."""
+    return type(value) in (int, float)
+
+
+def is_finite(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def is_names(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def read_json(path: str | os.PathLike[str], shape: Shape | None = None,
+              limit: int = MAX_JSON_BYTES) -> Any:
+    """A JSON output, read back checked: at most ``limit`` bytes, UTF-8, valid, and an
+    object with at least the keys of ``shape``, each passing its check; else a
+    :class:`DamagedFileError` naming the file and what to do."""
+    path = Path(path)
+    data = _bounded_bytes(path, limit)
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise damaged(path, f"not valid JSON ({exc})") from None
+    except RecursionError:
+        raise damaged(path, "JSON nested too deeply") from None
+    if shape is not None:
+        if not isinstance(value, dict):
+            raise damaged(path, f"a JSON {type(value).__name__} where an object is expected")
+        for key, (check, what) in shape.items():
+            if key not in value:
+                raise damaged(path, f"no {key!r}")
+            if not check(value[key]):
+                raise damaged(path, f"{key!r} must be {what}, got {str(value[key])[:60]!r}")
+    return value
+
+
+def read_csv_columns(path: str | os.PathLike[str], required: Iterable[str] = ()
+                     ) -> dict[str, list[float]]:
+    """A small numeric CSV as ``{column: [float, ...]}`` (no pandas import needed),
+    checked: every cell a number, the ``required`` columns present, at least one row.
 
     Empty cells (pandas writes NaN so, e.g. the loss of a diverged epoch) read as NaN.
     """
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows:
-        return {}
-    return {column: [float(row[column] or "nan") for row in rows] for column in rows[0]}
+    path = Path(path)
+    text = _bounded_bytes(path, MAX_CSV_BYTES).decode("utf-8", errors="replace")
+    try:
+        rows = list(csv.DictReader(text.splitlines()))
+        columns = {column: [float(row[column] or "nan") for row in rows]
+                   for column in (rows[0] if rows else {})}
+    except (csv.Error, ValueError, TypeError) as exc:
+        raise damaged(path, f"not a table of numbers ({exc})") from None
+    missing = [column for column in required if column not in columns]
+    if required and (not rows or missing):
+        raise damaged(path, f"no column {missing[0]!r}" if rows else "no rows")
+    return columns
 
 
 def save_arrays(path: str | os.PathLike[str], **arrays: Any) -> None:
@@ -213,12 +299,43 @@ def load_arrays(path: str | os.PathLike[str], only: Iterable[str] | None = None,
                 prefixes: Iterable[str] | None = None) -> dict[str, np.ndarray]:
     """Load the arrays of an ``.npz`` written by :func:`save_arrays` (never unpickles):
     all of them, the names in ``only``, or those starting with one of ``prefixes`` (and
-    ``num_words``). The others are not read."""
+    ``num_words``). The others are not read. Each array's header must declare exactly
+    the bytes its member holds (numpy would allocate what a header declares before
+    reading); a missing, truncated or edited file is a :class:`DamagedFileError`."""
+    import zipfile
+    import zlib
+
     import numpy as np
 
-    with np.load(path, allow_pickle=False) as data:
-        names = data.files if only is None else only
-        if prefixes is not None:
-            names = [name for name in names
-                     if name == "num_words" or name.startswith(tuple(prefixes))]
-        return {name: data[name] for name in names}
+    path = Path(path)
+    if not path.is_file():
+        raise damaged(path, "missing")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = {info.filename[:-4]: info for info in archive.infolist()
+                     if info.filename.endswith(".npy")}
+            names = list(infos) if only is None else list(only)
+            if prefixes is not None:
+                names = [name for name in names
+                         if name == "num_words" or name.startswith(tuple(prefixes))]
+            arrays = {}
+            for name in names:
+                if name not in infos:
+                    raise damaged(path, f"no array {name!r}")
+                with archive.open(infos[name]) as member:
+                    version = np.lib.format.read_magic(member)
+                    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+                        else np.lib.format.read_array_header_2_0
+                    shape, _, dtype = read_header(member)
+                    declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                    if dtype.hasobject or declared != infos[name].file_size - member.tell():
+                        raise damaged(path, f"array {name!r}: its header declares "
+                                            f"{declared:,} bytes, the file holds "
+                                            f"{infos[name].file_size - member.tell():,}")
+                    member.seek(0)
+                    arrays[name] = np.lib.format.read_array(member, allow_pickle=False)
+    except DamagedFileError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as exc:
+        raise damaged(path, f"not a readable .npz file ({exc})") from None
+    return arrays

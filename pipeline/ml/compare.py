@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -31,6 +32,61 @@ COLUMNS = ("variant", "seed", "parameters", "trainable_parameters", "best_epoch"
            "final_training_seconds")
 
 
+#: The most variants one file may hold (the planning of a grid is measured up to this).
+MAX_VARIANTS = 10_000
+#: The most dots outside strings on one line of a TOML variants file: a variant's key is
+#: at most ``table.name`` (tomllib's memory grows with the square of a dotted key's depth:
+#: 50,000 levels take about 10 GB).
+MAX_TOML_DOTS = 64
+_TOML_SPECIAL = re.compile(r"""["'#.\n]""")
+_BASIC_END = re.compile(r'\\.|"|\n', re.S)
+_MULTI_BASIC_END = re.compile(r'\\.|"""', re.S)
+
+
+def check_toml_depth(text: str, shown: object, limit: int = MAX_TOML_DOTS) -> None:
+    """Refuse a TOML text with a line of more than ``limit`` dots outside strings and
+    comments, in one linear pass (strings are skipped with searches that only move
+    forward); tomllib reports every other problem."""
+    position, dots = 0, 0
+    while (match := _TOML_SPECIAL.search(text, position)) is not None:
+        char, at = match[0], match.start()
+        position = at + 1
+        if char == "\n":
+            dots = 0
+        elif char == ".":
+            dots += 1
+            if dots > limit:
+                raise PipelineError(f"variants file {shown}: a key nested more than {limit} "
+                                    f"levels deep (line {text.count(chr(10), 0, at) + 1}); a "
+                                    f"variant is a table of parameter = value lines")
+        elif char == "#":
+            end = text.find("\n", at)
+            position = len(text) if end == -1 else end
+        elif text.startswith(char * 3, at):
+            if char == "'":
+                end = text.find("'" * 3, at + 3)
+                position = len(text) if end == -1 else end + 3
+            else:
+                position = at + 3
+                while (close := _MULTI_BASIC_END.search(text, position)) is not None \
+                        and close[0] != '"' * 3:
+                    position = close.end()
+                position = len(text) if close is None else close.end()
+            while position < len(text) and text[position] == char:  # a string's last quotes
+                position += 1
+        elif char == "'":
+            end = text.find("'", at + 1)
+            newline = text.find("\n", at + 1)
+            position = len(text) if end == -1 else (end + 1 if newline == -1 or end < newline
+                                                    else newline)
+        else:
+            while (close := _BASIC_END.search(text, position)) is not None \
+                    and close[0].startswith("\\"):
+                position = close.end()
+            position = len(text) if close is None else (
+                close.end() if close[0] == '"' else close.start())
+
+
 def load_variants(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """``{name: {parameter: value}}`` from a TOML or JSON file.
 
@@ -44,8 +100,11 @@ def load_variants(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
                               "a table of variants")
     except ConfigError as exc:
         raise PipelineError(str(exc)) from None
+    is_json = path.suffix.lower() == ".json"
+    if not is_json:
+        check_toml_depth(text, path)
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+        data = json.loads(text) if is_json else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         raise PipelineError(f"variants file {path}: malformed ({exc})") from None
     except RecursionError:
@@ -53,6 +112,10 @@ def load_variants(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
                             f"variants") from None
     if not isinstance(data, dict) or not data:
         raise PipelineError(f"variants file {path}: expected a table of variants")
+    if len(data) > MAX_VARIANTS:
+        raise PipelineError(f"variants file {path}: {len(data):,} variants, more than the "
+                            f"{MAX_VARIANTS:,} one grid may have; split it into several "
+                            f"files")
     for name, spec in data.items():
         if not isinstance(spec, dict):
             raise PipelineError(f"variants file {path}: variant {name!r} must be a table "
@@ -64,9 +127,12 @@ def load_variants(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     return data
 
 
-def select_variants(variants: Mapping[str, V], names: str) -> dict[str, V]:
-    """The variants named in the comma-separated ``names`` (all when empty), in order."""
-    wanted = [name.strip() for name in names.split(",") if name.strip()] if names else []
+def select_variants(variants: Mapping[str, V], names: str | Sequence[str]) -> dict[str, V]:
+    """The variants named in ``names`` (a sequence, or comma-separated text; all when
+    empty), in order."""
+    if isinstance(names, str):
+        names = names.split(",")
+    wanted = [name.strip() for name in names if name.strip()]
     if not wanted:
         return dict(variants)
     unknown = [name for name in wanted if name not in variants]

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 #: document in it: bounds on memory, far above any review (IMDB's longest: 13.7 KB).
 MAX_INPUT_BYTES = 64 << 20
 MAX_DOCUMENT_BYTES = 1 << 20
+#: The most documents one input holds (each costs a few hundred bytes while scored).
+MAX_DOCUMENTS = 1_000_000
 
 
 @dataclass
@@ -86,6 +88,29 @@ def check_input(path: str | os.PathLike[str]) -> None:
                             f"{MAX_INPUT_BYTES:,} read at once; split it into smaller files")
 
 
+#: The most entries of an input folder read (aclImdb's largest folder has 12,500).
+MAX_FOLDER_ENTRIES = 1_000_000
+
+
+def text_files(folder: Path) -> list[Path]:
+    """The ``.txt`` files of a folder (any case: ``A.TXT`` too, and hidden ones), sorted
+    by name; one line when it cannot be listed or holds more than
+    :data:`MAX_FOLDER_ENTRIES` entries."""
+    found = []
+    try:
+        with os.scandir(folder) as entries:
+            for count, entry in enumerate(entries, start=1):
+                if count > MAX_FOLDER_ENTRIES:
+                    raise PipelineError(f"input {folder}: more than {MAX_FOLDER_ENTRIES:,} "
+                                        f"entries; split it into smaller folders")
+                if entry.name.lower().endswith(".txt"):
+                    found.append(Path(entry.path))
+    except OSError as exc:
+        raise PipelineError(f"input {folder}: cannot list the folder "
+                            f"({exc.strerror or exc})") from None
+    return sorted(found, key=lambda file: os.fsencode(file.name))
+
+
 def input_digest(path: str | os.PathLike[str]) -> str:
     """A hash of what :func:`read_reviews` would read (names and contents), reading only
     regular files within the same bounds (an unreadable entry counts by its name)."""
@@ -94,8 +119,8 @@ def input_digest(path: str | os.PathLike[str]) -> str:
     path = Path(path)
     digest = hashlib.sha256()
     try:
-        files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
-    except OSError:
+        files = text_files(path) if path.is_dir() else [path]
+    except PipelineError:
         files = []
     total = 0
     for file in files:
@@ -122,23 +147,22 @@ def read_reviews(path: str | os.PathLike[str]) -> list[Review]:
     path = Path(path)
     if path.is_dir():
         reviews, total = [], 0
-        try:
-            files = sorted(path.glob("*.txt"))
-        except OSError as exc:
-            raise PipelineError(f"input {path}: cannot list the folder "
-                                f"({exc.strerror or exc})") from None
+        files = text_files(path)
         for file in files:
+            name = shown_name(file.name)
             try:
                 data = _read_bounded(file, MAX_DOCUMENT_BYTES)
             except (OSError, ValueError) as exc:
-                reviews.append(_unreadable(file.name, getattr(exc, "strerror", None) or exc))
+                reviews.append(_unreadable(name, getattr(exc, "strerror", None) or exc))
                 continue
             total += len(data)
             if total > MAX_INPUT_BYTES:
-                reviews.append(_unreadable(file.name, f"not read, the folder's first "
-                                                      f"{MAX_INPUT_BYTES:,} bytes were"))
+                reviews.append(_unreadable(name, f"not read, the folder's first "
+                                                 f"{MAX_INPUT_BYTES:,} bytes were"))
                 continue
-            review = Review(file.name, "")
+            review = Review(name, "")
+            if name != file.name:
+                review.notes.append("file name is not UTF-8")
             review.text = _decode(data, review)
             reviews.append(review)
     elif path.exists():
@@ -157,8 +181,15 @@ def read_reviews(path: str | os.PathLike[str]) -> list[Review]:
     return reviews
 
 
+def _too_many(path: Path) -> PipelineError:
+    return PipelineError(f"input {path}: more than {MAX_DOCUMENTS:,} documents; split it "
+                         f"into smaller files")
+
+
 def _read_lines(path: Path, data: bytes) -> list[Review]:
     reviews = []
+    if data.count(b"\n") > MAX_DOCUMENTS:
+        raise _too_many(path)
     for number, line in enumerate(data.splitlines(), start=1):
         if len(line) > MAX_DOCUMENT_BYTES:
             reviews.append(_unreadable(str(number), f"longer than {MAX_DOCUMENT_BYTES:,} "
@@ -170,34 +201,115 @@ def _read_lines(path: Path, data: bytes) -> list[Review]:
     return reviews
 
 
+class _Lines:
+    """The physical lines of a text, one at a time, keeping only those of the row being
+    read: after a broken row, reading goes back to the line after its first one."""
+
+    def __init__(self, text: str) -> None:
+        self.source = iter(io.StringIO(text, newline=""))
+        self.buffer: list[str] = []  # the lines of the current row
+        self.position = 0            # in buffer
+        self.line = 1                # the number of buffer[0]
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.position == len(self.buffer):
+            self.buffer.append(next(self.source))
+        self.position += 1
+        return self.buffer[self.position - 1]
+
+    def row_done(self) -> None:
+        del self.buffer[:self.position]
+        self.line += self.position
+        self.position = 0
+
+    def first_line_again(self) -> str:
+        """The current row's first line; reading goes on from the line after it."""
+        first = self.buffer.pop(0) if self.buffer else ""
+        self.line += 1
+        self.position = 0
+        return first
+
+
 def _read_csv(path: Path, data: bytes) -> list[Review]:
+    """The rows of a CSV file with a ``text`` column (and an optional ``id``).
+
+    A row that breaks the CSV rules (an unclosed quote, text after a closing quote, a
+    field over :data:`MAX_DOCUMENT_BYTES`) never takes the rows after it along: it is
+    read again alone, as its own line (scored, with a note saying what was wrong), or
+    noted as unreadable, and reading goes on from the next line. Each failed attempt
+    stops at the next quote character, so this stays linear in the file's size.
+    """
     whole = Review("", "")
-    text = _decode(data, whole)
-    reader = csv.DictReader(io.StringIO(text.replace("\0", "\ufffd"), newline=""))
+    text = _decode(data, whole).replace("\0", "\ufffd")
     csv.field_size_limit(MAX_DOCUMENT_BYTES)
+    source = _Lines(text)
+    reader = csv.reader(source, strict=True)
     try:
-        fieldnames = reader.fieldnames
+        fieldnames = next(reader, None)
     except csv.Error as exc:
         raise PipelineError(f"input {path}: not a readable CSV file ({exc})") from None
     if fieldnames is None or "text" not in fieldnames:
         raise PipelineError(f"input {path}: CSV has no 'text' column "
                             f"(columns: {', '.join(fieldnames or []) or 'none'})")
-    reviews = []
+    source.row_done()
+    columns = {name: k for k, name in reversed(list(enumerate(fieldnames)))}
+    reviews: list[Review] = []
     number = 0
     while True:
-        number += 1
+        notes: list[str] = []
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            reviews.append(_unreadable(f"row {number}", exc))
-            continue
-        review = Review(str(row.get("id") or number), row["text"] or "")
+            # read the row's first line alone, then go on from the line after it
+            line = source.line
+            first = source.first_line_again()
+            reader = csv.reader(source, strict=True)
+            try:
+                row = next(csv.reader([first], strict=False))
+            except csv.Error as again:
+                number += 1
+                reviews.append(_unreadable(f"row {number}", f"{again} (line {line})"))
+                continue
+            notes.append(f"malformed CSV at line {line} ({exc}): read as that line alone")
+        else:
+            source.row_done()
+        if not row:
+            continue  # a blank line
+        number += 1
+        if number > MAX_DOCUMENTS:
+            raise _too_many(path)
+        if len(row) != len(fieldnames):
+            notes.append(f"{len(row)} fields where the header has {len(fieldnames)}")
+        cell = row[columns["text"]] if columns["text"] < len(row) else ""
+        given = row[columns["id"]] if "id" in columns and columns["id"] < len(row) else ""
+        review = Review(given or str(number), cell, notes)
         if whole.notes and "\ufffd" in review.text:  # only the rows with a bad byte
             review.notes.append("invalid UTF-8 replaced")
         reviews.append(review)
+    _note_repeated_ids(reviews)
     return reviews
+
+
+def _note_repeated_ids(reviews: list[Review]) -> None:
+    """A note on every review whose id another one has too (outputs stay unambiguous by
+    their row order, and the user learns that the ids are)."""
+    from collections import Counter
+
+    counts = Counter(review.id for review in reviews)
+    for review in reviews:
+        if counts[review.id] > 1:
+            review.notes.append(f"id {review.id!r} is given to {counts[review.id]} rows")
+
+
+def shown_name(name: str) -> str:
+    """A file name as text that can be written anywhere: bytes that are not UTF-8
+    become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 class Encoder(Protocol):

@@ -46,7 +46,7 @@ BOOK_MODEL: dict[str, Value] = {
 
 def units_per_layer(units: Value, layers: int) -> list[int]:
     """The units of each of ``layers`` hidden layers."""
-    return list(units) if isinstance(units, tuple) else [int(units)] * layers
+    return [int(u) for u in units] if isinstance(units, tuple) else [int(units)] * layers
 
 
 def check_layers(params: Values) -> None:

@@ -10,7 +10,6 @@ after an hour of training.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Iterator, Mapping
@@ -30,11 +29,12 @@ from ..ml.split import check_sizes
 from ..models import Model
 from ..models import check_sizes as check_model_sizes
 from . import remote
-from .logs import install_log_filter
-from .parameters import Parameterized, values_of
+from .logs import install_interrupt_hook, install_log_filter
+from .parameters import Parameterized, memo, pinned_settings, settings_state, values_of
 
 logger = logging.getLogger("luigi-interface")
 install_log_filter()
+install_interrupt_hook()
 
 
 @luigi.Task.event_handler(luigi.Event.START)
@@ -58,8 +58,14 @@ class pipeline(luigi.Config):  # noqa: N801 - the name is the luigi.cfg section
 
 
 def data_folder() -> Path:
-    """The data folder of this run."""
-    return Path(pipeline().data_dir).expanduser()
+    """The data folder of this run; an empty ``[pipeline] data_dir`` is refused (it would
+    put every output straight into the current folder)."""
+    value = str(memo(("data_dir", settings_state()), lambda: pipeline().data_dir)).strip()
+    if not value:
+        raise PipelineError("[pipeline] data_dir is empty: give the folder for the "
+                            "pipeline's outputs (data_dir = data under [pipeline] in "
+                            "luigi.cfg, or --pipeline-data-dir PATH)")
+    return Path(value).expanduser()
 
 
 def download_folder(dataset: str) -> Path:
@@ -68,13 +74,75 @@ def download_folder(dataset: str) -> Path:
 
 
 def fetched_manifest(dataset: str) -> dict[str, Any] | None:
-    """The manifest DownloadDataset wrote for ``dataset`` (None before fetching)."""
+    """The manifest DownloadDataset wrote for ``dataset`` (None before fetching), read
+    again only when the file changes (every task built reads it); one edited into the
+    wrong shape is a :class:`~pipeline.io.storage.DamagedFileError` naming it."""
+    path = memo(("manifest path", dataset, settings_state()),
+                lambda: str(download_folder(dataset) / "manifest.json"))
     try:
-        manifest = json.loads((download_folder(dataset) / "manifest.json")
-                              .read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        info = os.stat(path)
+    except OSError:
         return None
-    return manifest if isinstance(manifest, dict) else None
+    return memo(("manifest", path, info.st_mtime_ns, info.st_size, info.st_ino),
+                lambda: _read_manifest(Path(path)))
+
+
+def _is_documents(value: Any) -> bool:
+    return isinstance(value, dict) and all(storage.is_count(value.get(split))
+                                           for split in ("train", "test"))
+
+
+def _is_topics(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(row, list) and len(row) == 4 and isinstance(row[0], str)
+        and all(storage.is_count(n) for n in row[1:]) for row in value)
+
+
+def _is_matrix(value: Any) -> bool:
+    if not isinstance(value, dict) or not storage.is_names(value.get("labels")):
+        return False
+    rows, size = value.get("rows_true_columns_predicted"), len(value["labels"])
+    return isinstance(rows, list) and len(rows) == size and all(
+        isinstance(row, list) and len(row) == size and all(storage.is_finite(n) for n in row)
+        for row in rows)
+
+
+#: The shapes of the JSON outputs, as the tasks read them back (pipeline.io.storage).
+MANIFEST: storage.Shape = {
+    "documents": (_is_documents, "{'train': count, 'test': count}"),
+    "sha256": (lambda value: isinstance(value, str), "the archive's SHA-256")}
+TOPICS: storage.Shape = {"topics": (_is_topics, "a list of [topic, count, count, count]")}
+VOCABULARY: storage.Shape = {
+    "words": (storage.is_names, "a list of words"),
+    "num_words": (lambda value: storage.is_count(value) and value >= 5, "an integer >= 5"),
+    "class_names": (lambda value: storage.is_names(value) and len(value) >= 2,
+                    "a list of at least two class names")}
+METRICS: storage.Shape = {
+    "loss": (storage.is_number, "a number"),
+    "accuracy": (lambda value: storage.is_finite(value) and 0 <= value <= 1,
+                 "a number from 0 to 1"),
+    "final_epochs": (lambda value: storage.is_count(value) and value >= 1,
+                     "a positive integer"),
+    "confusion_matrix": (_is_matrix, "labels and a square matrix of finite numbers")}
+TRAINING: storage.Shape = {
+    "trainable_parameters": (storage.is_count, "a count"),
+    "seconds": (storage.is_finite, "a number")}
+HISTORY = ("epoch", "loss", "val_loss", "val_accuracy")
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        manifest = storage.read_json(path, MANIFEST)
+        if "topics" in manifest:
+            storage.read_json(path, TOPICS)
+    except storage.DamagedFileError as exc:
+        # source data: fetched again once its folder is gone (forget keeps source data)
+        problem = str(exc).split("; it was changed")[0]
+        raise storage.DamagedFileError(
+            f"{problem}; it was changed or damaged after DownloadDataset wrote it: delete "
+            f"{path.parent} and run again (the dataset is fetched and checked again)") \
+            from None
+    return dict(manifest)
 
 
 def check_data_folder(folder: Path) -> None:
@@ -127,8 +195,9 @@ class PipelineTask(Parameterized, ReadParameters):
     files: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.check_params()
+        with pinned_settings():
+            super().__init__(*args, **kwargs)
+            self.check_params()
 
     # ----------------------------------------------------------------- the plug-ins
 

