@@ -72,7 +72,7 @@ def _names(items: Iterable[str]) -> str:
 
 def _task_classes() -> list[type[luigi.Task]]:
     """The task families of :mod:`pipeline.tasks`, alphabetically."""
-    found = []
+    found: list[type[luigi.Task]] = []
     for name in sorted(tasks.__all__):
         task = getattr(tasks, name)
         if isinstance(task, type) and issubclass(task, tasks.PipelineTask) \
