@@ -380,6 +380,7 @@ def run_block(block, folder):
 RUNNABLE = [page for page in PAGES if any(block.runs for block in blocks(page))]
 
 
+@pytest.mark.examples
 @pytest.mark.parametrize("page", RUNNABLE, ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_examples_of_a_page_run(page, tmp_path):
     folder = tiny_sandbox(tmp_path / "project")
