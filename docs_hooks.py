@@ -20,7 +20,6 @@ PENDING = {
     "contributing-tests.md": "Writing tests",
     "search.md": "Hyperparameter search",
     "report.md": "Results report",
-    "bounds.md": "Bad input and bounds",
 }
 
 log = logging.getLogger("mkdocs.hooks.pending")
