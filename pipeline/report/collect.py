@@ -376,8 +376,9 @@ def collect(root: str | Path, progress: Callable[[str], None] | None = None) -> 
     root = Path(root)
     notes: list[str] = []
     reader = Reader(root, notes)
-    reader._hash.update(f"report format {FORMAT}\n".encode())
+    reader.mark(f"report format {FORMAT}")
     if not root.is_dir():
+        reader.mark("no data folder")
         if root.exists():
             notes.append(f"{root} is not a folder")
         return Collection(root, [], [], notes, reader.digest(), exists=False)

@@ -49,6 +49,10 @@ class Reader:
     def digest(self) -> str:
         return self._hash.hexdigest()
 
+    def mark(self, text: str) -> None:
+        """Count ``text`` in the digest (what was found besides files' content)."""
+        self._hash.update(text.encode("utf-8", "surrogateescape") + b"\n")
+
     def note(self, path: Path, problem: str) -> None:
         self.notes.append(f"{self.shown(path)}: {problem}")
 
