@@ -3,13 +3,16 @@
 The page needs nothing but itself and its ``images/`` folder: no network, no external
 style sheet, font or script. Without JavaScript it shows everything; with it, the
 tables sort by any column (click a heading) and a dataset, model or text filter hides
-what does not match. The filter and sort are kept in the address (``#dataset=aclimdb&
-sort=runs:accuracy:descending``), so a filtered view can be bookmarked. Every text that
-comes from a file (parameter values, class names, folder names) is escaped: it shows
-as text, never as markup.
+what does not match. The filter and sort are kept in the address
+(``#dataset=aclimdb&sort=runs:accuracy:descending``), so a filtered view can be
+bookmarked. Every text that comes from a file (parameter values, class names, folder
+names) is escaped: it shows as text, never as markup; and a content security policy
+lets only the page's own script run and forbids any request.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import math
 import time
@@ -333,6 +336,7 @@ def render(collection: Collection, images: Images, generated: float | None = Non
                   "".join(run_section(run, images, varying) for run in ordered), "</section>"]
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="{POLICY}">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>Results: {esc(collection.root.name or collection.root)}</title>"
             f"<style>{STYLE}</style></head>\n<body><main>\n{body}\n</main>"
@@ -344,7 +348,7 @@ def filters(collection: Collection) -> str:
         return '<option value="">all</option>' + "".join(
             f'<option value="{esc(v)}">{esc(v)}</option>' for v in values)
 
-    return ('<form id="filters" hidden onsubmit="return false">'
+    return ('<form id="filters" hidden>'
             f'<label>Dataset <select id="f-dataset">{options(collection.datasets)}</select>'
             f'</label> <label>Model <select id="f-model">{options(collection.models)}</select>'
             '</label> <label>Text <input id="f-text" type="search" size="24" '
@@ -412,6 +416,7 @@ SCRIPT = r"""
   var form = document.getElementById("filters");
   if (!form) { return; }
   form.hidden = false;
+  form.addEventListener("submit", function (event) { event.preventDefault(); });
   var dataset = document.getElementById("f-dataset");
   var model = document.getElementById("f-model");
   var text = document.getElementById("f-text");
@@ -518,3 +523,9 @@ SCRIPT = r"""
   apply();
 }());
 """
+
+#: Only the page's own script may run, and nothing may be fetched or posted: text that
+#: escaped escaping still could not run or call out (defence in depth).
+POLICY = ("script-src 'sha256-{}'; object-src 'none'; base-uri 'none'; connect-src 'none'; "
+          "form-action 'none'").format(base64.b64encode(hashlib.sha256(SCRIPT.encode("utf-8"))
+                                                        .digest()).decode("ascii"))
