@@ -89,7 +89,7 @@ def test_every_grid_with_its_table_and_figures(report):
     assert f"{expected:.4f}" in [cells[mean] for _, cells in summary[1:]]
     images = [src for src in page.resources if src.startswith("images/")]
     for name in ("test_accuracy", "val_loss", "val_accuracy", "learning_curve"):
-        assert any(src.endswith(f"-{name}.png") for src in images), name
+        assert any(re.search(rf"-{name}-[0-9a-f]{{12}}\.png$", src) for src in images), name
 
 
 def test_every_run_has_its_history_and_confusion_figure_beside_the_page(report):
@@ -103,8 +103,9 @@ def test_every_run_has_its_history_and_confusion_figure_beside_the_page(report):
         assert (page_path.parent / src).read_bytes()[:8] == PNG_MAGIC
     # a task's figure is linked, not redrawn: the same file
     plotted = next(run for run in collection.runs if "history" in run.figures)
-    placed = page_path.parent / "images" / f"{plotted.key}-history.png"
-    assert placed.read_bytes() == plotted.figures["history"].read_bytes()
+    (placed,) = [page_path.parent / src for src in images
+                 if src.startswith(f"images/{plotted.key}-history")]
+    assert placed.stat().st_ino == plotted.figures["history"].stat().st_ino
 
 
 def test_no_network_resource_and_one_inline_script(report):
@@ -163,16 +164,26 @@ def test_damaged_files_are_listed_as_notes(tmp_path):
     assert len(page.rows("runs")) == 8
 
 
-def test_earlier_drawn_figures_are_linked_not_redrawn(tmp_path):
+def test_images_are_named_by_what_they_show_and_made_once(tmp_path):
     from pipeline.report.figures import Images, all_figures
 
     collection = collect(chain_folder()[0])
-    first = Images(tmp_path / "one" / "images")
+    first = Images(tmp_path / "images")
     all_figures(collection, first)
-    assert first.drawn == 2 * 5 + 1  # the grids' five runs and the seed spread
-    second = Images(tmp_path / "two" / "images", earlier=[first.folder])
-    all_figures(collection, second)
-    assert second.drawn == 0 and second.reused == first.drawn
-    assert second.placed == first.placed
-    for name in first.placed.values():
-        assert (first.folder / name).stat().st_ino == (second.folder / name).stat().st_ino
+    assert first.drawn == 2 * 5  # the grids' five runs: history and confusion
+    assert first.linked == 2 * 4 + 3 + 1  # RunAll's plots, the grids' figures
+    made = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in (tmp_path / "images").iterdir()}
+    assert sorted(made) == sorted(first.placed.values())
+    again = Images(tmp_path / "images")
+    all_figures(collection, again)
+    assert again.drawn == again.linked == 0 and again.placed == first.placed
+    assert {p.name: (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in (tmp_path / "images").iterdir()} == made
+    # a run whose history changed gets a new image; the others are kept
+    run = next(r for r in collection.runs if "history" not in r.figures)
+    run.history["val_loss"][0] += 0.5
+    third = Images(tmp_path / "images")
+    all_figures(collection, third)
+    assert third.drawn == 1 and third.placed[f"{run.key}-history"] != \
+        first.placed[f"{run.key}-history"]

@@ -4,7 +4,6 @@ training anything, a new report when a run is added; and the page in a real brow
 sorting, hostile names as text."""
 import json
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -73,6 +72,7 @@ def test_the_report_is_the_folder_s_page_until_the_folder_changes(made, tmp_path
     assert (data / "Report" / "latest").resolve() == folder.resolve()
     copy = copy_of(tmp_path / "data")
     shutil.copytree(data / "Report", copy / "Report", symlinks=True)
+    times = {p.name: p.stat().st_mtime_ns for p in (copy / "Report" / "images").iterdir()}
     with pipeline_config(copy, archive):
         assert Report().complete()
         capsys.readouterr()
@@ -91,16 +91,16 @@ def test_the_report_is_the_folder_s_page_until_the_folder_changes(made, tmp_path
                    if read_json(p / "task.json")["parameters"]["seed"] == "2")
     rows = Page(newer.read_text()).rows("runs")
     assert len(rows) == 10 and new_run.name[-10:] in [cells[0] for _, cells in rows]
-    # the figures drawn for the first report (named by what they show) are linked into
-    # the second, not drawn again: the grids' five runs, two figures each
-    drawn = {p.name: p.stat().st_ino for p in (copy / "Report" / folder.name /
-                                               "images").iterdir()
-             if re.search(r"-[0-9a-f]{12}$", p.stem)}
-    kept = {name: inode for name, inode in drawn.items()
-            if (newer.parent / "images" / name).exists()}
-    assert len([name for name in kept if not name.startswith("spread")]) == 10
-    for name, inode in kept.items():
-        assert (newer.parent / "images" / name).stat().st_ino == inode
+    # the next report shares the images of the first: none was made again
+    first = read_json(folder / "task.json")["images"]
+    second = read_json(newer.parent / "task.json")["images"]
+    assert set(first) < set(second) and len(second) == len(first) + 2
+    pool = copy / "Report" / "images"
+    assert all((pool / name).stat().st_mtime_ns == times[name] for name in first)
+    # a report whose image is gone is not complete
+    with pipeline_config(copy, archive):
+        (pool / second[0]).unlink()
+        assert not Report().complete()
 
 
 def test_the_page_in_a_browser_with_and_without_javascript(made, tmp_path):
@@ -186,3 +186,5 @@ def test_a_report_of_an_empty_data_folder_from_the_command_line(cli_dir, tmp_pat
     assert page.is_file() and page.parent.parent == data / "Report"
     assert "holds no finished run yet" in Page(page.read_text()).text
     assert os.listdir(data) == ["Report"]
+    assert sorted(os.listdir(data / "Report")) == ["Report_" + read_json(
+        page.parent / "task.json")["digest"][:12], "images", "latest"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
 import statistics
 from collections.abc import Callable, Iterable, Sequence
@@ -83,6 +84,7 @@ class Run:
     metrics: dict[str, float | None]
     when: float | None
     class_names: list[str] = field(default_factory=list)
+    #: rows: true classes, columns: predicted (counts, checked to be numbers)
     confusion: list[list[float]] | None = None
     per_class: dict[str, dict[str, float | None]] = field(default_factory=dict)
     history: dict[str, list[float]] | None = None
@@ -314,9 +316,9 @@ def read_metrics(reader: Reader, path: Path, run: Run, data: dict[str, Any]) -> 
         labels, rows = matrix.get("labels"), matrix.get("rows_true_columns_predicted")
         if isinstance(labels, list) and isinstance(rows, list) and len(rows) == len(labels) \
                 and all(isinstance(row, list) and len(row) == len(labels)
-                        and all(_is_number(v) for v in row) for row in rows):
+                        and all(type(v) in (int, float) for v in row) for row in rows):
             run.class_names = [str(label) for label in labels]
-            run.confusion = [[float(v) for v in row] for row in rows]
+            run.confusion = rows
         else:
             reader.note(path, "confusion_matrix is not a square table of numbers with "
                               "one label per row; no confusion figure")
@@ -369,6 +371,34 @@ def index(reader: Reader, family: str, files: Sequence[str] = ()
         if parameters is not None:
             found[parameters_key(parameters)] = (folder, parameters)
     return found
+
+
+def fingerprint(root: str | Path) -> tuple[tuple[str, int, int], ...]:
+    """Name, size and modification time of every file :func:`collect` may read: a cheap
+    check (no file is opened) that a collection made earlier is still the folder's."""
+    root = Path(root)
+    names = {RUN_FAMILY: ("task.json", "metrics.json"),
+             TRAIN_FAMILY: ("task.json", "training.json", "history.csv"),
+             **{family: ("task.json", file) for family, file in FIGURE_FAMILIES.values()},
+             **{family: ("task.json", table, *figures)
+                for family, (table, figures) in GRID_FILES.items()}}
+    found = []
+    for family, files in names.items():
+        try:
+            folders = sorted(os.scandir(root / family), key=lambda entry: entry.name)
+        except OSError:
+            continue
+        for folder in folders:
+            if folder.name.startswith("."):
+                continue
+            for name in files:
+                try:
+                    stat = os.stat(os.path.join(folder.path, name))
+                except OSError:
+                    continue
+                found.append((f"{family}/{folder.name}/{name}", stat.st_size,
+                              stat.st_mtime_ns))
+    return (("", int(root.is_dir()), 0), *found)
 
 
 def collect(root: str | Path, progress: Callable[[str], None] | None = None) -> Collection:

@@ -1,6 +1,7 @@
 """The report as one static HTML page: tables, figures, a little inline JavaScript.
 
-The page needs nothing but itself and its ``images/`` folder: no network, no external
+The page needs nothing but itself and its images (in ``images/`` beside it, or one folder
+shared by every report of a data folder): no network, no external
 style sheet, font or script. Without JavaScript it shows everything; with it, the
 tables sort by any column (click a heading) and a dataset, model or text filter hides
 what does not match. The filter and sort are kept in the address
@@ -15,13 +16,14 @@ import base64
 import hashlib
 import html
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .collect import METRIC, METRICS, Collection, Grid, Group, Run, safe_name
-from .figures import Images, group_labels
+from .collect import METRIC, METRICS, Collection, Grid, Group, Run
+from .figures import Images
 
 
 def esc(value: object) -> str:
@@ -115,8 +117,7 @@ def _or(value: float | None, default: float) -> float:
     return default if value is None or not math.isfinite(value) else value
 
 
-def groups_section(collection: Collection, groups: Sequence[Group], varying: Sequence[str],
-                   images: Images) -> str:
+def groups_section(groups: Sequence[Group], varying: Sequence[str]) -> str:
     if not groups:
         return ("<p>No two runs differ only by their seed yet. Train a configuration with "
                 "other seeds (<code>--seed 1</code>, or <code>CompareModels --seeds 3</code>) "
@@ -129,7 +130,11 @@ def groups_section(collection: Collection, groups: Sequence[Group], varying: Seq
                ("mean_accuracy", "mean test accuracy", "Mean over the seeds"),
                ("std_accuracy", "std", "Sample standard deviation over the seeds"),
                ("range_accuracy", "range", "Lowest and highest over the seeds (sorted by "
-                                           "their difference)")]
+                                           "their difference)"),
+               ("spread_accuracy", "spread", "Each seed's test accuracy (|), the mean (dot) "
+                                             "± one standard deviation (bar), on one scale "
+                                             "per dataset (sorted by the deviation)")]
+    axes = scales(groups)
     others = ("loss", "macro_f1", "roc_auc")
     columns += [(f"mean_{name}", f"{METRIC[name].label} (± std)", f"Mean and sample standard "
                  f"deviation over the seeds: {METRIC[name].help}") for name in others]
@@ -146,9 +151,11 @@ def groups_section(collection: Collection, groups: Sequence[Group], varying: Seq
             mean, std, low, high = spread
             cells += [cell(mean), cell(std),
                       f'<td class="n" data-sort="{sort_value(high - low)}">'
-                      f"{esc(number(low, 4))} – {esc(number(high, 4))}</td>"]
+                      f"{esc(number(low, 4))} – {esc(number(high, 4))}</td>",
+                      f'<td data-sort="{sort_value(std)}">'
+                      f'{strip(group, axes[group.dataset])}</td>']
         else:
-            cells += ["<td></td>"] * 3
+            cells += ["<td></td>"] * 4
         for name in others:
             spread = group.spread(name)
             cells.append("<td></td>" if spread is None else
@@ -156,20 +163,50 @@ def groups_section(collection: Collection, groups: Sequence[Group], varying: Seq
                          f"{esc(number(spread[0], 4))} ± {esc(number(spread[1], 4))}</td>")
         rows.append(f'<tr id="{esc(group.key)}" '
                     f'{filtered(group.dataset, [group.model], "item")}>{"".join(cells)}</tr>')
-    figures = []
-    for dataset in sorted({group.dataset for group in groups}):
-        placed = images.placed.get(f"spread-{safe_name(dataset)}")
-        models = sorted({g.model for g in groups if g.dataset == dataset})
-        if placed:
-            figures.append(f'<figure {filtered(dataset, models, "item")}>'
-                           f'<img src="images/{esc(placed)}" loading="lazy" alt="Test accuracy '
-                           f'over seeds, {esc(dataset)}" class="spread">'
-                           f"<figcaption>{esc(dataset)}: mean test accuracy of each group "
-                           f"(bar), ± one standard deviation, and its lowest and highest "
-                           f"seed (|)</figcaption></figure>")
     return (f'<div class="scroll"><table class="sortable" id="groups">{head(columns)}'
-            f'<tbody>{"".join(rows)}</tbody></table></div>'
-            f'<div class="figs">{"".join(figures)}</div>')
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def scales(groups: Sequence[Group]) -> dict[str, tuple[float, float]]:
+    """Per dataset, the test accuracies every spread strip of it spans."""
+    found: dict[str, tuple[float, float]] = {}
+    for group in groups:
+        spread = group.spread("accuracy")
+        if spread:
+            low, high = found.get(group.dataset, (spread[2], spread[3]))
+            found[group.dataset] = (min(low, spread[2]), max(high, spread[3]))
+    return found
+
+
+def strip(group: Group, axis: tuple[float, float], width: int = 150, height: int = 16) -> str:
+    """A small inline SVG of one group's spread over seeds on its dataset's scale: each
+    seed a tick, the mean a dot, one standard deviation either side a bar. It needs no
+    image file, no script, and costs nothing to draw."""
+    spread = group.spread("accuracy")
+    if spread is None:
+        return ""
+    mean, std, low, high = spread
+    start, end = axis
+    margin = max((end - start) * 0.05, 1e-4)
+    start, end = start - margin, end + margin
+
+    def x(value: float) -> float:
+        return round(4 + (width - 8) * (value - start) / (end - start), 1)
+
+    middle = height / 2
+    seeds = [v for v in (run.metrics.get("accuracy") for run in group.runs)
+             if v is not None and math.isfinite(v)]
+    ticks = "".join(f'<line x1="{x(v)}" x2="{x(v)}" y1="2" y2="{height - 2}"/>' for v in seeds)
+    title = (f"mean {number(mean, 4)}, std {number(std, 4)}, seeds "
+             + ", ".join(number(v, 4) for v in seeds)
+             + f"; scale {number(start, 3)} to {number(end, 3)}")
+    return (f'<svg class="strip" width="{width}" height="{height}" role="img" '
+            f'aria-label="{esc(title)}"><title>{esc(title)}</title>'
+            f'<line class="axis" x1="0" x2="{width}" y1="{middle}" y2="{middle}"/>'
+            f'<rect x="{x(mean - std)}" y="{middle - 3}" height="6" '
+            f'width="{max(x(mean + std) - x(mean - std), 1)}"/>'
+            f'<g class="seeds">{ticks}</g>'
+            f'<circle cx="{x(mean)}" cy="{middle}" r="3.5"/></svg>')
 
 
 def _mean(group: Group, metric: str) -> float | None:
@@ -223,7 +260,7 @@ def grid_section(grid: Grid, images: Images, notes: list[str]) -> str:
     for name in grid.figures:
         placed = images.placed.get(f"{grid.key}-{Path(name).stem}")
         if placed:
-            figures.append(f'<img src="images/{esc(placed)}" loading="lazy" '
+            figures.append(f'<img src="{esc(images.prefix + placed)}" loading="lazy" '
                            f'alt="{esc(grid.family)} {esc(Path(name).stem)}" class="grid">')
     parts += [f'<div class="figs">{"".join(figures)}</div>', "</section>"]
     return "".join(parts)
@@ -249,7 +286,8 @@ def run_section(run: Run, images: Images, varying: Sequence[str]) -> str:
                         ("confusion", "Confusion matrix")):
         placed = images.placed.get(f"{run.key}-{kind}")
         if placed:
-            figures.append(f'<img src="images/{esc(placed)}" loading="lazy" class="{kind}" '
+            figures.append(f'<img src="{esc(images.prefix + placed)}" loading="lazy" '
+                           f'class="{kind}" '
                            f'alt="{esc(label)}, {esc(run.task_id)}">')
     per_class = ""
     if run.per_class:
@@ -281,7 +319,6 @@ def render(collection: Collection, images: Images, generated: float | None = Non
     runs, grids = collection.runs, collection.grids
     varying = collection.varying()
     groups = collection.groups()
-    group_labels(groups, varying)
     compare = [g for g in grids if g.family == "CompareModels"]
     curves = [g for g in grids if g.family == "LearningCurve"]
     notes = list(collection.notes)
@@ -321,7 +358,7 @@ def render(collection: Collection, images: Images, generated: float | None = Non
                   "<p>One seed moves test accuracy by about ±0.005 on IMDB, far more on "
                   "small training sets: compare configurations by their means against "
                   "this spread.</p>",
-                  groups_section(collection, groups, varying, images), "</section>"]
+                  groups_section(groups, varying), "</section>"]
     parts += ['<section id="comparisons"><h2>Model comparisons (CompareModels)</h2>',
               "".join(grid_html[g.key] for g in compare) or
               "<p>None yet: <code>luigi --module pipeline CompareModels "
@@ -355,14 +392,16 @@ def filters(collection: Collection) -> str:
             'placeholder="units=16, relu, ..."></label> <output id="f-count"></output></form>')
 
 
-def write_page(collection: Collection, folder: Path, earlier: Iterable[Path] = (),
+def write_page(collection: Collection, folder: Path, images: Images | None = None,
                progress: Callable[[str], None] | None = None) -> Path:
-    """``folder/report.html`` and ``folder/images/``; returns the page's path."""
+    """``folder/report.html`` and its images (in ``images``, by default a new
+    ``folder/images/``); returns the page's path."""
     from .figures import all_figures
 
     folder = Path(folder)
-    notes = collection.notes
-    images = Images(folder / "images", earlier, notes)
+    folder.mkdir(parents=True, exist_ok=True)
+    images = Images(folder / "images", collection.notes) if images is None else images
+    images.prefix = os.path.relpath(images.folder, folder).replace(os.sep, "/") + "/"
     all_figures(collection, images, progress)
     page = folder / "report.html"
     page.write_text(render(collection, images), encoding="utf-8")
@@ -398,7 +437,9 @@ th[aria-sort=descending] button::after{content:" \\25BC"}
 .figs img,figure img{max-width:100%;height:auto;border:1px solid #e6e9ed}
 figure{margin:0}figcaption{font-size:12px;color:#59636e}
 img.history{width:760px}img.confusion{width:440px}img.grid{width:600px}
-img.spread{width:760px}
+svg.strip{display:block}svg.strip .axis{stroke:#c9d0d8;stroke-width:1}
+svg.strip rect{fill:#9cc3ee}svg.strip .seeds line{stroke:#1d232a;stroke-width:1.2}
+svg.strip circle{fill:#0b57b0}
 article.run{border-top:1px solid #eef0f3;padding-top:4px}
 .facts span{margin-right:14px;white-space:nowrap}
 .note,#notes li{color:#8a4600}

@@ -5,38 +5,53 @@
 
 It reads what the other tasks left (:mod:`pipeline.report`) and requires none of them:
 making a report never trains anything. Its folder is named by a digest of everything
-it read, ``Report/Report_<digest>/``, so the report is complete while the folder
-is as it was, and a new or edited run makes the next one write a new report.
-``Report/latest`` points at the newest.
+it read, ``Report/Report_<digest>/report.html``, so the report is complete while the
+folder is as it was, and a new or edited run makes the next one write a new report.
+Its images are in ``Report/images/``, shared by all reports (each named by what it
+shows), and ``Report/latest`` points at the newest report.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import luigi
 
 from ..io import storage
 from .base import PipelineTask, data_folder
 
-logger = logging.getLogger("luigi-interface")
+if TYPE_CHECKING:
+    from ..report import Collection
 
-#: Earlier reports whose drawn images are reused, newest first.
-EARLIER_REPORTS = 3
+logger = logging.getLogger("luigi-interface")
 
 
 class Report(PipelineTask):
-    """Every finished run, its groups over seeds, every grid: ``report.html`` and its
-    ``images/``."""
+    """Every finished run, its groups over seeds, every grid: ``report.html`` (its images
+    in ``Report/images/``)."""
 
     files = {"page": "report.html"}
     LATEST = "latest"
+    IMAGES = "images"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._written: Path | None = None
+        self._read: tuple[Any, Collection] | None = None
+
+    def collection(self) -> Collection:
+        """The data folder's runs and grids, read again only when a file changed (Luigi
+        asks for the output before running, and reuses task objects)."""
+        from ..report.collect import collect, fingerprint
+
+        root = data_folder()
+        mark = (root, fingerprint(root))
+        if self._read is None or self._read[0] != mark:
+            self._read = (mark, collect(root))
+        return self._read[1]
 
     @property
     def family_folder(self) -> Path:
@@ -49,50 +64,42 @@ class Report(PipelineTask):
     @property
     def output_dir(self) -> Path:
         """The report of the data folder as it is now."""
-        from ..report import collect
-
-        return self.folder_for(collect(data_folder()).digest)
+        return self.folder_for(self.collection().digest)
 
     def complete(self) -> bool:
+        """Its page, and every image the page shows, exist."""
         # The report just written is complete even when a run finished while it was
         # being made (then the next report shows that run).
         written, self._written = self._written, None
-        if written is not None and (written / self.files["page"]).is_file():
-            return True
-        return (self.output_dir / self.files["page"]).is_file()
-
-    def earlier(self) -> list[Path]:
-        """``images/`` of the newest earlier reports."""
+        folder = written if written is not None else self.output_dir
         try:
-            folders = [p for p in self.family_folder.iterdir()
-                       if not p.name.startswith(".") and not p.is_symlink()
-                       and (p / "images").is_dir()]
-        except OSError:
-            return []
-        folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-        return [p / "images" for p in folders[:EARLIER_REPORTS]]
+            task = json.loads((folder / "task.json").read_text(encoding="utf-8"))
+            images = [self.family_folder / self.IMAGES / str(name) for name in task["images"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        return (folder / self.files["page"]).is_file() and all(map(os.path.isfile, images))
 
     def run(self) -> None:
-        from ..report import collect, write_page
+        from ..report import write_page
+        from ..report.figures import Images
 
-        root = data_folder()
-        self.report(f"reading {root}")
-        collection = collect(root, progress=self.report)
+        collection = self.collection()
         final = self.folder_for(collection.digest)
-        earlier = self.earlier()
+        images = Images(self.family_folder / self.IMAGES, collection.notes)
         with storage.staged_dir(final) as folder:
+            write_page(collection, folder, images, progress=self.report)
             storage.write_json(folder / "task.json", {
                 "task_family": self.get_task_family(), "task_id": self.task_id,
                 "parameters": self.to_str_params(only_significant=True),
-                "digest": collection.digest})
-            write_page(collection, folder, earlier, progress=self.report)
+                "digest": collection.digest, "images": sorted(images.placed.values())})
         self._written = final
         point_latest(self.family_folder, final)
+        self.report(f"{images.linked} images linked, {images.drawn} drawn", 100)
         page = final / self.files["page"]
         print(f"\n{describe(collection)}: {page}", flush=True)
 
 
-def describe(collection: Any) -> str:
+def describe(collection: Collection) -> str:
     """``Report of 12 runs and 2 grids (1 note on damaged files)``."""
     def count(n: int, what: str) -> str:
         return f"{n} {what}{'s' if n != 1 else ''}"
