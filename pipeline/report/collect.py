@@ -19,6 +19,7 @@ import re
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -280,29 +281,25 @@ def read_parameters(reader: Reader, folder: Path) -> dict[str, str] | None:
     return parameters
 
 
-def mtime(path: Path) -> float | None:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return None
-
-
-def _is_number(value: Any) -> bool:
-    return as_float(value) is not None
-
-
 def as_float(value: Any) -> float | None:
     """A JSON number as a float (NaN kept); None for anything else, text included."""
     return None if isinstance(value, str) else number_or_none(value)
 
 
-def read_metrics(reader: Reader, path: Path, run: Run, data: dict[str, Any]) -> None:
-    """The figures of ``metrics.json`` a report shows, each checked alone."""
+def is_number(value: Any) -> bool:
+    """A JSON number (booleans and text are not)."""
+    return type(value) in (int, float)
+
+
+def read_metrics(reader: Reader, path: Path, run: Run, data: dict[str, Any],
+                 matrix_needed: bool = True) -> None:
+    """The figures of ``metrics.json`` a report shows, each checked alone. The counts of
+    the confusion matrix are checked only when ``matrix_needed`` (no task drew it)."""
     def number(name: str) -> float | None:
         value = data.get(name)
         if value is None:
             return None
-        if not _is_number(value):
+        if not is_number(value):
             reader.note(path, f"{name} is {short(value)}, not a number; left out")
             return None
         return float(value)
@@ -315,8 +312,8 @@ def read_metrics(reader: Reader, path: Path, run: Run, data: dict[str, Any]) -> 
     if isinstance(matrix, dict):
         labels, rows = matrix.get("labels"), matrix.get("rows_true_columns_predicted")
         if isinstance(labels, list) and isinstance(rows, list) and len(rows) == len(labels) \
-                and all(isinstance(row, list) and len(row) == len(labels)
-                        and all(type(v) in (int, float) for v in row) for row in rows):
+                and all(isinstance(row, list) and len(row) == len(labels) for row in rows) \
+                and (not matrix_needed or all(map(is_number, chain.from_iterable(rows)))):
             run.class_names = [str(label) for label in labels]
             run.confusion = rows
         else:
@@ -327,9 +324,8 @@ def read_metrics(reader: Reader, path: Path, run: Run, data: dict[str, Any]) -> 
         for name, values in per_class.items():
             if isinstance(values, dict):
                 run.per_class[str(name)] = {
-                    key: float(v) if _is_number(v) else None
-                    for key, v in values.items() if key in ("precision", "recall", "f1",
-                                                            "support")}
+                    key: float(values[key]) if is_number(values.get(key)) else None
+                    for key in ("precision", "recall", "f1", "support")}
         if not run.class_names:
             run.class_names = list(run.per_class)
 
@@ -346,7 +342,7 @@ def read_grid(reader: Reader, family: str, folder: Path) -> Grid | None:
     parsed = [{name: parse_cell(value) for name, value in row.items()} for row in rows]
     found = {name: folder / name for name in figures if (folder / name).is_file()}
     return Grid(family, folder.name, folder, parameters, columns, parsed, found,
-                mtime(folder / table))
+                reader.times.get(folder / table))
 
 
 def parse_cell(text: str) -> Any:
@@ -434,16 +430,22 @@ def collect(root: str | Path, progress: Callable[[str], None] | None = None) -> 
 def read_run(reader: Reader, folder: Path, trained: dict[Key, tuple[Path, dict[str, str]]],
              drawn: dict[str, dict[Key, tuple[Path, dict[str, str]]]]) -> Run | None:
     metrics_path = folder / "metrics.json"
-    if not metrics_path.exists() and not (folder / "task.json").exists():
-        reader.note(folder, "holds neither task.json nor metrics.json; left out")
-        return None
+    notes = len(reader.notes)
     parameters = read_parameters(reader, folder)
     data = reader.json_object(metrics_path)
     if parameters is None or data is None:
-        reader.note(folder, "not a complete run; left out")
+        if not metrics_path.exists() and not (folder / "task.json").exists():
+            del reader.notes[notes:]
+            reader.note(folder, "holds neither task.json nor metrics.json; left out")
+        else:
+            reader.note(folder, "not a complete run; left out")
         return None
-    run = Run(folder.name, folder, parameters, {}, mtime(metrics_path))
-    read_metrics(reader, metrics_path, run, data)
+    run = Run(folder.name, folder, parameters, {}, reader.times.get(metrics_path))
+    for name, (_, file) in FIGURE_FAMILIES.items():
+        figure = drawn[name].get(parameters_key(parameters))
+        if figure is not None:
+            run.figures[name] = figure[0] / file
+    read_metrics(reader, metrics_path, run, data, "confusion" not in run.figures)
     if (folder / "tensorboard").is_dir():
         run.tensorboard.append(folder / "tensorboard")
     match = trained.get(parameters_key(parameters, ("final_epochs",)))
@@ -462,10 +464,6 @@ def read_run(reader: Reader, folder: Path, trained: dict[Key, tuple[Path, dict[s
     run.metrics.setdefault("train_s", None)
     run.metrics.setdefault("weights", None)
     run.metrics["val_accuracy"] = validation_at(run.history, run.metrics.get("epoch"))
-    for name, (_, file) in FIGURE_FAMILIES.items():
-        figure = drawn[name].get(parameters_key(parameters))
-        if figure is not None:
-            run.figures[name] = figure[0] / file
     return run
 
 

@@ -178,7 +178,7 @@ def scales(groups: Sequence[Group]) -> dict[str, tuple[float, float]]:
     return found
 
 
-def strip(group: Group, axis: tuple[float, float], width: int = 150, height: int = 16) -> str:
+def strip(group: Group, axis: tuple[float, float], width: int = 120, height: int = 16) -> str:
     """A small inline SVG of one group's spread over seeds on its dataset's scale: each
     seed a tick, the mean a dot, one standard deviation either side a bar. It needs no
     image file, no script, and costs nothing to draw."""
@@ -437,6 +437,7 @@ th[aria-sort=descending] button::after{content:" \\25BC"}
 .figs img,figure img{max-width:100%;height:auto;border:1px solid #e6e9ed}
 figure{margin:0}figcaption{font-size:12px;color:#59636e}
 img.history{width:760px}img.confusion{width:440px}img.grid{width:600px}
+#groups th{white-space:normal;vertical-align:bottom}
 svg.strip{display:block}svg.strip .axis{stroke:#c9d0d8;stroke-width:1}
 svg.strip rect{fill:#9cc3ee}svg.strip .seeds line{stroke:#1d232a;stroke-width:1.2}
 svg.strip circle{fill:#0b57b0}

@@ -13,8 +13,10 @@ import hashlib
 import io
 import json
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 #: The largest file read (the biggest metrics.json, 46 Reuters topics, is ~30 KB).
@@ -34,6 +36,7 @@ class Reader:
     def __init__(self, root: Path, notes: Notes | None = None) -> None:
         self.root = Path(root)
         self.notes: Notes = [] if notes is None else notes
+        self.times: dict[Path, float] = {}
         self._hash = hashlib.sha256()
 
     def shown(self, path: Path) -> str:
@@ -58,26 +61,31 @@ class Reader:
 
     def raw(self, path: Path, required: bool = True) -> bytes | None:
         """The file's bytes; None (noted when ``required``) if it is missing, not a
-        regular file, unreadable or larger than :data:`MAX_BYTES`."""
+        regular file, unreadable or larger than :data:`MAX_BYTES`. Its modification time
+        is kept in :attr:`times`."""
         try:
-            if not path.is_file():
-                self._record(path, None)
-                if required:
-                    self.note(path, "missing" if not path.exists() else "not a file")
-                return None
-            size = path.stat().st_size
-            if size > MAX_BYTES:
-                self._record(path, None)
-                self.note(path, f"{size:,} bytes, more than the {MAX_BYTES:,} a report "
-                                f"reads; not read")
-                return None
-            data = path.read_bytes()
+            with open(path, "rb") as handle:
+                stat = os.fstat(handle.fileno())
+                if not S_ISREG(stat.st_mode):
+                    problem = "not a file"
+                elif stat.st_size > MAX_BYTES:
+                    problem = (f"{stat.st_size:,} bytes, more than the {MAX_BYTES:,} a report "
+                               f"reads; not read")
+                else:
+                    data = handle.read()
+                    self.times[path] = stat.st_mtime
+                    self._record(path, data)
+                    return data
+        except FileNotFoundError:
+            problem = "missing"
+        except IsADirectoryError:
+            problem = "not a file"
         except OSError as exc:
-            self._record(path, None)
-            self.note(path, f"cannot be read ({exc.strerror or exc})")
-            return None
-        self._record(path, data)
-        return data
+            problem = f"cannot be read ({exc.strerror or exc})"
+        self._record(path, None)
+        if required or problem not in ("missing", "not a file"):
+            self.note(path, problem)
+        return None
 
     def text(self, path: Path, required: bool = True) -> str | None:
         data = self.raw(path, required)
@@ -130,14 +138,15 @@ class Reader:
             self.note(path, "has no epochs (an 'epoch' column and one row per epoch); "
                             "not read")
             return None
-        columns: dict[str, list[float]] = {name: [] for name in rows[0]}
-        for number, row in enumerate(rows, start=2):
-            for name in columns:
-                value = number_or_none(row.get(name) or "nan")
-                if value is None:
-                    self.note(path, f"line {number}: {name} is not a number; not read")
-                    return None
-                columns[name].append(value)
+        columns: dict[str, list[float]] = {}
+        for name in rows[0]:
+            try:
+                columns[name] = [float(row.get(name) or "nan") for row in rows]
+            except ValueError:
+                line = next(number for number, row in enumerate(rows, start=2)
+                            if number_or_none(row.get(name) or "nan") is None)
+                self.note(path, f"line {line}: {name} is not a number; not read")
+                return None
         return columns
 
 
