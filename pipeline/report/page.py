@@ -99,7 +99,7 @@ def runs_table(collection: Collection, varying: Sequence[str]) -> str:
         r.metrics.get("accuracy"), -1.0), r.task_id))
     for run in ordered:
         seed = run.seed
-        cells = [f'<td><a href="#run-{esc(run.key)}" title="{esc(run.task_id)}">'
+        cells = [f'<td class="id"><a href="#run-{esc(run.key)}" title="{esc(run.task_id)}">'
                  f"<code>{esc(run.short)}</code></a></td>",
                  cell(run.dataset), cell(run.model),
                  f'<td class="n" data-sort="{esc(seed)}">{esc(seed)}</td>',
@@ -427,7 +427,8 @@ overflow-wrap:anywhere}
 table{border-collapse:collapse;font-size:12.5px;font-variant-numeric:tabular-nums}
 th,td{padding:3px 7px;border-bottom:1px solid #e6e9ed;text-align:left;vertical-align:top}
 thead th{background:#f3f5f7;position:sticky;top:0;white-space:nowrap}
-td.n{text-align:right;white-space:nowrap}td.params{min-width:150px;max-width:320px}
+td.n,td.id{text-align:right;white-space:nowrap}td.id{text-align:left}
+td.id code{overflow-wrap:normal}td.params{min-width:150px;max-width:320px}
 tbody tr:hover{background:#f7fafd}
 th button{font:inherit;font-weight:600;border:0;background:none;padding:0;color:inherit;
 cursor:pointer}

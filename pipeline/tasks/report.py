@@ -85,7 +85,10 @@ class Report(PipelineTask):
 
         collection = self.collection()
         final = self.folder_for(collection.digest)
-        images = Images(self.family_folder / self.IMAGES, collection.notes)
+        try:
+            images = Images(self.family_folder / self.IMAGES, collection.notes)
+        except OSError as exc:  # a read-only or full data folder: one line
+            raise storage.resource_error(exc, self.family_folder / self.IMAGES) from exc
         with storage.staged_dir(final) as folder:
             write_page(collection, folder, images, progress=self.report)
             storage.write_json(folder / "task.json", {
