@@ -1,10 +1,10 @@
 """The report as one static HTML page: tables, figures, a little inline JavaScript.
 
-The page needs nothing but itself and its images (in ``images/`` beside it, or one folder
-shared by every report of a data folder): no network, no external
-style sheet, font or script. Without JavaScript it shows everything; with it, the
-tables sort by any column (click a heading) and a dataset, model or text filter hides
-what does not match. The filter and sort are kept in the address
+The page needs nothing but itself and its images (in ``images/`` beside it, or in one
+folder shared by every report of a data folder): no network, no external style sheet,
+font or script. Without JavaScript it shows everything; with it, the tables sort by any
+column (click a heading) and a dataset, model or text filter hides what does not match.
+The filter and sort are kept in the address
 (``#dataset=aclimdb&sort=runs:accuracy:descending``), so a filtered view can be
 bookmarked. Every text that comes from a file (parameter values, class names, folder
 names) is escaped: it shows as text, never as markup; and a content security policy
