@@ -69,14 +69,16 @@ def make_folder(data: Path, runs: int, without: int, drawn: dict[str, Path]) -> 
     """``runs`` runs, the last ``without`` of them without figures."""
     rng = random.Random(1)
     for number in range(runs):
-        dataset = "reuters" if number % 3 == 2 else "aclimdb"
-        model = ("mlp", "embedding", "nbsvm")[number % 5 % 3]
+        # every run its own configuration; five seeds of each (groups over seeds)
+        configuration = number // 5
+        dataset = "reuters" if configuration % 3 == 2 else "aclimdb"
+        model = ("mlp", "embedding", "nbsvm")[configuration % 4 % 3]
         classes = REUTERS_TOPICS if dataset == "reuters" else ["negative", "positive"]
         parameters = {"dataset": dataset, "model": model, "num_words": "10000",
                       "validation_size": "10000" if dataset == "aclimdb" else "1000",
                       "seed": str(number % 5), "train_size": "0", "epochs": "20",
                       "batch_size": "512", "optimizer": "rmsprop", "learning_rate": "0.001",
-                      "loss": "auto", "units": str(16 * (1 + number // 5 % 8)),
+                      "loss": "auto", "units": str(8 + configuration),
                       "final_epochs": "auto"}
         key = f"{number:010x}"
         evaluate = data / "EvaluateTest" / f"EvaluateTest_{model}_{dataset}_{key}"
