@@ -8,6 +8,7 @@ Run the whole chain (from the project folder, so luigi.cfg is read)::
     luigi --module pipeline RunAll --local-scheduler --dataset keras_imdb --model mlp
     luigi --module pipeline RunAll --local-scheduler --dataset reuters
     luigi --module pipeline LearningCurve --local-scheduler --models embedding,glove --workers 2
+    luigi --module pipeline Report --local-scheduler      # every result as one HTML page
 
 Importing this package is cheap: it loads Luigi, the plug-ins' declarations and the
 task classes only; numpy, pandas, TensorFlow and matplotlib are imported by the tasks
@@ -44,6 +45,7 @@ from .tasks import (  # noqa: E402
     PlotConfusion,
     PlotHistory,
     Predict,
+    Report,
     RunAll,
     SplitValidation,
     TrainModel,
@@ -51,4 +53,4 @@ from .tasks import (  # noqa: E402
 
 __all__ = ["CompareModels", "DownloadDataset", "DownloadVectors", "Encode", "EvaluateTest",
            "Featurize", "LearningCurve", "PipelineError", "PlotConfusion", "PlotHistory",
-           "Predict", "RunAll", "SplitValidation", "TrainModel"]
+           "Predict", "Report", "RunAll", "SplitValidation", "TrainModel"]

@@ -1,10 +1,12 @@
-"""``text-classifier``: score documents and decode encoded ones.
+"""``text-classifier``: score documents, decode encoded ones, look at every result.
 
     text-classifier predict "This film was just brilliant" "A waste of two hours"
     text-classifier predict --file reviews.txt        # or a folder of .txt, or a .csv
     text-classifier decode --split train --index 0
     text-classifier predict --param epochs=10 "..."   # another configuration
     text-classifier --config ~/imdb/luigi.cfg predict "..."   # from any folder
+    text-classifier report                  # every result as one HTML page
+    text-classifier runs --sort accuracy    # the runs as a table; diff RUN RUN
 
 It uses the artifacts of the configuration given by luigi.cfg and ``--param``
 (default: RunAll's) under the configuration's data folder, and builds whatever is
@@ -23,6 +25,7 @@ from typing import Any
 
 from luigi.configuration import add_config_path, get_config
 
+from . import cli_results
 from .errors import PipelineError, user_error
 from .params import Integer, Param
 
@@ -226,6 +229,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             sub.add_argument("--split", choices=("train", "test"), default="train")
             sub.add_argument("--index", default="0",
                              help="position of the document in the split")
+    cli_results.add_commands(commands, _add_common, locate)  # report, runs, diff
     args = parser.parse_args(argv)
     args.param = (args.param or []) + getattr(args, "param_after", [])
     try:

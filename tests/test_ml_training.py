@@ -217,3 +217,38 @@ def test_evaluate_loss_equals_keras_evaluate_three_classes(trained_three_classes
     model, _, _, test = trained_three_classes
     expected = model.evaluate(test.batches(8, "int32"), verbose=0, return_dict=True)["loss"]
     assert evaluate(model, test, CLASSES3)[0]["loss"] == pytest.approx(expected, rel=1e-5)
+
+
+# ------------------------------------------------------------------------- TensorBoard
+
+def test_fit_writes_tensorboard_logs_of_its_history_and_changes_no_number(tmp_path):
+    pytest.importorskip("tensorboard", reason="pip install -c constraints.txt -e "
+                                              "'.[tensorboard]'")
+    from small_fits import BOOK, random_data
+    from tensorboard_events import scalars
+
+    from pipeline.ml.training import fit, seed_everything, write_scalars
+    from pipeline.models.mlp import build_model
+
+    def run(log_dir):
+        train, validation = random_data(0, 96, 60), random_data(1, 32, 60)
+        seed_everything(3)
+        model = build_model(num_words=60, fast=True, **dict(BOOK, units=8))
+        history, _ = fit(model, train, validation=validation, epochs=3, batch_size=16,
+                         seed=3, verbose=0, log_dir=log_dir)
+        return history
+
+    plain = run(None)
+    logged = run(tmp_path / "logs")
+    pd.testing.assert_frame_equal(plain, logged)
+    train = scalars(tmp_path / "logs" / "train")
+    validation = scalars(tmp_path / "logs" / "validation")
+    for tag, column, logs in (("epoch_loss", "loss", train),
+                              ("epoch_accuracy", "accuracy", train),
+                              ("epoch_loss", "val_loss", validation),
+                              ("epoch_accuracy", "val_accuracy", validation)):
+        steps, values = zip(*logs[tag])
+        assert list(steps) == [0, 1, 2]
+        np.testing.assert_allclose(values, logged[column], rtol=1e-6)
+    write_scalars(tmp_path / "logs" / "test", 2, {"epoch_accuracy": 0.75})
+    assert scalars(tmp_path / "logs" / "test") == {"epoch_accuracy": [(2, 0.75)]}

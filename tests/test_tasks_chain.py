@@ -585,3 +585,54 @@ def test_cli_offline(cli_dir, tmp_path):
     assert_clean_failure(completed, TASK_FAILED, "--DownloadDataset-url", url)
     assert output_folders(data, "DownloadDataset") == []
     assert hidden_leftovers(data) == [] if data.exists() else True
+
+
+# ------------------------------------------------------------------------- TensorBoard
+
+def test_tensorboard_logs_are_opt_in_and_change_no_task_id_or_number(cli_dir, tmp_path,
+                                                                       tiny_archive):
+    """--pipeline-tensorboard: TrainModel and EvaluateTest leave TensorBoard logs in their
+    own folders, with the same ids and numbers as without; off by default."""
+    pytest.importorskip("tensorboard", reason="pip install -c constraints.txt -e "
+                                              "'.[tensorboard]'")
+    from tensorboard_events import scalars
+
+    off, on = tmp_path / "off", tmp_path / "on"
+    for data, switch in ((off, []), (on, ["--pipeline-tensorboard"])):
+        completed = run_luigi(["EvaluateTest", *tiny_cli_args(), "--DownloadDataset-url",
+                               tiny_archive, "--pipeline-data-dir", data, *switch], cwd=cli_dir)
+        assert completed.returncode == 0, completed.stdout
+    for family in ("TrainModel", "EvaluateTest"):
+        assert only_folder(off, family).name == only_folder(on, family).name
+    assert not list(off.rglob("tensorboard")) and not list(off.rglob("*tfevents*"))
+    train, evaluate = only_folder(on, "TrainModel"), only_folder(on, "EvaluateTest")
+    assert (train / "history.csv").read_bytes() == \
+        (only_folder(off, "TrainModel") / "history.csv").read_bytes()
+    metrics = read_json(evaluate / "metrics.json")
+    assert metrics == read_json(only_folder(off, "EvaluateTest") / "metrics.json") | {
+        "training_seconds": metrics["training_seconds"]}
+    history = pd.read_csv(train / "history.csv")
+    logged = scalars(train / "tensorboard" / "validation")
+    assert [v for _, v in logged["epoch_loss"]] == pytest.approx(history["val_loss"].tolist())
+    test = scalars(evaluate / "tensorboard" / "test")
+    assert test["epoch_accuracy"] == [(metrics["final_epochs"] - 1,
+                                       pytest.approx(metrics["accuracy"]))]
+    assert test["test_macro_f1"][0][1] == pytest.approx(metrics["macro_f1"])
+    assert (evaluate / "tensorboard" / "train").is_dir()
+    assert hidden_leftovers(on) == []
+
+
+def test_tensorboard_without_its_package_is_one_line_before_any_work(tmp_path, monkeypatch,
+                                                                     tiny_archive):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "tensorboard" else real(name, *args))
+    with pipeline_config(tmp_path / "data", tiny_archive), \
+            configured("pipeline", tensorboard="true"):
+        with pytest.raises(PipelineError, match=r"tensorboard package: pip install .*"
+                                                r"\.\[tensorboard\]"):
+            EvaluateTest(**TINY)
+        DownloadDataset()  # the tasks that do not fit are not concerned
+    assert not (tmp_path / "data").exists()

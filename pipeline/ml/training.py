@@ -7,6 +7,7 @@ rerun must not pay for the import.
 """
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -73,13 +74,15 @@ def seed_everything(seed: int) -> None:
 
 def fit(model: Any, train: Features, *, epochs: int, batch_size: int, seed: int,
         num_classes: int = 2, validation: Features | None = None,
-        on_epoch: EpochReport | None = None, verbose: int | str = 2
-        ) -> tuple[pd.DataFrame, float]:
+        on_epoch: EpochReport | None = None, verbose: int | str = 2,
+        log_dir: str | os.PathLike[str] | None = None) -> tuple[pd.DataFrame, float]:
     """Fit ``model``; returns ``(history DataFrame, seconds)``.
 
     ``on_epoch(epoch, epochs, logs)`` is called after each epoch (progress reports).
     The history has one row per epoch: ``epoch`` (from 1), loss, accuracy and, with
-    validation data, val_loss and val_accuracy.
+    validation data, val_loss and val_accuracy. With ``log_dir``, Keras's TensorBoard
+    callback writes the loss and metrics per epoch there (``train/``, ``validation/``);
+    it changes no number of the fit.
     """
     import keras
     import numpy as np
@@ -90,6 +93,9 @@ def fit(model: Any, train: Features, *, epochs: int, batch_size: int, seed: int,
     if on_epoch is not None:
         callbacks.append(keras.callbacks.LambdaCallback(
             on_epoch_end=lambda epoch, logs: on_epoch(epoch + 1, epochs, logs or {})))
+    if log_dir is not None:
+        check_tensorboard()
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=os.fspath(log_dir)))
     started = time.perf_counter()
     history = model.fit(
         train.batches(batch_size, label_dtype, shuffle_seed=seed),
@@ -103,6 +109,32 @@ def fit(model: Any, train: Features, *, epochs: int, batch_size: int, seed: int,
     frame = pd.DataFrame(history.history)
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
     return frame, seconds
+
+
+def check_tensorboard() -> None:
+    """TensorBoard's summaries need the ``tensorboard`` package: one line when missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("tensorboard") is None:
+        raise PipelineError("TensorBoard logs need the tensorboard package: pip install -c "
+                            "constraints.txt -e '.[tensorboard]' (or turn [pipeline] "
+                            "tensorboard off)")
+
+
+def write_scalars(log_dir: str | os.PathLike[str], step: int, values: dict[str, float]
+                  ) -> None:
+    """``values`` as TensorBoard scalars at ``step`` in ``log_dir`` (one run of its own:
+    with Keras's tags, a test figure lands on the same chart as the epochs' figures)."""
+    check_tensorboard()
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(os.fspath(log_dir))
+    try:
+        with writer.as_default():
+            for name, value in values.items():
+                tf.summary.scalar(name, float(value), step=step)
+    finally:
+        writer.close()
 
 
 def best_epoch(history: Any) -> int:

@@ -55,6 +55,11 @@ class pipeline(luigi.Config):  # noqa: N801 - the name is the luigi.cfg section
 
     data_dir = luigi.Parameter(default="data",
                                description="Folder that holds every artifact of every task")
+    tensorboard = luigi.BoolParameter(
+        default=False,
+        description="TrainModel and EvaluateTest write TensorBoard logs into their folders "
+                    "(tensorboard --logdir <data_dir>); needs the tensorboard extra. Changes "
+                    "no result and no task id")
 
 
 def data_folder() -> Path:

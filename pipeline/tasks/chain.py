@@ -33,6 +33,7 @@ from .base import (
     PipelineTask,
     data_folder,
     download_folder,
+    pipeline,
 )
 from .parameters import ENCODE, FEATURES, FINAL, SPLIT, TRAIN, Own
 
@@ -72,6 +73,9 @@ PREDICT_INPUT = Param("input", Text("path of a .txt or .csv file or of a folder"
                                     empty=False), "-",
                       "Documents to score: .txt (one per line), a folder of .txt files, or "
                       ".csv with a 'text' column")
+
+#: TensorBoard logs in a TrainModel or EvaluateTest folder (``[pipeline] tensorboard``)
+TENSORBOARD = "tensorboard"
 
 
 class DownloadDataset(PipelineTask):
@@ -328,12 +332,27 @@ class Fitting(PipelineTask):
         self.report(f"GloVe covers {coverage:.1%} of the {len(vocabulary)} vocabulary words")
         return {"embedding_matrix": matrix}, {"vocabulary_coverage": round(coverage, 4)}
 
+    def check_params(self) -> None:
+        super().check_params()
+        if pipeline().tensorboard:
+            from ..ml.training import check_tensorboard
+
+            check_tensorboard()  # before any work, not after the first stages
+
+    @staticmethod
+    def tensorboard_logs(folder: Path) -> Path | None:
+        """Where the fit's TensorBoard logs go in the task's (staging) folder: None unless
+        ``[pipeline] tensorboard`` (``--pipeline-tensorboard``) is on."""
+        return folder / TENSORBOARD if pipeline().tensorboard else None
+
     def fit_model(self, train: Features, epochs: int, validation: Features | None = None,
-                  pretrained: dict[str, Any] | None = None) -> tuple[Any, Any, float]:
+                  pretrained: dict[str, Any] | None = None, logs: Path | None = None
+                  ) -> tuple[Any, Any, float]:
         """Seed, build, fit; returns ``(model to save, history, seconds)``.
 
         Training may use faster training-only layers; the returned model is its
-        portable twin of plain Keras layers, the one to evaluate and save.
+        portable twin of plain Keras layers, the one to evaluate and save. With
+        ``logs``, the fit writes TensorBoard logs there.
         """
         from ..ml.training import fit, seed_everything
 
@@ -346,7 +365,8 @@ class Fitting(PipelineTask):
                                    extra=extra)
         history, seconds = fit(model, train, validation=validation, epochs=epochs,
                                batch_size=self.batch_size, seed=self.seed,
-                               num_classes=num_classes, on_epoch=self.epoch_report)
+                               num_classes=num_classes, on_epoch=self.epoch_report,
+                               log_dir=logs)
         twin = model_plugin.portable(model, params, self.num_words, num_classes, extra)
         return twin, history, seconds
 
@@ -375,8 +395,9 @@ class TrainModel(Fitting):
         train = documents.take(training_subset(split, self.train_size))
         validation = documents.take(split["val_rows"])
         pretrained, facts = self.pretrained()
-        model, history, seconds = self.fit_model(train, self.epochs, validation, pretrained)
         with self.staged() as folder:
+            model, history, seconds = self.fit_model(train, self.epochs, validation, pretrained,
+                                                     logs=self.tensorboard_logs(folder))
             model.save(folder / self.files["model"])
             history.to_csv(folder / self.files["history"], index=False)
             storage.write_json(folder / self.files["training"], {
@@ -423,15 +444,18 @@ class EvaluateTest(Fitting):
             split = storage.load_arrays(self.input()["split"]["split"].path)
             train = train.take(training_subset(split, self.train_size))
         pretrained, facts = self.pretrained()
-        model, _, seconds = self.fit_model(train, epochs, pretrained=pretrained)
-        self.report("evaluating on the test documents", 100)
-        class_names = self.encoded_class_names
-        metrics, probabilities = evaluate(model, test, class_names)
-        metrics.update({"final_epochs": epochs, "final_epochs_parameter": self.final_epochs,
-                        "training_documents": train.rows,
-                        "training_seconds": round(seconds, 3), **facts})
-        weights = self.model_plugin.export(model)
         with self.staged() as folder:
+            logs = self.tensorboard_logs(folder)
+            model, _, seconds = self.fit_model(train, epochs, pretrained=pretrained, logs=logs)
+            self.report("evaluating on the test documents", 100)
+            class_names = self.encoded_class_names
+            metrics, probabilities = evaluate(model, test, class_names)
+            metrics.update({"final_epochs": epochs, "final_epochs_parameter": self.final_epochs,
+                            "training_documents": train.rows,
+                            "training_seconds": round(seconds, 3), **facts})
+            weights = self.model_plugin.export(model)
+            if logs is not None:
+                write_test_scalars(logs / "test", epochs, metrics)
             model.save(folder / self.files["model"])
             # unsorted: per_class lists the classes in label order
             storage.write_json(folder / self.files["metrics"], metrics, sort_keys=False)
@@ -440,6 +464,20 @@ class EvaluateTest(Fitting):
                                 class_names=class_names)
             if weights is not None:
                 storage.save_arrays(folder / self.WEIGHTS, **weights)
+
+
+def write_test_scalars(folder: Path, epochs: int, metrics: dict[str, Any]) -> None:
+    """The test figures as TensorBoard scalars, at the last epoch's step and under Keras's
+    tags (``epoch_accuracy``, ``epoch_loss``), so they show on the charts of the fit."""
+    import math
+
+    from ..ml.training import write_scalars
+
+    values = {"epoch_accuracy": metrics["accuracy"], "epoch_loss": metrics["loss"],
+              "test_macro_f1": metrics["macro_f1"]}
+    if "roc_auc" in metrics:
+        values["test_roc_auc"] = metrics["roc_auc"]
+    write_scalars(folder, epochs - 1, {k: v for k, v in values.items() if math.isfinite(v)})
 
 
 class PlotHistory(PipelineTask):
