@@ -19,7 +19,6 @@ PENDING = {
     "python-api.md": "Python API",
     "contributing-tests.md": "Writing tests",
     "search.md": "Hyperparameter search",
-    "report.md": "Results report",
 }
 
 log = logging.getLogger("mkdocs.hooks.pending")
