@@ -12,7 +12,8 @@ TensorFlow, matplotlib) are imported inside ``run()``, so scheduling, a no-op re
 """
 from __future__ import annotations
 
-import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,7 +26,31 @@ from ..io import storage
 from ..ml.text import SPLITS, Split
 from ..ml.training import Features
 from .base import PipelineTask, data_folder, download_folder
+from .logs import verbose
 from .parameters import ENCODE, FEATURES, FINAL, SPLIT, TRAIN
+
+#: A long download shows a line on the terminal at most this often (luigid: every second).
+PROGRESS_EVERY = 5.0
+
+
+def console_progress(task: PipelineTask) -> Callable[[str, int, int | None], None]:
+    """A download's progress for ``task``: every report to luigid, a line on the terminal
+    every :data:`PROGRESS_EVERY` seconds and at the end of a download that took that
+    long."""
+    from ..io.download import describe_progress
+
+    started = shown = time.monotonic()
+
+    def progress(name: str, done: int, total: int | None) -> None:
+        nonlocal shown
+        now = time.monotonic()
+        finished = total is not None and done >= total
+        visible = now - shown >= PROGRESS_EVERY or (finished and now - started >= PROGRESS_EVERY)
+        if visible:
+            shown = now
+        task.report(*describe_progress(name, done, total), console=visible)
+
+    return progress
 
 
 class DownloadDataset(PipelineTask):
@@ -89,14 +114,9 @@ class DownloadDataset(PipelineTask):
         return download_folder(self.dataset)
 
     def run(self) -> None:
-        from ..io.download import describe_progress
-
         addresses = self.addresses()
         self.report(f"fetching {self.dataset} from {addresses['url'] or 'the official address'}")
-
-        def progress(name: str, done: int, total: int | None) -> None:
-            self.report(*describe_progress(name, done, total))
-
+        progress = console_progress(self)
         with self.staged() as folder:
             manifest = self.dataset_plugin.fetch(folder, addresses, sha256=self.sha256,
                                                  progress=progress)
@@ -124,15 +144,11 @@ class DownloadVectors(PipelineTask):
         return data_folder() / self.get_task_family() / f"glove.6B.{self.glove_dim}d"
 
     def run(self) -> None:
-        from ..io.download import describe_progress
         from ..ml import glove
 
         address = glove.resolve_address(self.url, self.glove_dim)
         self.report(f"fetching GloVe 6B {self.glove_dim}d from {address}")
-
-        def progress(name: str, done: int, total: int | None) -> None:
-            self.report(*describe_progress(name, done, total))
-
+        progress = console_progress(self)
         with self.staged() as folder:
             manifest = glove.fetch(folder, dim=self.glove_dim, address=address,
                                    progress=progress)
@@ -156,7 +172,7 @@ class Encode(PipelineTask):
         self.report("reading and encoding documents", 5)
         source = Path(self.input()["manifest"].path).parent
         encoded = self.dataset_plugin.read(source, self.num_words, self.dataset_params())
-        self.report("writing sequences", 90)
+        self.report("writing sequences", 90, console=False)
         arrays = {}
         for split, data in encoded.splits.items():
             arrays.update(data.to_arrays(split))
@@ -244,6 +260,7 @@ class Fitting(PipelineTask):
 
     chooses = ("dataset", "model")
     resources = {"training": 1}
+    uses_tensorflow = True
 
     def featurize(self) -> Featurize:
         return self.clone(Featurize, representation=self.model_plugin.representation)
@@ -301,9 +318,11 @@ class Fitting(PipelineTask):
         extra = {**(pretrained or {}), **model_plugin.prepare(params, train, num_classes)}
         model = model_plugin.build(params, self.num_words, num_classes, fast=True,
                                    extra=extra)
+        # one line per epoch: ours; Keras's own lines too only when the log shows all
         history, seconds = fit(model, train, validation=validation, epochs=epochs,
                                batch_size=self.batch_size, seed=self.seed,
-                               num_classes=num_classes, on_epoch=self.epoch_report)
+                               num_classes=num_classes, on_epoch=self.epoch_report,
+                               verbose=2 if verbose() else 0)
         twin = model_plugin.portable(model, params, self.num_words, num_classes, extra)
         return twin, history, seconds
 
@@ -380,7 +399,7 @@ class EvaluateTest(Fitting):
             train = train.take(training_subset(split, self.train_size))
         pretrained, facts = self.pretrained()
         model, _, seconds = self.fit_model(train, epochs, pretrained=pretrained)
-        self.report("evaluating on the test documents", 100)
+        self.report("evaluating on the test documents", 100, console=False)
         class_names = self.encoded_class_names
         metrics, probabilities = evaluate(model, test, class_names)
         metrics.update({"final_epochs": epochs, "final_epochs_parameter": self.final_epochs,
@@ -484,62 +503,78 @@ class RunAll(PipelineTask):
         metrics = storage.read_json(inputs["evaluate"]["metrics"].path)
         labels = storage.load_arrays(inputs["evaluate"]["predictions"].path,
                                      only=("labels",))["labels"]
+        data = data_folder()
+
+        def where(target: luigi.LocalTarget) -> str:
+            return relative_path(target.path, data)
+
         summary = {
+            "paths": PATHS_NOTE,
             "dataset": self.dataset, "model_name": self.model,
             "test_loss": metrics["loss"], "test_accuracy": metrics["accuracy"],
             "chosen_epoch": metrics["final_epochs"],
-            "model": inputs["evaluate"]["model"].path,
-            "history": inputs["train"]["history"].path,
-            "validation_model": inputs["train"]["model"].path,
-            "metrics": inputs["evaluate"]["metrics"].path,
-            "plot": inputs["plot"]["plot"].path,
-            "confusion_plot": inputs["confusion"]["plot"].path,
+            "model": where(inputs["evaluate"]["model"]),
+            "history": where(inputs["train"]["history"]),
+            "validation_model": where(inputs["train"]["model"]),
+            "metrics": where(inputs["evaluate"]["metrics"]),
+            "plot": where(inputs["plot"]["plot"]),
+            "confusion_plot": where(inputs["confusion"]["plot"]),
             "baselines": baselines(np.asarray(labels), self.seed),
             "references": {
                 name: {"test_accuracy": storage.read_json(target["metrics"].path)["accuracy"],
-                       "parameters": task.to_str_params(only_significant=True),
-                       "metrics": target["metrics"].path}
+                       "parameters": task.typed_params(),
+                       "metrics": where(target["metrics"])}
                 for (name, task), target in zip(self.references().items(),
                                                 inputs["references"].values(), strict=True)},
-            "parameters": self.to_str_params(only_significant=True),
+            "parameters": self.typed_params(),
         }
         with self.staged() as folder:
             storage.write_json(folder / self.files["summary"], summary)
-        print(describe(summary, self.output()["summary"].path), flush=True)
+
+    def describe_result(self) -> str:
+        path = self.output()["summary"].path
+        return describe(storage.read_json(path), path, data_folder())
 
 
-def describe(summary: dict[str, Any], path: str) -> str:
-    """A short human summary of a finished run."""
+#: How summary.json's paths are written (its "paths" entry says so).
+PATHS_NOTE = "relative to the data folder, the folder that holds RunAll/ (../.. from this file)"
+
+
+def relative_path(path: str | Path, data: Path) -> str:
+    """``path`` relative to the data folder ``data`` (absolute when outside it)."""
+    absolute = Path(path).absolute()
+    try:
+        return absolute.relative_to(data).as_posix()
+    except ValueError:
+        return str(absolute)
+
+
+def describe(summary: dict[str, Any], path: str | Path, data: Path | None = None) -> str:
+    """A short human summary of a finished run; its paths (summary.json's, relative to
+    the data folder ``data``) shown absolute."""
     import math
+
+    def shown_path(key: str) -> str:
+        value = Path(summary[key])
+        return str(data / value if data is not None and not value.is_absolute() else value)
 
     warning = ("" if math.isfinite(summary["test_loss"]) else
                "  warning: the test loss is not finite: training diverged; try a smaller "
                "learning_rate\n")
     what = f"{summary['dataset']}, {summary['model_name']}"
-    compared = [f"random labels {summary['baselines']['random_labels']:.4f}"] \
-        if "baselines" in summary else []
+    names = {"random_labels": "random labels", "majority_class": "majority class"}
+    compared = [f"{label} {summary['baselines'][key]:.4f}" for key, label in names.items()
+                if key in summary.get("baselines", {})]
     compared += [f"{name} {reference['test_accuracy']:.4f}"
                  for name, reference in summary.get("references", {}).items()]
     shown = f"  compare: {', '.join(compared)}\n" if compared else ""
     return (f"\n{what}: test accuracy {summary['test_accuracy']:.4f}, "
             f"test loss {summary['test_loss']:.4f} "
             f"(final model trained {summary['chosen_epoch']} epochs)\n{warning}{shown}"
-            f"  summary: {path}\n  model:   {summary['model']}\n"
-            f"  plot:    {summary['plot']}\n"
-            + (f"  confusion matrix: {summary['confusion_plot']}\n"
+            f"  summary: {path}\n  model:   {shown_path('model')}\n"
+            f"  plot:    {shown_path('plot')}"
+            + (f"\n  confusion matrix: {shown_path('confusion_plot')}"
                if "confusion_plot" in summary else ""))
-
-
-@RunAll.event_handler(luigi.Event.DEPENDENCY_PRESENT)
-def _already_complete(task: RunAll) -> None:
-    """A rerun of a finished RunAll does nothing: say so, and where the results are."""
-    path = task.output()["summary"].path
-    try:
-        summary = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
-    print(f"\nNothing to do: this configuration is already complete.{describe(summary, path)}",
-          flush=True)
 
 
 class Predict(PipelineTask):
@@ -584,8 +619,14 @@ class Predict(PipelineTask):
                               folder / self.files["predictions"])
         scored = sum(p is not None for p in probabilities)
         self.report(f"scored {scored} of {len(reviews)} documents", 100)
-        print(f"\nPredictions for {len(reviews)} documents: "
-              f"{self.output()['predictions'].path}", flush=True)
+
+    def describe_result(self) -> str:
+        path = self.output()["predictions"].path
+        import csv
+
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows = sum(1 for _ in csv.reader(handle)) - 1
+        return f"\nPredictions for {rows} documents: {path}"
 
 
 def score_with(evaluate: EvaluateTest, reviews: list[Any]) -> tuple[list[Any], list[str]]:
@@ -594,9 +635,12 @@ def score_with(evaluate: EvaluateTest, reviews: list[Any]) -> tuple[list[Any], l
 
     The numpy twin when the model has one (no TensorFlow), else the saved Keras model.
     """
+    from ..io.quiet import start_tensorflow
     from ..ml.inference import load_scorer
     from ..ml.predict import score
 
+    if not (evaluate.output_dir / EvaluateTest.WEIGHTS).is_file():
+        start_tensorflow(quiet=not verbose())  # the saved Keras model is loaded
     scorer = load_scorer(evaluate.output_dir / EvaluateTest.WEIGHTS,
                          evaluate.output()["model"].path)
     vocabulary = storage.read_json(evaluate.clone(Encode).output()["vocabulary"].path)
