@@ -32,6 +32,7 @@ if "luigi" not in sys.modules:  # python -m pipeline, text-classifier: before Lu
 # finalizers) still run; only objects caught in reference cycles are left to the OS.
 atexit.register(gc.freeze)
 
+from . import api  # noqa: E402
 from .errors import PipelineError  # noqa: E402
 from .tasks import (  # noqa: E402
     CompareModels,
@@ -49,6 +50,6 @@ from .tasks import (  # noqa: E402
     TrainModel,
 )
 
-__all__ = ["CompareModels", "DownloadDataset", "DownloadVectors", "Encode", "EvaluateTest",
+__all__ = ["api", "CompareModels", "DownloadDataset", "DownloadVectors", "Encode", "EvaluateTest",
            "Featurize", "LearningCurve", "PipelineError", "PlotConfusion", "PlotHistory",
            "Predict", "RunAll", "SplitValidation", "TrainModel"]
