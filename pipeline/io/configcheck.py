@@ -65,12 +65,16 @@ def check_luigi_configs() -> None:
     if os.environ.get("LUIGI_CONFIG_PARSER", "cfg") != "cfg":
         return
     paths = list(LUIGI_PATHS)
-    if os.environ.get("LUIGI_CONFIG_PATH"):
-        paths.append(os.environ["LUIGI_CONFIG_PATH"])
+    named = os.environ.get("LUIGI_CONFIG_PATH", "")
+    if named:
+        paths.append(named)
     for path in paths:
-        if os.path.lexists(path):
+        # Luigi skips a $LUIGI_CONFIG_PATH that names no file with a warning, and runs
+        # with other settings and another data folder than the user meant
+        if os.path.lexists(path) or path == named:
             try:
-                check_config(path)
+                check_config(path, f"$LUIGI_CONFIG_PATH names {path}" if path == named
+                             else None)
             except ConfigError as exc:
                 program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
                 if not program or program.startswith("-"):  # python -m pipeline
