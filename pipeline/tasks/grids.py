@@ -165,7 +165,8 @@ class CompareModels(PipelineTask):
             plots.plot_curves(histories, "val_accuracy", folder / self.files["val_accuracy"],
                               "Validation accuracy")
             if summary:
-                plots.plot_test_accuracy_spread(summary, folder / self.files["test_accuracy"])
+                plots.plot_test_accuracy_spread(summary, folder / self.files["test_accuracy"],
+                                                rows=rows)
             else:
                 plots.plot_test_accuracy(rows, folder / self.files["test_accuracy"])
 
