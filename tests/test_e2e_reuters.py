@@ -1,20 +1,17 @@
 """End to end on the real Reuters-21578 archive, through the command line, with the
 Reuters defaults (the book's 3.5): Keras's 46 topics and split, the book's figures.
-Skipped when ../shared/data has no archive."""
+Skipped when neither $TEXT_CLASSIFIER_CORPORA nor ../shared/data has the archive."""
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_luigi, working_folder
+from conftest import REAL_REUTERS, needs_corpus, run_luigi, working_folder
 
 from pipeline.datasets.reuters import CLASS_NAMES
 from pipeline.io.storage import load_arrays, read_json
 
-REAL_REUTERS = ROOT.parent / "shared" / "data" / "reuters21578_sgm.tar.gz"
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not REAL_REUTERS.exists(),
-                                 reason=f"real archive not found at {REAL_REUTERS}")]
+pytestmark = needs_corpus(REAL_REUTERS.name)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from conftest import (
     ROOT,
     build,
     make_archive,
+    no_corpus,
     only_folder,
     pipeline_config,
     run_luigi,
@@ -230,7 +231,7 @@ def test_compare_models_puts_nbsvm_beside_the_book_model(tmp_path):
 # -------------------------------------------------------------------- the real archive
 
 @pytest.mark.slow
-@pytest.mark.skipif(not REAL_ARCHIVE.exists(), reason=f"no real archive at {REAL_ARCHIVE}")
+@pytest.mark.skipif(not REAL_ARCHIVE.exists(), reason=no_corpus(REAL_ARCHIVE.name))
 def test_real_archive_end_to_end(tmp_path):
     cwd = working_folder(tmp_path)
     data = tmp_path / "data"
