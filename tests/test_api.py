@@ -105,11 +105,11 @@ def test_a_tiny_chain_run_from_another_folder_gives_typed_results(elsewhere):
     history = result.history  # TrainModel's, with validation
     assert list(history.columns[:1]) == ["epoch"] and len(history) == TINY["epochs"]
     assert {"val_loss", "val_accuracy"} <= set(history.columns)
-    assert result.parameters == {**{"dataset": "aclimdb", "seed": 0, "model": "mlp",
+    assert result.parameters == {"dataset": "aclimdb", "seed": 0, "model": "mlp",
                                     "train_size": 0, "final_epochs": "auto", "layers": 2,
                                     "activation": "relu", "dropout": 0.0, "l1": 0.0,
                                     "l2": 0.0, "regularize": "all", "optimizer": "rmsprop",
-                                    "learning_rate": 0.001, "loss": "auto"}, **TINY}
+                                    "learning_rate": 0.001, "loss": "auto", **TINY}
     assert list(elsewhere["cwd"].iterdir()) == []  # nothing written where it ran
 
 

@@ -49,6 +49,11 @@ def captured_stderr() -> Iterator[list[str]]:
             lines += sink.read().decode("utf-8", "replace").splitlines(keepends=True)
 
 
+def without_noise(lines: list[str]) -> list[str]:
+    """The captured lines that are not TensorFlow's start-up information."""
+    return [line for line in lines if not START_UP_NOISE.fullmatch(line.rstrip("\r\n"))]
+
+
 def start_tensorflow(quiet: bool = True) -> None:
     """Import TensorFlow and find its devices (once per process); with ``quiet``, keep
     its start-up information off the terminal and its C++ log to errors
@@ -60,7 +65,7 @@ def start_tensorflow(quiet: bool = True) -> None:
         import tensorflow as tf
 
         tf.config.list_physical_devices()
-    kept = [line for line in lines if not START_UP_NOISE.fullmatch(line.rstrip("\r\n"))]
+    kept = without_noise(lines)
     if kept:
         sys.stderr.write("".join(kept))
         sys.stderr.flush()
