@@ -132,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         # Output folders depend on --pipeline-data-dir, which only holds inside this block.
         with CmdlineParser.global_instance(["RunAll", *params]) as parser:
             root = parser.get_task_obj()
-            print(describe_setup(), file=sys.stderr, flush=True)
             folders = forget(root, family, dry_run=dry_run)
+            print(describe_setup(), file=sys.stderr, flush=True)
             if not folders:
                 print(never_run(root, family))
                 return 0

@@ -47,7 +47,9 @@ def test_cli_predict_and_decode(trained, cli_dir, data_dir, tiny_archive):
     result = _cli("predict", *common, "brilliant wonderful superb", "", cwd=cli_dir)
     assert result.returncode == 0, result.stderr
     assert "Building" not in result.stderr  # the finished run's artifacts are used
-    first, second = result.stdout.strip().splitlines()
+    header, first, second = result.stdout.strip().splitlines()
+    assert header == "id\tP(positive)\tlabel   \ttext"
+    assert "model: mlp 2x8 relu, rmsprop lr 0.001 on aclimdb, test accuracy " in result.stderr
     number, probability, label, text = first.split("\t")
     assert number == "1" and 0 <= float(probability) <= 1 and text == "brilliant wonderful superb"
     assert label.strip() == ("positive" if float(probability) >= 0.5 else "negative")

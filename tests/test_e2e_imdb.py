@@ -48,7 +48,8 @@ def plot_again(second, first):
     others = {family: mtimes(only_folder(data, family))
               for family in ("DownloadDataset", "Encode", "SplitValidation", "Featurize",
                              "TrainModel", "EvaluateTest", "RunAll")}
-    completed = run_luigi(["PlotHistory", *first["args"]], cwd=first["cwd"], timeout=300)
+    completed = run_luigi(["PlotHistory", *first["args"], "--log-level", "DEBUG"],
+                          cwd=first["cwd"], timeout=300)
     return {"run": completed, "png": png, "others": others}
 
 

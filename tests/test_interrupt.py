@@ -18,8 +18,10 @@ PARAMS = {"num_words": 40, "validation_size": 10, "epochs": EPOCHS, "batch_size"
 
 
 def command(archive, data):
+    # DEBUG: Luigi's lines say which tasks ran
     args = [str(LUIGI), "--module", "pipeline", "TrainModel", "--local-scheduler",
-            "--DownloadDataset-url", str(archive), "--pipeline-data-dir", str(data)]
+            "--DownloadDataset-url", str(archive), "--pipeline-data-dir", str(data),
+            "--log-level", "DEBUG"]
     for name, value in PARAMS.items():
         args += [f"--{name.replace('_', '-')}", str(value)]
     return args

@@ -196,7 +196,7 @@ class Clients:
                  ["--scheduler-host", "127.0.0.1", "--scheduler-port", str(port)])
         return [*head, *where, "--pipeline-data-dir", str(data),
                 "--DownloadDataset-url", str(archive), "--lock-pid-dir", str(self.locks),
-                "--log-level", "INFO", *cli_args(**params), *extra]
+                "--log-level", "DEBUG", *cli_args(**params), *extra]
 
     def _env(self):
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
