@@ -121,7 +121,8 @@ class DownloadDataset(PipelineTask):
             manifest = self.dataset_plugin.fetch(folder, addresses, sha256=self.sha256,
                                                  progress=progress)
             storage.write_json(folder / "manifest.json", manifest)
-        self.report(f"data ready: {sum(manifest['documents'].values())} documents", 100)
+        self.report(f"data ready: {sum(manifest['documents'].values())} documents", 100,
+                    console=False)
 
 
 class DownloadVectors(PipelineTask):
@@ -169,7 +170,11 @@ class Encode(PipelineTask):
     def run(self) -> None:
         from ..ml.text import INDEX_FROM, RESERVED
 
-        self.report("reading and encoding documents", 5)
+        manifest = storage.read_json(self.input()["manifest"].path)
+        count = sum(manifest["documents"].values()) \
+            if isinstance(manifest.get("documents"), dict) else None
+        self.report(f"reading and encoding {count or 'the'} documents "
+                    f"({self.num_words} word indices)", 5)
         source = Path(self.input()["manifest"].path).parent
         encoded = self.dataset_plugin.read(source, self.num_words, self.dataset_params())
         self.report("writing sequences", 90, console=False)
@@ -188,7 +193,7 @@ class Encode(PipelineTask):
                 "words": encoded.vocabulary, "training_counts": encoded.counts,
                 "source_sha256": storage.read_json(self.input()["manifest"].path)["sha256"]})
         self.report(f"encoded {encoded.splits['train'].rows} training and "
-                    f"{encoded.splits['test'].rows} test documents", 100)
+                    f"{encoded.splits['test'].rows} test documents", 100, console=False)
 
 
 class SplitValidation(PipelineTask):
@@ -326,11 +331,21 @@ class Fitting(PipelineTask):
         twin = model_plugin.portable(model, params, self.num_words, num_classes, extra)
         return twin, history, seconds
 
+    #: every epoch's line on the terminal (TrainModel: the validation figures), else only
+    #: those at least PROGRESS_EVERY seconds apart and the last (a final model's fit)
+    every_epoch: ClassVar[bool] = True
+
     def epoch_report(self, epoch: int, epochs: int, logs: dict[str, float]) -> None:
-        parts = [f"epoch {epoch}/{epochs}"]
+        now = time.monotonic()
+        if epoch == 1:
+            self.shown_at = now
+        visible = self.every_epoch or epoch == epochs or now - self.shown_at >= PROGRESS_EVERY
+        if visible:
+            self.shown_at = now
+        parts = [f"{'' if self.every_epoch else 'final model, '}epoch {epoch}/{epochs}"]
         parts += [f"{key} {logs[key]:.4g}" for key in ("loss", "val_loss", "val_accuracy")
                   if key in logs]
-        self.report(" · ".join(parts), 100 * epoch / epochs)
+        self.report(" · ".join(parts), 100 * epoch / epochs, console=visible)
 
 
 class TrainModel(Fitting):
@@ -372,6 +387,7 @@ class EvaluateTest(Fitting):
     """
 
     always = FINAL
+    every_epoch = False
     files = {"model": "model.keras", "metrics": "metrics.json",
              "predictions": "predictions.npz"}
     WEIGHTS = "weights.npz"

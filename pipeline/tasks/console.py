@@ -28,7 +28,7 @@ import luigi
 from ..errors import user_error
 from ..io.quiet import start_tensorflow
 from .base import PipelineTask
-from .logs import LOGGER, set_result_source, verbose
+from .logs import LOGGER, set_result_source, tidy_luigi_handler, verbose
 from .settings import describe_setup
 
 
@@ -78,8 +78,10 @@ def new_run(show_result: bool = True) -> RunRecord:
 
 
 def announce() -> None:
-    """Print the configuration files read and the data folder, once per run."""
+    """Print the configuration files read and the data folder, once per run (and give
+    Luigi's log handler the quiet console's format)."""
     _RUN.announced = True
+    tidy_luigi_handler()
     print(describe_setup(), file=sys.stderr, flush=True)
 
 

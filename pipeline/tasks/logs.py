@@ -144,6 +144,33 @@ class _QuietConsole(logging.Filter):
                 logger.addHandler(_PRINTER)
 
 
+#: The format of the handler Luigi sets up (luigi.setup_logging.InterfaceLogging).
+LUIGI_FORMAT = "%(levelname)s: %(message)s"
+
+
+class _ConsoleFormatter(logging.Formatter):
+    """Luigi's format, without "INFO: " before the quiet console's lines."""
+
+    def __init__(self) -> None:
+        super().__init__(LUIGI_FORMAT)
+        self.plain = logging.Formatter("%(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.levelno == logging.INFO and not verbose():
+            return self.plain.format(record)
+        return super().format(record)
+
+
+def tidy_luigi_handler() -> None:
+    """Give the handler Luigi set up on its logger (if it is Luigi's, with its format)
+    the quiet console's format: progress lines without an "INFO: " prefix."""
+    for handler in logging.getLogger(LOGGER).handlers:
+        formatter = handler.formatter
+        style = getattr(formatter, "_style", None)
+        if type(formatter) is logging.Formatter and getattr(style, "_fmt", None) == LUIGI_FORMAT:
+            handler.setFormatter(_ConsoleFormatter())
+
+
 _FILTER = _CleanPipelineErrors()
 _QUIET = _QuietConsole()
 
