@@ -323,6 +323,8 @@ class Fitting(PipelineTask):
         extra = {**(pretrained or {}), **model_plugin.prepare(params, train, num_classes)}
         model = model_plugin.build(params, self.num_words, num_classes, fast=True,
                                    extra=extra)
+        # named in the first epoch's line: a run may train several models (references)
+        self.fit_label = f"{model_plugin.describe(params)} on {train.rows} documents"
         # one line per epoch: ours; Keras's own lines too only when the log shows all
         history, seconds = fit(model, train, validation=validation, epochs=epochs,
                                batch_size=self.batch_size, seed=self.seed,
@@ -345,6 +347,8 @@ class Fitting(PipelineTask):
         parts = [f"{'' if self.every_epoch else 'final model, '}epoch {epoch}/{epochs}"]
         parts += [f"{key} {logs[key]:.4g}" for key in ("loss", "val_loss", "val_accuracy")
                   if key in logs]
+        if epoch == 1 and getattr(self, "fit_label", ""):
+            parts[-1] += f" ({self.fit_label})"
         self.report(" · ".join(parts), 100 * epoch / epochs, console=visible)
 
 
