@@ -347,8 +347,9 @@ class Fitting(PipelineTask):
         parts = [f"{'' if self.every_epoch else 'final model, '}epoch {epoch}/{epochs}"]
         parts += [f"{key} {logs[key]:.4g}" for key in ("loss", "val_loss", "val_accuracy")
                   if key in logs]
-        if epoch == 1 and getattr(self, "fit_label", ""):
-            parts[-1] += f" ({self.fit_label})"
+        label: str = getattr(self, "fit_label", "")
+        if epoch == 1 and label:
+            parts[-1] += f" ({label})"
         self.report(" · ".join(parts), 100 * epoch / epochs, console=visible)
 
 
