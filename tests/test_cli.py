@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TINY, build
+from conftest import TINY, build, make_archive, pipeline_config
 
 from pipeline import Encode, EvaluateTest
 from pipeline.datasets.aclimdb import iter_reviews
@@ -17,15 +17,19 @@ from pipeline.ml.predict import Review, score
 CLI = str(Path(sys.executable).with_name("text-classifier"))
 
 
-@pytest.fixture
-def trained(data_dir):
-    """The tiny archive's final model and vocabulary (trained once per test)."""
-    evaluate = EvaluateTest(**dict(TINY, epochs=8))
-    assert build([evaluate]).scheduling_succeeded
-    encode = evaluate.clone(Encode)
-    vocabulary = read_json(encode.output()["vocabulary"].path)
-    return (NumpyMLP.load(evaluate.output_dir / EvaluateTest.WEIGHTS), vocabulary, evaluate,
-            encode)
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The tiny archive's final model, vocabulary, tasks and data folder (trained once
+    for the module)."""
+    root = tmp_path_factory.mktemp("cli")
+    archive = make_archive(root / "aclImdb_tiny.tar.gz")
+    with pipeline_config(root / "data", archive) as data:
+        evaluate = EvaluateTest(**dict(TINY, epochs=8))
+        assert build([evaluate]).scheduling_succeeded
+        encode = evaluate.clone(Encode)
+        vocabulary = read_json(encode.output()["vocabulary"].path)
+        yield (NumpyMLP.load(evaluate.output_dir / EvaluateTest.WEIGHTS), vocabulary,
+               evaluate, encode, data, archive)
 
 
 def _cli(*args, cwd):
@@ -39,10 +43,10 @@ def _params(**overrides):
             for item in ("-p", f"{name}={value}")]
 
 
-def test_cli_predict_and_decode(trained, cli_dir, data_dir, tiny_archive):
+def test_cli_predict_and_decode(trained, cli_dir):
     from pipeline import features
 
-    model, vocabulary, _, encode = trained
+    model, vocabulary, _, encode, data_dir, tiny_archive = trained
     common = ["--data-dir", str(data_dir), *_params()]
     result = _cli("predict", *common, "brilliant wonderful superb", "", cwd=cli_dir)
     assert result.returncode == 0, result.stderr
@@ -81,7 +85,8 @@ def test_cli_predict_and_decode(trained, cli_dir, data_dir, tiny_archive):
      "--param epochs: epochs must be an integer from 1 to 1,000, got 'many'"),
     (["predict"], "either texts or --file"),
 ])
-def test_cli_bad_arguments(trained, cli_dir, data_dir, args, message):
+def test_cli_bad_arguments(trained, cli_dir, args, message):
+    data_dir = trained[4]
     result = _cli(*args[:1], "--data-dir", str(data_dir), *_params(), *args[1:], cwd=cli_dir)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
