@@ -187,4 +187,9 @@ def run_result(summary: str = "") -> str:
     return "\n".join(parts)
 
 
-set_result_source(run_result, scheduling_done)
+def scheduling_error(family: str, message: str) -> None:
+    """A task that could not be scheduled (its requires() or complete() failed)."""
+    _RUN.errors.append((family, message))
+
+
+set_result_source(run_result, scheduling_done, scheduling_error)

@@ -68,13 +68,17 @@ _result_source: list[ResultSource] = []
 
 
 _scheduling_done: list[Callable[[], None]] = []
+_error_hooks: list[Callable[[str, str], None]] = []
 
 
-def set_result_source(source: ResultSource, scheduling_done: Callable[[], None]) -> None:
+def set_result_source(source: ResultSource, scheduling_done: Callable[[], None],
+                      error: Callable[[str, str], None]) -> None:
     """Where the quiet console gets the lines it prints after Luigi's execution summary,
-    and whom it tells that Luigi has scheduled a run's tasks."""
+    whom it tells that Luigi has scheduled a run's tasks, and whom it gives the
+    ``(task family, message)`` of a task that could not be scheduled."""
     _result_source[:] = [source]
     _scheduling_done[:] = [scheduling_done]
+    _error_hooks[:] = [error]
 
 
 class _ResultPrinter(logging.Handler):
@@ -108,6 +112,12 @@ class _QuietConsole(logging.Filter):
         one_line = bool(rest) and "\n" not in rest
         failed = _WORKER_FAILED.fullmatch(headline)
         skipped = _WILL_NOT_RUN.fullmatch(headline)
+        if skipped and one_line and logging.getLogger(LOGGER).isEnabledFor(logging.INFO):
+            # a task that cannot be scheduled: nothing of it runs, so its error is said
+            # once, as the run's result after the summary
+            for report in _error_hooks:
+                report(skipped.group(1), rest)
+            return False
         if failed or skipped:
             family = (failed or skipped).group(1)  # type: ignore[union-attr]
             what = "failed" if failed else f"not run ({skipped.group(2).rstrip(':')})" \
