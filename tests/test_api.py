@@ -53,6 +53,7 @@ def page_blocks():
 TINY_EXPERIMENT = dict(num_words=40, validation_size=10, epochs=3, batch_size=8, units=8)
 
 
+@pytest.mark.slow
 def test_every_python_example_of_the_page_runs_and_prints_what_the_page_says(tmp_path):
     blocks = page_blocks()
     assert len(blocks) >= 6
@@ -113,6 +114,7 @@ def test_a_tiny_chain_run_from_another_folder_gives_typed_results(elsewhere):
     assert list(elsewhere["cwd"].iterdir()) == []  # nothing written where it ran
 
 
+@pytest.mark.slow
 def test_summary_paths_resolve_from_the_data_folder_and_parameters_keep_their_types(
         elsewhere):
     result = api.run("RunAll", data_dir=elsewhere["data"],

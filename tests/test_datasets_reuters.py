@@ -356,6 +356,7 @@ def chain(tmp_path_factory):
                "archive": archive}
 
 
+@pytest.mark.slow
 def test_chain_runs_with_topic_names_references_and_baselines(chain):
     assert chain["result"].status.name == "SUCCESS", chain["result"].summary_text
     summary = read_json(chain["task"].output()["summary"].path)
@@ -377,6 +378,7 @@ def test_chain_runs_with_topic_names_references_and_baselines(chain):
     assert (data / summary["confusion_plot"]).stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_predict_gives_the_three_likeliest_topics(chain, tmp_path):
     source = tmp_path / "wires.txt"
     source.write_text("cocoa bean bahia cocoa said the company\n"
@@ -392,6 +394,7 @@ def test_predict_gives_the_three_likeliest_topics(chain, tmp_path):
         assert len(top) == 3 and top[0].split()[0] == row["label"]
 
 
+@pytest.mark.slow
 def test_cli_rerun_is_a_no_op_and_a_broken_file_is_one_line(chain, tmp_path):
     cwd = working_folder(tmp_path)
     args = ["RunAll", "--pipeline-data-dir", chain["data"],

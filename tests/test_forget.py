@@ -51,6 +51,7 @@ def folder_mtimes(data, families):
     return {family: mtimes(only_folder(data, family)) for family in families}
 
 
+@pytest.mark.slow
 def test_forget_split_validation_then_rebuild(copy_of_base):
     """README "force a recomputation": forget a stage, rebuild; only it and everything
     downstream of it rerun; DownloadDataset, Encode and Featurize stay untouched."""

@@ -8,9 +8,12 @@ import subprocess
 import time
 
 import pandas as pd
+import pytest
 from conftest import LUIGI, hidden_leftovers, make_archive, mtimes, only_folder, output_folders
 
 from pipeline import TrainModel
+
+pytestmark = pytest.mark.slow  # a training killed and resumed through the command line
 
 EPOCHS = 30  # about 0.3 s each on the tiny archive with batch size 4: ~10 s of training
 PARAMS = {"num_words": 40, "validation_size": 10, "epochs": EPOCHS, "batch_size": 4,

@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 from pipeline.io.quiet import captured_stderr, without_noise
@@ -34,6 +35,7 @@ def test_what_c_code_writes_to_file_descriptor_2_is_captured():
     assert lines == ["from C\n", "and more"]
 
 
+@pytest.mark.slow
 def test_tensorflow_starts_without_a_line_on_the_terminal(tmp_path):
     env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     code = ("import sys; from pipeline.io.quiet import start_tensorflow; start_tensorflow(); "

@@ -81,6 +81,7 @@ def runs(tmp_path_factory):
         datasets.REGISTRY.remove("three_colours")
 
 
+@pytest.mark.slow
 def test_every_model_runs_through_the_chain(runs):
     assert runs["result"].status.name == "SUCCESS", runs["result"].summary_text
     vocabulary = read_json(next((runs["data"] / "Encode").glob("*/vocabulary.json")))

@@ -211,6 +211,7 @@ def test_write_predictions_three_classes(tmp_path):
 
 # ---------------------------------------------------------------------- the Predict task
 
+@pytest.mark.slow
 def test_predict_task_writes_every_row(tmp_path, data_dir):
     path = tmp_path / "mine.txt"
     path.write_bytes(b"great brilliant loved\n\nawful dull mess\n\xff great\n")
@@ -230,6 +231,7 @@ def test_predict_task_writes_every_row(tmp_path, data_dir):
     assert Predict(input=str(path), **TINY).output_dir != before
 
 
+@pytest.mark.slow
 def test_predict_task_equals_scoring_by_hand(tmp_path, data_dir):
     path = tmp_path / "mine.csv"
     path.write_text('id,text\nr1,"great brilliant, loved it"\nr2,awful dull mess\n')

@@ -176,6 +176,7 @@ def _recording_prepare(monkeypatch, seen):
     monkeypatch.setattr(NBSVM, "prepare", prepare)
 
 
+@pytest.mark.slow
 def test_ratios_come_from_the_training_rows_only(tmp_path, monkeypatch):
     """TrainModel's ratios do not move when the validation rows' labels are flipped, and
     they do when a training row's label is: they are computed from the training rows."""
@@ -214,6 +215,7 @@ def test_final_model_ratios_come_from_all_training_documents(tmp_path, monkeypat
     assert sorted(s["rows"] for s in seen) == [30, 40]  # TrainModel, then EvaluateTest
 
 
+@pytest.mark.slow
 def test_compare_models_puts_nbsvm_beside_the_book_model(tmp_path):
     variants = tmp_path / "variants.toml"
     variants.write_text('[baseline]\ndescription = "the book\'s model"\n\n'

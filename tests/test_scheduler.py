@@ -26,6 +26,9 @@ from pathlib import Path
 import pytest
 from conftest import make_archive
 
+# central schedulers and several client processes: minutes
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent

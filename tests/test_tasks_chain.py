@@ -244,6 +244,7 @@ def test_second_build_runs_nothing(copy_of_base):
     assert str(RunAll(**TINY).output()["summary"].path) in printed
 
 
+@pytest.mark.slow
 def test_parameters_given_to_run_all_reach_train_model(copy_of_base):
     data = copy_of_base
     kept = folder_mtimes(data, ["DownloadDataset", "Encode", "SplitValidation", "Featurize"])
@@ -268,6 +269,7 @@ def test_parameters_given_to_run_all_reach_train_model(copy_of_base):
     assert new_train == TrainModel(**dict(TINY, epochs=4)).output_dir
 
 
+@pytest.mark.slow
 def test_final_epochs_2_trains_the_final_model_2_epochs(copy_of_base):
     data = copy_of_base
     kept = folder_mtimes(data, ["DownloadDataset", "Encode", "SplitValidation", "Featurize",
@@ -287,6 +289,7 @@ def test_final_epochs_2_trains_the_final_model_2_epochs(copy_of_base):
     assert summary["chosen_epoch"] == 2
 
 
+@pytest.mark.slow
 def test_a_diverged_training_is_reported_not_crashed_on(copy_of_base, caplog):
     """learning_rate 1e30: every loss is NaN. With final_epochs auto there is no epoch to
     choose, so EvaluateTest fails in one line; with a number the chain completes, the
@@ -311,6 +314,7 @@ def test_a_diverged_training_is_reported_not_crashed_on(copy_of_base, caplog):
     assert "training diverged" in console.run_result()
 
 
+@pytest.mark.slow
 def test_same_parameters_in_a_fresh_data_dir_give_identical_results(base, tmp_path):
     with pipeline_config(tmp_path / "data", base["archive"]) as data:
         result = build([RunAll(**TINY)])
@@ -348,6 +352,7 @@ def chain(tmp_path_factory):
         yield {"data": data, "archive": archive, "root": root}
 
 
+@pytest.mark.slow
 def test_train_size_trains_on_nested_subsets_of_one_split(chain):
     result = build([EvaluateTest(**TINY, train_size=n) for n in (8, 20)])
     assert result.status.name == "SUCCESS", result.summary_text
@@ -382,6 +387,7 @@ def test_train_size_beyond_the_training_part_is_refused(tmp_path, caplog):
             TrainModel(**TINY, train_size=31)
 
 
+@pytest.mark.slow
 def test_embedding_model_runs_through_the_ordinary_chain(chain):
     result = build([RunAll(**EMBEDDING)])
     assert result.status.name == "SUCCESS", result.summary_text

@@ -41,6 +41,7 @@ def runs(tmp_path_factory):
     return {"first": first, "again": again, "debug": debug, "data": root / "data"}
 
 
+@pytest.mark.slow
 def test_the_default_run_shows_progress_then_the_summary_then_the_result(runs):
     run = runs["first"]
     assert run.returncode == 0, run.stdout
@@ -65,6 +66,7 @@ def test_the_default_run_shows_progress_then_the_summary_then_the_result(runs):
     assert len(lines) <= 40, run.stdout
 
 
+@pytest.mark.slow
 def test_a_rerun_says_there_is_nothing_to_do_and_shows_the_result(runs):
     run = runs["again"]
     assert run.returncode == 0, run.stdout
@@ -73,6 +75,7 @@ def test_a_rerun_says_there_is_nothing_to_do_and_shows_the_result(runs):
     assert "test accuracy" in tail[3] and len(run.stdout.splitlines()) <= 16
 
 
+@pytest.mark.slow
 def test_log_level_debug_brings_luigi_keras_and_tensorflow_back(runs):
     run = runs["debug"]
     assert run.returncode == 0, run.stdout
