@@ -1,6 +1,8 @@
 """The text classifiers of Deep Learning with Python as a resumable Luigi pipeline.
 
-Run the whole chain (from the project folder, so luigi.cfg is read)::
+Run the whole chain, from any folder (the data folder: ``[pipeline] data_dir`` of
+./luigi.cfg, relative to that file, else ~/.local/share/text-classifier; each run names
+it on standard error)::
 
     luigi --module pipeline RunAll --local-scheduler
     luigi --module pipeline RunAll --local-scheduler --DownloadDataset-url ~/aclImdb_v1.tar.gz
@@ -9,7 +11,10 @@ Run the whole chain (from the project folder, so luigi.cfg is read)::
     luigi --module pipeline RunAll --local-scheduler --dataset reuters
     luigi --module pipeline LearningCurve --local-scheduler --models embedding,glove --workers 2
 
-Importing this package is cheap: it loads Luigi, the plug-ins' declarations and the
+From Python: :mod:`pipeline.api` (``api.run("RunAll", data_dir=..., epochs=10)``).
+
+Importing this package supplies the Luigi settings the pipeline needs where no luigi.cfg
+sets them (exit codes, checks, log level: :mod:`pipeline.tasks.settings`). It is cheap: it loads Luigi, the plug-ins' declarations and the
 task classes only; numpy, pandas, TensorFlow and matplotlib are imported by the tasks
 that need them.
 
