@@ -4,7 +4,7 @@ import csv
 
 import numpy as np
 import pytest
-from conftest import TINY, build
+from conftest import TINY, build, make_archive, pipeline_config
 
 from pipeline import Encode, EvaluateTest, PipelineError, Predict, features
 from pipeline.datasets.aclimdb import iter_reviews
@@ -73,15 +73,19 @@ def test_bad_inputs_fail_clearly(tmp_path, name, content, message):
 
 # --------------------------------------------------------------------------- scoring
 
-@pytest.fixture
-def trained(data_dir):
-    """The tiny archive's final model and vocabulary (trained once per test)."""
-    evaluate = EvaluateTest(**dict(TINY, epochs=8))
-    assert build([evaluate]).scheduling_succeeded
-    encode = evaluate.clone(Encode)
-    vocabulary = read_json(encode.output()["vocabulary"].path)
-    return (NumpyMLP.load(evaluate.output_dir / EvaluateTest.WEIGHTS), vocabulary, evaluate,
-            encode)
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The tiny archive's final model and vocabulary (trained once for the module; its
+    data folder stays configured while the module's tests run)."""
+    root = tmp_path_factory.mktemp("scoring")
+    archive = make_archive(root / "aclImdb_tiny.tar.gz")
+    with pipeline_config(root / "data", archive):
+        evaluate = EvaluateTest(**dict(TINY, epochs=8))
+        assert build([evaluate]).scheduling_succeeded
+        encode = evaluate.clone(Encode)
+        vocabulary = read_json(encode.output()["vocabulary"].path)
+        yield (NumpyMLP.load(evaluate.output_dir / EvaluateTest.WEIGHTS), vocabulary,
+               evaluate, encode)
 
 
 def test_scoring_raw_text_equals_the_pipeline_s_own_predictions(trained, tiny_archive):
