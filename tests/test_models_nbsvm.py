@@ -206,6 +206,7 @@ def test_ratios_come_from_the_training_rows_only(tmp_path, monkeypatch):
     assert not np.allclose(ratios["one training row"], ratios["none"])
 
 
+@pytest.mark.slow
 def test_final_model_ratios_come_from_all_training_documents(tmp_path, monkeypatch):
     seen = []
     _recording_prepare(monkeypatch, seen)
