@@ -14,9 +14,9 @@ it on standard error)::
 From Python: :mod:`pipeline.api` (``api.run("RunAll", data_dir=..., epochs=10)``).
 
 Importing this package supplies the Luigi settings the pipeline needs where no luigi.cfg
-sets them (exit codes, checks, log level: :mod:`pipeline.tasks.settings`). It is cheap: it loads Luigi, the plug-ins' declarations and the
-task classes only; numpy, pandas, TensorFlow and matplotlib are imported by the tasks
-that need them.
+sets them (exit codes, checks, log level: :mod:`pipeline.tasks.settings`). It is cheap:
+it loads Luigi, the plug-ins' declarations and the task classes only; numpy, pandas,
+TensorFlow and matplotlib are imported by the tasks that need them.
 
 Layers, each importing only those below it: ``tasks`` (the Luigi wiring), the plug-ins
 (``datasets``, ``features``, ``models``), ``ml`` (plain functions), ``io``
