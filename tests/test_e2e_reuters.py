@@ -84,7 +84,9 @@ def test_predict_and_decode_a_newswire(run):
     done = subprocess.run([cli, "predict", *common, wire], cwd=run["cwd"], text=True,
                           capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    top = done.stdout.split("\t")[1].split(" · ")
+    header, row = done.stdout.splitlines()
+    assert header == "id\tmost likely classes (probability)\ttext"
+    top = row.split("\t")[1].split(" · ")
     assert len(top) == 3 and top[0].split()[0] == "earn"
     done = subprocess.run([cli, "decode", *common, "--split", "test", "--index", "0"],
                           cwd=run["cwd"], text=True, capture_output=True, timeout=300)
