@@ -34,7 +34,7 @@ import luigi
 from luigi.configuration import get_config
 
 from .errors import PipelineError, user_error
-from .tasks import PipelineTask, console
+from .tasks import PipelineTask, RunAll, console
 from .tasks import settings as configuration
 from .tasks.base import check_data_folder
 
@@ -292,9 +292,8 @@ def _result(task: PipelineTask, data: Path) -> Result:
                 paths["history"] = Path(train.output()["history"].path).absolute()
         return Result(**common)
     summary = _read_json(paths["summary"])
-    for key in ("model", "history", "validation_model", "metrics", "plot", "confusion_plot"):
-        if key in summary:
-            paths[key] = data / summary[key]
+    assert isinstance(task, RunAll)
+    paths.update(task.artifact_paths())
     return RunResult(**common, test_accuracy=float(summary["test_accuracy"]),
                      test_loss=float(summary["test_loss"]),
                      chosen_epoch=int(summary["chosen_epoch"]),

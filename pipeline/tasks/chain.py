@@ -552,9 +552,20 @@ class RunAll(PipelineTask):
         with self.staged() as folder:
             storage.write_json(folder / self.files["summary"], summary)
 
+    def artifact_paths(self) -> dict[str, Path]:
+        """Absolute paths of the run's artifacts, from the task graph (right for a
+        summary.json of any version: 0.2 wrote paths relative to the folder it ran in)."""
+        inputs = self.input()
+        targets = {"model": inputs["evaluate"]["model"], "history": inputs["train"]["history"],
+                   "validation_model": inputs["train"]["model"],
+                   "metrics": inputs["evaluate"]["metrics"], "plot": inputs["plot"]["plot"],
+                   "confusion_plot": inputs["confusion"]["plot"]}
+        return {key: Path(target.path).absolute() for key, target in targets.items()}
+
     def describe_result(self) -> str:
         path = self.output()["summary"].path
-        return describe(storage.read_json(path), path, data_folder())
+        return describe({**storage.read_json(path), **self.artifact_paths()}, path,
+                        data_folder())
 
 
 #: How summary.json's paths are written (its "paths" entry says so).
