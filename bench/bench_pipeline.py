@@ -64,6 +64,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+#: Folder of the real corpora; else ../shared/data (as for the slow tests)
+CORPORA_ENV = "TEXT_CLASSIFIER_CORPORA"
+
+
+def corpus(name):
+    """The real archive ``name`` in $TEXT_CLASSIFIER_CORPORA, else in ../shared/data."""
+    folder = os.environ.get(CORPORA_ENV)
+    if folder and (Path(folder).expanduser() / name).is_file():
+        return Path(folder).expanduser() / name
+    return SHARED / "data" / name
 LUIGI = str(Path(sys.executable).with_name("luigi"))
 
 
@@ -123,7 +133,9 @@ def _count(text):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--archive", default=str(SHARED / "data" / "aclImdb_v1_labelled.tar.gz"))
+    parser.add_argument("--archive", default=str(corpus("aclImdb_v1_labelled.tar.gz")),
+                        help=f"default: ${CORPORA_ENV}/aclImdb_v1_labelled.tar.gz, else "
+                             f"../shared/data/")
     parser.add_argument("--skip-notebook", action="store_true",
                         help="only measure the pipeline (no ratios)")
     parser.add_argument("--keep", action="store_true", help="keep the data folder")

@@ -24,14 +24,16 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pipeline import LUIGI, ROOT, SHARED, _count, measure, measure_or_exit  # noqa: E402
+from bench_pipeline import LUIGI, ROOT, _count, corpus, measure, measure_or_exit  # noqa: E402
 
 BOOK = {"test_accuracy": "0.78-0.80", "random_labels": "about 0.19", "bottleneck": "about 0.71"}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--archive", default=str(SHARED / "data" / "reuters21578_sgm.tar.gz"))
+    parser.add_argument("--archive", default=str(corpus("reuters21578_sgm.tar.gz")),
+                        help="default: $TEXT_CLASSIFIER_CORPORA/reuters21578_sgm.tar.gz, else "
+                             "../shared/data/")
     parser.add_argument("--seeds", type=_count, default=5, metavar="N")
     parser.add_argument("--keep", action="store_true", help="keep the data folder")
     parser.add_argument("--wire-text", default="body", choices=("body", "keras"),

@@ -1,6 +1,8 @@
 """The text classifiers of Deep Learning with Python as a resumable Luigi pipeline.
 
-Run the whole chain (from the project folder, so luigi.cfg is read)::
+Run the whole chain, from any folder (the data folder: ``[pipeline] data_dir`` of
+./luigi.cfg, relative to that file, else ~/.local/share/text-classifier; each run names
+it on standard error)::
 
     luigi --module pipeline RunAll --local-scheduler
     luigi --module pipeline RunAll --local-scheduler --DownloadDataset-url ~/aclImdb_v1.tar.gz
@@ -10,9 +12,12 @@ Run the whole chain (from the project folder, so luigi.cfg is read)::
     luigi --module pipeline LearningCurve --local-scheduler --models embedding,glove --workers 2
     luigi --module pipeline Report --local-scheduler      # every result as one HTML page
 
-Importing this package is cheap: it loads Luigi, the plug-ins' declarations and the
-task classes only; numpy, pandas, TensorFlow and matplotlib are imported by the tasks
-that need them.
+From Python: :mod:`pipeline.api` (``api.run("RunAll", data_dir=..., epochs=10)``).
+
+Importing this package supplies the Luigi settings the pipeline needs where no luigi.cfg
+sets them (exit codes, checks, log level: :mod:`pipeline.tasks.settings`). It is cheap:
+it loads Luigi, the plug-ins' declarations and the task classes only; numpy, pandas,
+TensorFlow and matplotlib are imported by the tasks that need them.
 
 Layers, each importing only those below it: ``tasks`` (the Luigi wiring), the plug-ins
 (``datasets``, ``features``, ``models``), ``ml`` (plain functions), ``io``
@@ -33,6 +38,7 @@ check_luigi_configs()
 # finalizers) still run; only objects caught in reference cycles are left to the OS.
 atexit.register(gc.freeze)
 
+from . import api  # noqa: E402
 from .errors import PipelineError  # noqa: E402
 from .tasks import (  # noqa: E402
     CompareModels,
@@ -51,6 +57,6 @@ from .tasks import (  # noqa: E402
     TrainModel,
 )
 
-__all__ = ["CompareModels", "DownloadDataset", "DownloadVectors", "Encode", "EvaluateTest",
+__all__ = ["api", "CompareModels", "DownloadDataset", "DownloadVectors", "Encode", "EvaluateTest",
            "Featurize", "LearningCurve", "PipelineError", "PlotConfusion", "PlotHistory",
            "Predict", "Report", "RunAll", "SplitValidation", "TrainModel"]

@@ -17,6 +17,10 @@ A pass that found the same command already running on this machine (Luigi's pid
 lock, also code 10) is treated the same way with a central scheduler, and every pass
 after the first runs with ``--no-lock`` (this process holds the lock). With
 ``--local-scheduler`` nothing is shared, so the first pass's code is final.
+
+Exit codes, log level and data folder are those of every entry point
+(:mod:`pipeline.tasks.settings`): ``[retcode]`` 10, 20, 25, 30, 35 and 40 unless a
+configuration file says otherwise, whatever folder it runs in.
 """
 import logging
 import sys
@@ -27,6 +31,7 @@ from luigi.interface import core
 from luigi.retcodes import retcode, run_with_retcodes
 
 import pipeline  # noqa: F401 - registers the tasks, as `luigi --module pipeline` does
+from pipeline.tasks.logs import CONSOLE
 
 logger = logging.getLogger("luigi-interface")
 
@@ -58,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                 or not_run_in_a_row > NOT_RUN_RETRIES:
             return code
         logger.info("Other workers are running or just ran tasks this one needs; "
-                    "checking again in %g s", pause)
+                    "checking again in %g s", pause, extra=CONSOLE)
         time.sleep(pause)
         pause = min(2 * pause, LONGEST_PAUSE)
         if "--no-lock" not in argv:

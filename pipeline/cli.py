@@ -10,10 +10,12 @@
 
 It uses the artifacts of the configuration given by luigi.cfg and ``--param``
 (default: RunAll's) under the configuration's data folder, and builds whatever is
-missing through the Luigi tasks first. The configuration is ``--config``, else
-$LUIGI_CONFIG_PATH, else ./luigi.cfg; a relative data folder is taken relative to
-the configuration file. Without any of them it stops and says so, rather than
-training from scratch in a new data/ under the current folder.
+missing through the Luigi tasks first. The configuration files are Luigi's
+(``./luigi.cfg``, ``$LUIGI_CONFIG_PATH``) and ``--config``; the data folder is
+``--data-dir``, else ``[pipeline] data_dir`` (relative to the file that sets it), else
+``~/.local/share/text-classifier``, as for every entry point
+(:mod:`pipeline.tasks.settings`). A data folder that does not exist yet is not created:
+it stops and says so, rather than training from scratch in a new folder.
 """
 from __future__ import annotations
 
@@ -23,83 +25,50 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from luigi.configuration import add_config_path, get_config
-
 from . import cli_results
 from .errors import PipelineError, user_error
 from .params import Integer, Param
+from .tasks import console, settings
 
-CONFIG_ENV = "LUIGI_CONFIG_PATH"
+CONFIG_ENV = settings.CONFIG_ENV
 INDEX = Param("index", Integer(minimum=0), 0, "Position of the document in the split")
 
 
-def check_config(path: Path, shown: str) -> None:
-    """A configuration file must be a regular, small, UTF-8 INI file: else one line."""
-    from .io.configcheck import ConfigError
-    from .io.configcheck import check_config as check
+def locate(args: argparse.Namespace) -> Path:
+    """Load the configuration the user means and print it with the data folder (one
+    line on standard error); returns the data folder, absolute.
 
-    try:
-        check(path, shown)
-    except ConfigError as exc:
-        raise PipelineError(str(exc)) from None
-
-
-def locate(args: argparse.Namespace) -> tuple[Path | None, Path]:
-    """Load the configuration the user means; returns ``(config file or None, data dir)``.
-
-    The data folder is ``--data-dir``, else ``[pipeline] data_dir`` of the configuration
-    (relative to the configuration file's folder), as an absolute path.
+    ``--config`` is read after Luigi's own files (its values win); ``--data-dir`` is
+    relative to the current folder; the rest is :func:`pipeline.tasks.settings.data_folder`.
     """
     if args.config:
-        config = Path(args.config).expanduser()
-        check_config(config, f"--config {args.config}")
-        add_config_path(str(config))
-    elif os.environ.get(CONFIG_ENV):
-        from .io.configcheck import ConfigError, config_path_from_environment
-
-        try:
-            named = config_path_from_environment()
-        except ConfigError as exc:
-            raise PipelineError(str(exc)) from None
-        assert named is not None
-        config = named
-        check_config(config, f"${CONFIG_ENV} names {config}")
-    elif Path("luigi.cfg").exists():
-        config = Path("luigi.cfg")
-        check_config(config, "./luigi.cfg")
-    else:
-        config = None
+        settings.use_config(args.config, f"--config {args.config}")
+    if getattr(args, "log_level", None):
+        os.environ[settings.LOG_LEVEL_ENV] = args.log_level
+        settings.apply_defaults()
     if args.data_dir:
-        data = Path(args.data_dir).expanduser()
-    elif config is not None:
-        configured = get_config().get("pipeline", "data_dir", "data").strip()
-        if not configured:
-            raise PipelineError(f"{config}: [pipeline] data_dir is empty; give the data "
-                                f"folder (data_dir = data), or --data-dir")
-        data = Path(configured).expanduser()
-        if not data.is_absolute():
-            data = config.resolve().parent / data
-    else:
-        raise PipelineError(
-            "no configuration: there is no luigi.cfg in this folder and neither --config "
-            f"nor ${CONFIG_ENV} is set. Run from the project folder, or give --config "
-            "/path/to/luigi.cfg (or --data-dir /path/to/data for the built-in defaults)")
-    data = data.resolve()
-    get_config().set("pipeline", "data_dir", str(data))
-    read = [str(config.resolve())] if config is not None else []
-    if config is not None and Path("luigi.cfg").is_file() and \
-            Path("luigi.cfg").resolve() != config.resolve():
-        read.append(f"./luigi.cfg (read by luigi too; {config.name}'s values win)")
-    print(f"configuration: {'; '.join(read) or 'built-in defaults'}; data folder: {data}",
-          file=sys.stderr, flush=True)
-    return config, data
+        set_data_dir(Path(args.data_dir).expanduser().absolute())
+    data = settings.data_folder()
+    console.new_run(show_result=False)
+    console.announce()
+    return data
 
 
-def _configuration(args: argparse.Namespace) -> tuple[Any, Any, Path | None, Path]:
+def set_data_dir(folder: Path) -> None:
+    """``[pipeline] data_dir`` of this process (an absolute folder)."""
+    from luigi.configuration import get_config
+
+    config = get_config()
+    if not config.has_section("pipeline"):
+        config.add_section("pipeline")
+    config.set("pipeline", "data_dir", str(folder))
+
+
+def _configuration(args: argparse.Namespace) -> tuple[Any, Any, Path]:
     """(EvaluateTest, Encode) task objects of the configuration the user asked for."""
     from .tasks import Encode, EvaluateTest
 
-    config, data = locate(args)
+    data = locate(args)
     known = dict(EvaluateTest.get_params())
     params = {}
     for item in args.param:
@@ -113,26 +82,27 @@ def _configuration(args: argparse.Namespace) -> tuple[Any, Any, Path | None, Pat
         except ValueError as exc:
             raise PipelineError(f"--param {name}: {user_error(exc) or exc}") from None
     evaluate = EvaluateTest(**params)
-    return evaluate, evaluate.clone(Encode), config, data
+    return evaluate, evaluate.clone(Encode), data
 
 
-def _ensure(config: Path | None, data: Path, *tasks: Any) -> None:
-    """Build the tasks that are not complete yet (with the local scheduler)."""
+def _ensure(data: Path, *tasks: Any) -> None:
+    """Build the tasks that are not complete yet (with the local scheduler, showing
+    their progress as a run does)."""
     missing = [task for task in tasks if not task.complete()]
     if missing:
         import luigi
 
         if not data.is_dir():
             raise PipelineError(
-                f"data folder {data} does not exist (configuration: "
-                f"{config or 'built-in defaults'}). Run the pipeline there first, or give "
+                f"data folder {data} does not exist. Run the pipeline there first, or give "
                 f"--config / --data-dir for the folder that holds your results")
-        print(f"Building the missing artifacts in {data} first (configuration: "
-              f"{config or 'built-in defaults'}; this trains the model once)...",
-              file=sys.stderr, flush=True)
-        if not luigi.build(missing, local_scheduler=True, log_level="WARNING"):
-            raise PipelineError("building the missing artifacts failed; the error is in "
-                                "the log above")
+        print(f"Building the missing artifacts in {data} first (this trains the model "
+              f"once)...", file=sys.stderr, flush=True)
+        if not luigi.build(missing, local_scheduler=True):
+            raise PipelineError("building the missing artifacts failed: "
+                                + ("; ".join(message for _, message in
+                                             console.current_run().errors)
+                                   or "the error is in the log above"))
 
 
 def predict_command(args: argparse.Namespace) -> None:
@@ -141,12 +111,17 @@ def predict_command(args: argparse.Namespace) -> None:
 
     if bool(args.texts) == bool(args.file):
         raise PipelineError("give either texts or --file, not both or neither")
-    evaluate, encode, config, data = _configuration(args)
-    _ensure(config, data, evaluate, encode)
+    evaluate, encode, data = _configuration(args)
+    _ensure(data, evaluate, encode)
     reviews = read_reviews(args.file) if args.file else \
         [Review(str(i), text) for i, text in enumerate(args.texts, start=1)]
     # the numpy twin when there is one: no TensorFlow, ~0.5 s instead of ~8
     probabilities, class_names = score_with(evaluate, reviews)
+    print(model_line(evaluate), file=sys.stderr, flush=True)
+    if len(class_names) == 2:
+        print(f"id\tP({class_names[1]})\tlabel   \ttext")
+    else:
+        print("id\tmost likely classes (probability)\ttext")
     for review, probability in zip(reviews, probabilities, strict=True):
         label = label_of(probability, class_names)
         shown = "" if probability is None else \
@@ -162,6 +137,16 @@ def predict_command(args: argparse.Namespace) -> None:
             print(f"{review.id}\t{describe_top(probability, class_names)}\t{text}{note}")
 
 
+def model_line(evaluate: Any) -> str:
+    """Which model scores: its description, data and test accuracy, and where it is."""
+    from .io import storage
+
+    metrics = storage.read_json(evaluate.output()["metrics"].path)
+    return (f"model: {evaluate.model_plugin.describe(evaluate.model_params())} on "
+            f"{evaluate.dataset}, test accuracy {metrics['accuracy']:.4f} "
+            f"({evaluate.output_dir})")
+
+
 def decode_command(args: argparse.Namespace) -> None:
     from .io import storage
     from .ml.text import Split, decode_sequence
@@ -169,8 +154,8 @@ def decode_command(args: argparse.Namespace) -> None:
 
     index = INDEX.parse(args.index)  # one parser for every number: 03 and ３ are 3
     assert isinstance(index, int)
-    evaluate, encode, config, data = _configuration(args)
-    _ensure(config, data, encode)
+    evaluate, encode, data = _configuration(args)
+    _ensure(data, encode)
     split = Split.from_arrays(storage.load_arrays(encode.output()["sequences"].path),
                               args.split)
     if not 0 <= index < split.rows:
@@ -196,17 +181,48 @@ def _add_common(parser: argparse.ArgumentParser, default: Any) -> None:
     """Options of every subcommand, accepted before it or after it (``default``:
     ``argparse.SUPPRESS`` on the subcommand, so it does not overwrite the top level's)."""
     parser.add_argument("--config", default=default,
-                        help=f"luigi.cfg of the project (default: ${CONFIG_ENV}, else "
-                             "./luigi.cfg)")
+                        help="a luigi.cfg to read after Luigi's own (./luigi.cfg, "
+                             f"${CONFIG_ENV}); its values win")
     parser.add_argument("--data-dir", default=default,
                         help="data folder (default: [pipeline] data_dir of the "
-                             "configuration, relative to its folder)")
+                             "configuration, relative to the file that sets it, else "
+                             "~/.local/share/text-classifier)")
+    parser.add_argument("--log-level", default=default, type=str.upper,
+                        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="DEBUG shows all that Luigi, TensorFlow and Keras print "
+                             f"(default INFO; also ${settings.LOG_LEVEL_ENV})")
     # its own destination on the subcommand: argparse would replace, not extend, the list
     # given before the subcommand
     parser.add_argument("--param", "-p", action="append", default=default,
                         dest="param" if default is None else "param_after",
                         metavar="NAME=VALUE",
                         help="a pipeline parameter of the configuration (repeatable)")
+
+
+def _subcommand(commands: Any, name: str, function: Any, text: str
+                ) -> argparse.ArgumentParser:
+    sub: argparse.ArgumentParser = commands.add_parser(name, help=text)
+    sub.set_defaults(function=function)
+    _add_common(sub, argparse.SUPPRESS)
+    return sub
+
+
+def add_predict(commands: Any) -> None:
+    sub = _subcommand(commands, "predict", predict_command, "score documents")
+    sub.add_argument("texts", nargs="*", help="document texts")
+    sub.add_argument("--file", help=".txt (one document per line), folder of .txt, "
+                                    "or .csv with a 'text' column")
+
+
+def add_decode(commands: Any) -> None:
+    sub = _subcommand(commands, "decode", decode_command, "show an encoded document")
+    sub.add_argument("--split", choices=("train", "test"), default="train")
+    sub.add_argument("--index", default="0",
+                     help="position of the document in the split")
+
+
+#: Each adds one subcommand to the parser.
+SUBCOMMANDS = (add_predict, add_decode)
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
@@ -216,19 +232,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n", 2)[2])
     _add_common(parser, None)
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, function, text in (("predict", predict_command, "score documents"),
-                                 ("decode", decode_command, "show an encoded document")):
-        sub = commands.add_parser(name, help=text)
-        sub.set_defaults(function=function)
-        _add_common(sub, argparse.SUPPRESS)
-        if name == "predict":
-            sub.add_argument("texts", nargs="*", help="document texts")
-            sub.add_argument("--file", help=".txt (one document per line), folder of .txt, "
-                                            "or .csv with a 'text' column")
-        else:
-            sub.add_argument("--split", choices=("train", "test"), default="train")
-            sub.add_argument("--index", default="0",
-                             help="position of the document in the split")
+    for add in SUBCOMMANDS:
+        add(commands)
     cli_results.add_commands(commands, _add_common, locate)  # report, runs, diff
     args = parser.parse_args(argv)
     args.param = (args.param or []) + getattr(args, "param_after", [])

@@ -22,13 +22,13 @@ from .errors import PipelineError
 #: Notes on damaged files printed by ``runs`` before it says "and N more".
 SHOWN_NOTES = 10
 
-Locate = Callable[[argparse.Namespace], tuple[Path | None, Path]]
+Locate = Callable[[argparse.Namespace], Path]
 
 
 def add_commands(commands: Any, add_common: Callable[[argparse.ArgumentParser, Any], None],
                  locate: Locate) -> None:
     """Add ``report``, ``runs`` and ``diff`` to the subcommands of ``text-classifier``;
-    ``locate(args)`` gives ``(configuration file, data folder)``."""
+    ``locate(args)`` gives the data folder."""
     report = commands.add_parser(
         "report", help="write the HTML report of every run and print its path",
         description="Write one static HTML page of every finished run, its groups over "
@@ -70,7 +70,7 @@ def _folder(args: argparse.Namespace) -> Path:
     if args.param:
         raise PipelineError(f"{args.command} reads every run of the data folder and takes no "
                             f"--param; filter runs with `text-classifier runs -f NAME=VALUE`")
-    _, data = args.locate(args)
+    data = args.locate(args)
     if not data.is_dir():
         raise PipelineError(f"data folder {data} does not exist; give --data-dir or --config "
                             f"for the folder that holds your results")

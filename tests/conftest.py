@@ -10,7 +10,39 @@ import pytest
 from luigi.configuration import get_config
 
 ROOT = Path(__file__).resolve().parents[1]
-REAL_ARCHIVE = ROOT.parent / "shared" / "data" / "aclImdb_v1_labelled.tar.gz"
+#: Folder of the real corpora (aclImdb_v1_labelled.tar.gz, reuters21578_sgm.tar.gz) for
+#: the slow tests and bench/; else ../shared/data beside the project is looked in.
+CORPORA_ENV = "TEXT_CLASSIFIER_CORPORA"
+SHARED_CORPORA = ROOT.parent / "shared" / "data"
+
+
+def corpus(name):
+    """The real archive ``name``: in $TEXT_CLASSIFIER_CORPORA, else in ../shared/data
+    (the first that exists; the last place looked in when neither has it)."""
+    places = [Path(os.environ[CORPORA_ENV]).expanduser()] if os.environ.get(CORPORA_ENV) \
+        else []
+    places.append(SHARED_CORPORA)
+    for place in places:
+        if (place / name).is_file():
+            return place / name
+    return places[-1] / name
+
+
+def no_corpus(name):
+    """The skip message of a test that needs the real archive ``name``."""
+    where = os.environ.get(CORPORA_ENV)
+    return (f"real archive {name} not found: set ${CORPORA_ENV} to the folder that holds "
+            f"it ({'now ' + where if where else 'not set'}) or put it in {SHARED_CORPORA}")
+
+
+def needs_corpus(name):
+    """Marks of a test on the real archive ``name``: slow, skipped when it is missing."""
+    return [pytest.mark.slow, pytest.mark.skipif(not corpus(name).is_file(),
+                                                 reason=no_corpus(name))]
+
+
+REAL_ARCHIVE = corpus("aclImdb_v1_labelled.tar.gz")
+REAL_REUTERS = corpus("reuters21578_sgm.tar.gz")
 
 POSITIVE = ["great", "brilliant", "wonderful", "loved", "superb", "moving", "best", "fun"]
 NEGATIVE = ["awful", "boring", "worst", "waste", "terrible", "dull", "poor", "mess"]
@@ -218,19 +250,3 @@ def copy_of_base(base, tmp_path):
 def folder_mtimes(data, families):
     """``{family: mtimes of its only folder}``."""
     return {family: mtimes(only_folder(data, family)) for family in families}
-
-
-@pytest.fixture
-def trained(data_dir):
-    """The tiny archive's final model and vocabulary (trained once per test):
-    ``(numpy scorer, vocabulary, EvaluateTest, Encode)``."""
-    from pipeline import Encode, EvaluateTest
-    from pipeline.io.storage import read_json
-    from pipeline.ml.inference import NumpyMLP
-
-    evaluate = EvaluateTest(**dict(TINY, epochs=8))
-    assert build([evaluate]).scheduling_succeeded
-    encode = evaluate.clone(Encode)
-    vocabulary = read_json(encode.output()["vocabulary"].path)
-    return (NumpyMLP.load(evaluate.output_dir / EvaluateTest.WEIGHTS), vocabulary, evaluate,
-            encode)

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TINY
+from conftest import TINY, build, make_archive, pipeline_config
 
 from pipeline.datasets.aclimdb import iter_reviews
 from pipeline.io.storage import load_arrays
@@ -14,6 +14,20 @@ from pipeline.ml.predict import Review, score
 
 CLI = str(Path(sys.executable).with_name("text-classifier"))
 
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The tiny archive's final model, vocabulary, tasks and data folder (trained once
+    for the module)."""
+    root = tmp_path_factory.mktemp("cli")
+    archive = make_archive(root / "aclImdb_tiny.tar.gz")
+    with pipeline_config(root / "data", archive) as data:
+        evaluate = EvaluateTest(**dict(TINY, epochs=8))
+        assert build([evaluate]).scheduling_succeeded
+        encode = evaluate.clone(Encode)
+        vocabulary = read_json(encode.output()["vocabulary"].path)
+        yield (NumpyMLP.load(evaluate.output_dir / EvaluateTest.WEIGHTS), vocabulary,
+               evaluate, encode, data, archive)
 
 
 def _cli(*args, cwd):
@@ -27,15 +41,17 @@ def _params(**overrides):
             for item in ("-p", f"{name}={value}")]
 
 
-def test_cli_predict_and_decode(trained, cli_dir, data_dir, tiny_archive):
+def test_cli_predict_and_decode(trained, cli_dir):
     from pipeline import features
 
-    model, vocabulary, _, encode = trained
+    model, vocabulary, _, encode, data_dir, tiny_archive = trained
     common = ["--data-dir", str(data_dir), *_params()]
     result = _cli("predict", *common, "brilliant wonderful superb", "", cwd=cli_dir)
     assert result.returncode == 0, result.stderr
     assert "Building" not in result.stderr  # the finished run's artifacts are used
-    first, second = result.stdout.strip().splitlines()
+    header, first, second = result.stdout.strip().splitlines()
+    assert header == "id\tP(positive)\tlabel   \ttext"
+    assert "model: mlp 2x8 relu, rmsprop lr 0.001 on aclimdb, test accuracy " in result.stderr
     number, probability, label, text = first.split("\t")
     assert number == "1" and 0 <= float(probability) <= 1 and text == "brilliant wonderful superb"
     assert label.strip() == ("positive" if float(probability) >= 0.5 else "negative")
@@ -71,7 +87,8 @@ def test_cli_predict_and_decode(trained, cli_dir, data_dir, tiny_archive):
      "--param epochs: epochs must be an integer from 1 to 1,000, got 'many'"),
     (["predict"], "either texts or --file"),
 ])
-def test_cli_bad_arguments(trained, cli_dir, data_dir, args, message):
+def test_cli_bad_arguments(trained, cli_dir, args, message):
+    data_dir = trained[4]
     result = _cli(*args[:1], "--data-dir", str(data_dir), *_params(), *args[1:], cwd=cli_dir)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr

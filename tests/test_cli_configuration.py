@@ -1,6 +1,7 @@
 """``text-classifier`` finds the configuration and data folder the user means (--config,
 $LUIGI_CONFIG_PATH, ./luigi.cfg; --data-dir, else the configuration's data_dir relative to
-its file) and reads the pipeline parameters given with --param, from any folder."""
+its file, else the user's data folder) and reads the pipeline parameters given with
+--param, from any folder."""
 import os
 import shutil
 import subprocess
@@ -18,7 +19,11 @@ TINY_PARAMS = [arg for name, value in TINY.items() for arg in ("-p", f"{name}={v
 
 
 def run_command(args, cwd, **env):
-    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **env)
+    """``text-classifier args`` in ``cwd``, with HOME (where the default data folder is)
+    in ``cwd``'s parent."""
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", HOME=str(Path(cwd).parent / "home"),
+                       **env)
+    environment.pop("XDG_DATA_HOME", None)
     if "LUIGI_CONFIG_PATH" not in env:
         environment.pop("LUIGI_CONFIG_PATH", None)
     return subprocess.run([COMMAND, *args], cwd=cwd, env=environment, text=True,
@@ -48,12 +53,19 @@ def keep_data_dir():
         config.set("pipeline", "data_dir", saved)
 
 
-def test_command_without_configuration_says_so_and_trains_nothing(project, tmp_path):
-    completed = run_command(["predict", "a fine film"], cwd=tmp_path)
+def test_command_without_configuration_uses_the_user_s_data_folder_and_trains_nothing(
+        project, tmp_path):
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    completed = run_command(["predict", "a fine film"], cwd=cwd)
     assert completed.returncode == 2
-    assert "no configuration: there is no luigi.cfg in this folder" in completed.stderr
-    assert "Traceback" not in completed.stderr
-    assert list(tmp_path.iterdir()) == []  # no data/ created here
+    data = tmp_path / "home" / ".local" / "share" / "text-classifier"
+    assert completed.stderr.splitlines() == [
+        f"configuration: built-in defaults; data folder: {data} (the default: no "
+        f"configuration sets [pipeline] data_dir)",
+        f"text-classifier: data folder {data} does not exist. Run the pipeline there first, "
+        f"or give --config / --data-dir for the folder that holds your results"]
+    assert list(cwd.iterdir()) == [] and not (tmp_path / "home").exists()
 
 
 @pytest.mark.parametrize("how", ["option", "environment"])
@@ -67,7 +79,7 @@ def test_command_from_another_folder_finds_the_project(project, tmp_path, how):
                                  "awful boring mess"], cwd=tmp_path, LUIGI_CONFIG_PATH=config)
     assert completed.returncode == 0, completed.stderr
     lines = completed.stdout.splitlines()
-    assert len(lines) == 2 and "Building" not in completed.stderr  # used the finished run
+    assert len(lines) == 3 and "Building" not in completed.stderr  # used the finished run
     assert list(tmp_path.iterdir()) == []
     # the relative data folder of the project's luigi.cfg, taken relative to that file
     assert f"configuration: {project / 'luigi.cfg'}; data folder: {project / 'data'}" \
@@ -77,7 +89,7 @@ def test_command_from_another_folder_finds_the_project(project, tmp_path, how):
 def test_the_project_s_luigi_cfg_in_the_current_folder_is_found(project):
     completed = run_command(["predict", *TINY_PARAMS, "great brilliant film"], cwd=project)
     assert completed.returncode == 0, completed.stderr
-    assert len(completed.stdout.splitlines()) == 1 and "Building" not in completed.stderr
+    assert len(completed.stdout.splitlines()) == 2 and "Building" not in completed.stderr
     assert f"data folder: {project / 'data'}" in completed.stderr
 
 
@@ -87,7 +99,8 @@ def test_a_luigi_cfg_in_the_current_folder_is_named_beside_the_one_given(project
     completed = run_command(["predict", "--config", str(project / "luigi.cfg"), *TINY_PARAMS,
                              "a film"], cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
-    assert "./luigi.cfg (read by luigi too; luigi.cfg's values win)" in completed.stderr
+    assert f"configuration: {tmp_path / 'luigi.cfg'}, {project / 'luigi.cfg'} (later files " \
+           f"win); data folder: {project / 'data'}" in completed.stderr
 
 
 def test_command_with_a_missing_data_folder_refuses_to_train(project, tmp_path):

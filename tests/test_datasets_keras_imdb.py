@@ -467,6 +467,7 @@ def keras_config(data_dir, keras_files):
         yield data_dir
 
 
+@pytest.mark.slow
 def test_keras_dataset_runs_the_whole_chain(keras_config, keras_files):
     result = build([RunAll(**SMALL)])
     assert result.status.name == "SUCCESS", result.summary_text

@@ -1,19 +1,18 @@
 """End to end on the real archive (50,000 labelled reviews), through the command line,
 with the default (the book's) parameters. One full run (about a minute) shared by
-every test of this module; skipped when ../shared/data has no archive."""
+every test of this module; skipped when neither $TEXT_CLASSIFIER_CORPORA nor
+../shared/data has the archive."""
 import re
 import time
 
 import pandas as pd
 import pytest
-from conftest import REAL_ARCHIVE, mtimes, only_folder, run_luigi, working_folder
+from conftest import REAL_ARCHIVE, mtimes, needs_corpus, only_folder, run_luigi, working_folder
 
 from pipeline.io.storage import load_arrays, read_json
 from pipeline.ml.training import best_epoch
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not REAL_ARCHIVE.exists(),
-                                 reason=f"real archive not found at {REAL_ARCHIVE}")]
+pytestmark = needs_corpus(REAL_ARCHIVE.name)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -49,7 +48,8 @@ def plot_again(second, first):
     others = {family: mtimes(only_folder(data, family))
               for family in ("DownloadDataset", "Encode", "SplitValidation", "Featurize",
                              "TrainModel", "EvaluateTest", "RunAll")}
-    completed = run_luigi(["PlotHistory", *first["args"]], cwd=first["cwd"], timeout=300)
+    completed = run_luigi(["PlotHistory", *first["args"], "--log-level", "DEBUG"],
+                          cwd=first["cwd"], timeout=300)
     return {"run": completed, "png": png, "others": others}
 
 

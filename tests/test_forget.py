@@ -17,7 +17,7 @@ from conftest import (
 )
 from luigi.task_register import Register
 
-from pipeline import PipelineError, RunAll
+from pipeline import PipelineError, RunAll, TrainModel
 from pipeline.forget import affected_tasks, forget, main
 
 DOWNSTREAM_OF_SPLIT = ["SplitValidation", "TrainModel", "EvaluateTest", "PlotHistory",
@@ -29,6 +29,7 @@ TINY_ARGS = ["--num-words", "40", "--validation-size", "10", "--epochs", "3",
 
 
 
+@pytest.mark.slow
 def test_forget_split_validation_then_rebuild(copy_of_base):
     """README "force a recomputation": forget a stage, rebuild; only it and everything
     downstream of it rerun; DownloadDataset, Encode and Featurize stay untouched."""
@@ -89,9 +90,10 @@ def test_the_reference_models_of_another_run_are_not_forgotten(tmp_path):
                                     "TrainModel"]
         assert families[-1] == "RunAll"  # the root last
         bottleneck = run.references()["bottleneck"]
-        folders = forget(run, "TrainModel", dry_run=True)
+        folders = [task.output_dir for task in affected_tasks(run, "TrainModel")]
         assert bottleneck.output_dir not in folders
         assert run.requires()["evaluate"].output_dir in folders
+        assert forget(run, "TrainModel", dry_run=True) == []  # none of them exists
 
 
 def test_a_family_not_in_the_graph_is_refused(tmp_path):
@@ -131,7 +133,8 @@ def test_a_value_on_the_command_line_beats_a_bad_one_in_luigi_cfg(cli_dir, tmp_p
                              "--epochs", "3", "--pipeline-data-dir", str(data)],
                             cwd=cli_dir, capture_output=True, text=True)
     assert listed.returncode == 0, listed.stderr
-    assert "would delete" in listed.stdout and "Traceback" not in listed.stderr
+    assert listed.stdout.startswith("nothing deleted: TrainModel was never run with these "
+                                    f"parameters in {data}") and "Traceback" not in listed.stderr
     failed = subprocess.run([sys.executable, "-m", "pipeline.forget", "TrainModel", "--dry-run",
                              "--pipeline-data-dir", str(data)],
                             cwd=cli_dir, capture_output=True, text=True)
@@ -140,3 +143,40 @@ def test_a_value_on_the_command_line_beats_a_bad_one_in_luigi_cfg(cli_dir, tmp_p
     assert "error: [experiment] in luigi.cfg: epochs must be an integer from 1 to 1,000, " \
            "got 'abc'" in failed.stderr
     assert not data.exists()
+
+
+def test_a_configuration_never_run_deletes_nothing_and_names_the_closest_runs(copy_of_base,
+                                                                               capsys):
+    before = mtimes(copy_of_base)
+    args = [*TINY_ARGS, "--pipeline-data-dir", str(copy_of_base)]
+    args[args.index("--epochs") + 1] = "10"
+    assert main(["TrainModel", *args]) == 0
+    captured = capsys.readouterr()
+    wanted = TrainModel(**dict(TINY, epochs=10)).output_dir.name
+    ran = only_folder(copy_of_base, "TrainModel").name
+    assert captured.out.splitlines() == [
+        f"nothing deleted: TrainModel was never run with these parameters in "
+        f"{copy_of_base} (no {wanted})",
+        "closest TrainModel runs there (parameters that differ; '-' = not read):",
+        f"  {ran}: epochs 3 (not 10)"]
+    assert captured.err.startswith("configuration: ")
+    assert mtimes(copy_of_base) == before
+
+
+def test_a_family_never_run_at_all_says_so(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    assert main(["TrainModel", "--pipeline-data-dir", str(data)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"nothing deleted: TrainModel was never run with these "
+                               f"parameters in {data}")
+    assert lines[1:] == ["no TrainModel run is recorded there at all"]
+    assert list(data.iterdir()) == []
+
+
+def test_only_existing_folders_are_listed(copy_of_base, capsys):
+    shutil.rmtree(only_folder(copy_of_base, "PlotHistory"))
+    assert main(["TrainModel", *TINY_ARGS, "--pipeline-data-dir", str(copy_of_base)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert sorted(line.split("/")[-2] for line in printed) == [
+        "EvaluateTest", "PlotConfusion", "RunAll", "TrainModel"]

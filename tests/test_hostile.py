@@ -76,6 +76,7 @@ def assert_one_line_failure(completed, code, *needles):
 
 # ------------------------------------------------------------------------ tar bombs
 
+@pytest.mark.slow
 def test_a_huge_member_named_like_a_review_is_refused_with_bounded_memory(cli_dir, tmp_path):
     """64 MB of zeros (64 KB compressed) as one review: refused when read, and no
     process grows by more than the member limit; nothing of Encode is left."""
@@ -96,6 +97,7 @@ def test_a_huge_member_named_like_a_review_is_refused_with_bounded_memory(cli_di
     assert not [p for p in hidden_leftovers(data) if "Encode" in p]
 
 
+@pytest.mark.slow
 def test_members_nobody_reads_are_streamed_past(tmp_path):
     """A 256 MB member that is not a review: the archive is read member by member, so
     reading its reviews stays far below the member's size."""
@@ -394,6 +396,7 @@ def slow_archive(tmp_path_factory):
 @pytest.mark.parametrize("how,workers", [(signal.SIGKILL, 1), (signal.SIGTERM, 1),
                                          (signal.SIGKILL, 2), (signal.SIGINT, 1),
                                          (signal.SIGINT, 2)])
+@pytest.mark.slow
 def test_stopping_luigi_during_encode_leaves_no_process_and_resumes(cli_dir, tmp_path,
                                                                     slow_archive, how,
                                                                     workers):
@@ -503,6 +506,7 @@ def test_data_folder_without_write_permission(cli_dir, tmp_path):
         data.chmod(0o755)
 
 
+@pytest.mark.slow
 @needs_root
 def test_full_disk_is_one_line_and_leaves_nothing(cli_dir, tmp_path):
     archive = make_archive(tmp_path / "aclImdb_disk.tar.gz", per_class=(200, 100))
@@ -577,6 +581,7 @@ def test_cli_bad_configuration_files(tmp_path, content, needle):
     assert f"text-classifier: --config {config}: {needle}" in completed.stdout
 
 
+@pytest.mark.slow
 def test_predict_task_scores_the_readable_entries_of_a_hostile_folder(tmp_path, data_dir):
     """A folder with a pipe, a folder and an oversized file named like reviews among good
     ones: the task neither blocks nor fails; each bad entry has a note, the rest scores."""
@@ -641,6 +646,7 @@ def test_an_output_written_by_a_racing_run_meanwhile_is_kept(tmp_path, monkeypat
     assert [p.name for p in final.iterdir()] == ["theirs.txt"]
 
 
+@pytest.mark.slow
 def test_racing_runs_without_the_lock_all_succeed(cli_dir, tmp_path):
     archive = make_archive(tmp_path / "aclImdb_race.tar.gz", per_class=(40, 20))
     data = tmp_path / "data"

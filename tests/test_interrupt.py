@@ -8,9 +8,12 @@ import subprocess
 import time
 
 import pandas as pd
+import pytest
 from conftest import LUIGI, hidden_leftovers, make_archive, mtimes, only_folder, output_folders
 
 from pipeline import TrainModel
+
+pytestmark = pytest.mark.slow  # a training killed and resumed through the command line
 
 EPOCHS = 30  # about 0.3 s each on the tiny archive with batch size 4: ~10 s of training
 PARAMS = {"num_words": 40, "validation_size": 10, "epochs": EPOCHS, "batch_size": 4,
@@ -18,8 +21,10 @@ PARAMS = {"num_words": 40, "validation_size": 10, "epochs": EPOCHS, "batch_size"
 
 
 def command(archive, data):
+    # DEBUG: Luigi's lines say which tasks ran
     args = [str(LUIGI), "--module", "pipeline", "TrainModel", "--local-scheduler",
-            "--DownloadDataset-url", str(archive), "--pipeline-data-dir", str(data)]
+            "--DownloadDataset-url", str(archive), "--pipeline-data-dir", str(data),
+            "--log-level", "DEBUG"]
     for name, value in PARAMS.items():
         args += [f"--{name.replace('_', '-')}", str(value)]
     return args

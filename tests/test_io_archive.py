@@ -15,7 +15,7 @@ import tarfile
 import zipfile
 
 import pytest
-from conftest import REAL_ARCHIVE, make_archive
+from conftest import REAL_ARCHIVE, make_archive, no_corpus
 
 from pipeline.errors import PipelineError
 from pipeline.io import archive
@@ -229,7 +229,7 @@ def _digests(pairs):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not REAL_ARCHIVE.exists(), reason="real archive not available")
+@pytest.mark.skipif(not REAL_ARCHIVE.exists(), reason=no_corpus(REAL_ARCHIVE.name))
 def test_the_real_archive_is_read_as_tarfile_reads_it():
     with tarfile.open(REAL_ARCHIVE) as tar:
         expected = _digests((m.name, m.isfile(), tar.extractfile(m).read() if m.isfile()

@@ -81,6 +81,7 @@ def runs(tmp_path_factory):
         datasets.REGISTRY.remove("three_colours")
 
 
+@pytest.mark.slow
 def test_every_model_runs_through_the_chain(runs):
     assert runs["result"].status.name == "SUCCESS", runs["result"].summary_text
     vocabulary = read_json(next((runs["data"] / "Encode").glob("*/vocabulary.json")))
@@ -88,6 +89,7 @@ def test_every_model_runs_through_the_chain(runs):
     assert len(list((runs["data"] / "RunAll").glob("*/summary.json"))) == len(MODELS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(MODELS))
 def test_softmax_head_metrics_and_predictions_by_class_name(runs, name):
     import keras
@@ -119,6 +121,7 @@ def test_softmax_head_metrics_and_predictions_by_class_name(runs, name):
     assert history["training_documents"] == 90 - 15
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(MODELS))
 def test_predict_names_the_classes(runs, tmp_path, name):
     source = tmp_path / "new.txt"
@@ -145,6 +148,7 @@ def test_predict_names_the_classes(runs, tmp_path, name):
     assert all(float(row["probability"]) > 1 / 3 for row in rows[:2])
 
 
+@pytest.mark.slow
 def test_a_binary_loss_is_refused_for_three_classes(runs):
     with pytest.raises(PipelineError, match="unknown loss 'binary_crossentropy' for 3 "
                                             "classes"):

@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import TINY, build
+from conftest import TINY, build, make_archive, pipeline_config
 
 from pipeline import Encode, EvaluateTest, PipelineError, Predict, features
 from pipeline.datasets.aclimdb import iter_reviews
@@ -73,6 +73,20 @@ def test_bad_inputs_fail_clearly(tmp_path, name, content, message):
 
 
 # --------------------------------------------------------------------------- scoring
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The tiny archive's final model and vocabulary (trained once for the module; its
+    data folder stays configured while the module's tests run)."""
+    root = tmp_path_factory.mktemp("scoring")
+    archive = make_archive(root / "aclImdb_tiny.tar.gz")
+    with pipeline_config(root / "data", archive):
+        evaluate = EvaluateTest(**dict(TINY, epochs=8))
+        assert build([evaluate]).scheduling_succeeded
+        encode = evaluate.clone(Encode)
+        vocabulary = read_json(encode.output()["vocabulary"].path)
+        yield (NumpyMLP.load(evaluate.output_dir / EvaluateTest.WEIGHTS), vocabulary,
+               evaluate, encode)
 
 
 def test_scoring_raw_text_equals_the_pipeline_s_own_predictions(trained, tiny_archive):
@@ -202,6 +216,7 @@ def test_write_predictions_three_classes(tmp_path):
 
 # ---------------------------------------------------------------------- the Predict task
 
+@pytest.mark.slow
 def test_predict_task_writes_every_row(tmp_path, data_dir):
     path = tmp_path / "mine.txt"
     path.write_bytes(b"great brilliant loved\n\nawful dull mess\n\xff great\n")
@@ -221,6 +236,7 @@ def test_predict_task_writes_every_row(tmp_path, data_dir):
     assert Predict(input=str(path), **TINY).output_dir != before
 
 
+@pytest.mark.slow
 def test_predict_task_equals_scoring_by_hand(tmp_path, data_dir):
     path = tmp_path / "mine.csv"
     path.write_text('id,text\nr1,"great brilliant, loved it"\nr2,awful dull mess\n')

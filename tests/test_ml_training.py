@@ -112,6 +112,7 @@ def test_fit_reports_each_epoch():
     assert all({"loss", "val_loss", "val_accuracy"} <= set(logs) for _, _, logs in seen)
 
 
+@pytest.mark.slow
 def test_fit_is_deterministic(trained):
     model_a, history_a, _, _ = trained
     model_b, history_b, _, _ = train_once()
@@ -123,6 +124,7 @@ def test_fit_is_deterministic(trained):
     assert not np.array_equal(model_a.get_weights()[0], model_c.get_weights()[0])
 
 
+@pytest.mark.slow
 def test_validation_batches_cached_give_the_same_history(monkeypatch):
     """fit() caches the validation batches: the history is that of uncached batches."""
     from pipeline.features.multihot import MultiHot

@@ -188,6 +188,7 @@ def test_the_plug_in_builds_the_fast_model_and_its_portable_twin(trained):
     np.testing.assert_array_equal(arrays["kernel_0"], twin.get_weights()[0])
 
 
+@pytest.mark.slow
 def test_model_variants_build_and_train():
     import keras
 

@@ -12,6 +12,7 @@ from conftest import (
     ROOT,
     build,
     make_archive,
+    no_corpus,
     only_folder,
     pipeline_config,
     run_luigi,
@@ -175,6 +176,7 @@ def _recording_prepare(monkeypatch, seen):
     monkeypatch.setattr(NBSVM, "prepare", prepare)
 
 
+@pytest.mark.slow
 def test_ratios_come_from_the_training_rows_only(tmp_path, monkeypatch):
     """TrainModel's ratios do not move when the validation rows' labels are flipped, and
     they do when a training row's label is: they are computed from the training rows."""
@@ -204,6 +206,7 @@ def test_ratios_come_from_the_training_rows_only(tmp_path, monkeypatch):
     assert not np.allclose(ratios["one training row"], ratios["none"])
 
 
+@pytest.mark.slow
 def test_final_model_ratios_come_from_all_training_documents(tmp_path, monkeypatch):
     seen = []
     _recording_prepare(monkeypatch, seen)
@@ -213,6 +216,7 @@ def test_final_model_ratios_come_from_all_training_documents(tmp_path, monkeypat
     assert sorted(s["rows"] for s in seen) == [30, 40]  # TrainModel, then EvaluateTest
 
 
+@pytest.mark.slow
 def test_compare_models_puts_nbsvm_beside_the_book_model(tmp_path):
     variants = tmp_path / "variants.toml"
     variants.write_text('[baseline]\ndescription = "the book\'s model"\n\n'
@@ -230,7 +234,7 @@ def test_compare_models_puts_nbsvm_beside_the_book_model(tmp_path):
 # -------------------------------------------------------------------- the real archive
 
 @pytest.mark.slow
-@pytest.mark.skipif(not REAL_ARCHIVE.exists(), reason=f"no real archive at {REAL_ARCHIVE}")
+@pytest.mark.skipif(not REAL_ARCHIVE.exists(), reason=no_corpus(REAL_ARCHIVE.name))
 def test_real_archive_end_to_end(tmp_path):
     cwd = working_folder(tmp_path)
     data = tmp_path / "data"

@@ -203,6 +203,7 @@ def test_toy_defaults_come_from_their_declarations_then_luigi_cfg(toys, tmp_path
                 TrainModel(dataset="toy_weather", model="toy_logistic")
 
 
+@pytest.mark.slow
 def test_toy_model_trains_on_toy_dataset_through_the_chain(toys, tmp_path):
     with pipeline_config(tmp_path / "data", ""):
         clean = RunAll(dataset="toy_weather", model="toy_logistic", num_words=30)

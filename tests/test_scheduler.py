@@ -26,6 +26,9 @@ from pathlib import Path
 import pytest
 from conftest import make_archive
 
+# central schedulers and several client processes: minutes
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -196,7 +199,7 @@ class Clients:
                  ["--scheduler-host", "127.0.0.1", "--scheduler-port", str(port)])
         return [*head, *where, "--pipeline-data-dir", str(data),
                 "--DownloadDataset-url", str(archive), "--lock-pid-dir", str(self.locks),
-                "--log-level", "INFO", *cli_args(**params), *extra]
+                "--log-level", "DEBUG", *cli_args(**params), *extra]
 
     def _env(self):
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",

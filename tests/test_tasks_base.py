@@ -112,6 +112,7 @@ def test_plot_history_alone_after_deleting_its_png(copy_of_base):
     assert hidden_leftovers(data) == []
 
 
+@pytest.mark.slow
 def test_resume_after_an_interruption_before_split_validation(copy_of_base):
     """The state a run killed during SplitValidation leaves: Download and Encode done."""
     data = copy_of_base
@@ -134,6 +135,7 @@ def test_resume_after_an_interruption_before_split_validation(copy_of_base):
         {k: v for k, v in metrics.items() if k != "training_seconds"}
 
 
+@pytest.mark.slow
 def test_deleting_a_middle_artifact_reruns_it_and_what_is_downstream(copy_of_base):
     """Delete only the SplitValidation folder: RunAll is no longer complete, and the
     rebuild reruns exactly that stage and everything after it, with identical results;

@@ -40,6 +40,7 @@ from pipeline.io.storage import load_arrays, read_json
 from pipeline.ml.metrics import classification_metrics
 from pipeline.ml.text import tokenize
 from pipeline.ml.training import best_epoch
+from pipeline.tasks import console
 from pipeline.tasks.chain import describe
 
 TRAIN_REVIEWS, TEST_REVIEWS = 40, 20  # make_archive's default per_class=(20, 10)
@@ -197,9 +198,11 @@ def test_plot_and_summary_artifacts(base):
     assert summary["test_loss"] == metrics["loss"]
     assert summary["chosen_epoch"] == metrics["final_epochs"]
     for key in ("model", "history", "validation_model", "metrics", "plot", "confusion_plot"):
-        assert Path(summary[key]).exists(), key
-    assert summary["parameters"]["epochs"] == str(TINY["epochs"])
-    assert summary["parameters"] == RunAll(**TINY).to_str_params(only_significant=True)
+        assert not Path(summary[key]).is_absolute(), key  # relative to the data folder
+        assert (data / summary[key]).exists(), key
+    assert summary["paths"].startswith("relative to the data folder")
+    assert summary["parameters"]["epochs"] == TINY["epochs"]  # an int, not "3"
+    assert summary["parameters"] == RunAll(**TINY).typed_params()
     assert "maxlen" not in summary["parameters"]  # only what RunAll of the mlp reads
     assert (summary["dataset"], summary["model_name"]) == ("aclimdb", "mlp")
     assert summary["references"] == {}  # IMDB has no reference models
@@ -208,18 +211,20 @@ def test_plot_and_summary_artifacts(base):
 
 # ------------------------------------------------------------------- reruns, changes
 
-def test_second_build_runs_nothing(copy_of_base, capsys):
+def test_second_build_runs_nothing(copy_of_base):
     before = mtimes(copy_of_base)
+    console.new_run()
     result = build([RunAll(**TINY)])
     assert result.status.name == "SUCCESS"
     assert ran_families(result) == []
     assert "Did not run any tasks" in result.summary_text
     assert mtimes(copy_of_base) == before
-    printed = capsys.readouterr().out
-    assert "Nothing to do: this configuration is already complete." in printed
+    printed = console.run_result()
+    assert printed.startswith("Nothing to do: RunAll is already complete.")
     assert str(RunAll(**TINY).output()["summary"].path) in printed
 
 
+@pytest.mark.slow
 def test_parameters_given_to_run_all_reach_train_model(copy_of_base):
     data = copy_of_base
     kept = folder_mtimes(data, ["DownloadDataset", "Encode", "SplitValidation", "Featurize"])
@@ -244,6 +249,7 @@ def test_parameters_given_to_run_all_reach_train_model(copy_of_base):
     assert new_train == TrainModel(**dict(TINY, epochs=4)).output_dir
 
 
+@pytest.mark.slow
 def test_final_epochs_2_trains_the_final_model_2_epochs(copy_of_base):
     data = copy_of_base
     kept = folder_mtimes(data, ["DownloadDataset", "Encode", "SplitValidation", "Featurize",
@@ -263,7 +269,8 @@ def test_final_epochs_2_trains_the_final_model_2_epochs(copy_of_base):
     assert summary["chosen_epoch"] == 2
 
 
-def test_a_diverged_training_is_reported_not_crashed_on(copy_of_base, caplog, capsys):
+@pytest.mark.slow
+def test_a_diverged_training_is_reported_not_crashed_on(copy_of_base, caplog):
     """learning_rate 1e30: every loss is NaN. With final_epochs auto there is no epoch to
     choose, so EvaluateTest fails in one line; with a number the chain completes, the
     NaN epochs are gaps in the plot and the summary says the training diverged."""
@@ -275,6 +282,7 @@ def test_a_diverged_training_is_reported_not_crashed_on(copy_of_base, caplog, ca
     assert failure and all(r.exc_info is None for r in failure)
     assert not EvaluateTest(**diverging).complete()
 
+    console.new_run()
     result = build([RunAll(**diverging, final_epochs="2")])
     assert result.status.name == "SUCCESS", result.summary_text
     history = pd.read_csv(TrainModel(**diverging).output_dir / "history.csv")
@@ -283,9 +291,10 @@ def test_a_diverged_training_is_reported_not_crashed_on(copy_of_base, caplog, ca
     assert math.isnan(metrics["loss"])
     png = PlotHistory(**diverging, final_epochs="2").output_dir / "history.png"
     assert png.read_bytes()[:8] == PNG_SIGNATURE
-    assert "training diverged" in capsys.readouterr().out
+    assert "training diverged" in console.run_result()
 
 
+@pytest.mark.slow
 def test_same_parameters_in_a_fresh_data_dir_give_identical_results(base, tmp_path):
     with pipeline_config(tmp_path / "data", base["archive"]) as data:
         result = build([RunAll(**TINY)])
@@ -323,6 +332,7 @@ def chain(tmp_path_factory):
         yield {"data": data, "archive": archive, "root": root}
 
 
+@pytest.mark.slow
 def test_train_size_trains_on_nested_subsets_of_one_split(chain):
     result = build([EvaluateTest(**TINY, train_size=n) for n in (8, 20)])
     assert result.status.name == "SUCCESS", result.summary_text
@@ -357,6 +367,7 @@ def test_train_size_beyond_the_training_part_is_refused(tmp_path, caplog):
             TrainModel(**TINY, train_size=31)
 
 
+@pytest.mark.slow
 def test_embedding_model_runs_through_the_ordinary_chain(chain):
     result = build([RunAll(**EMBEDDING)])
     assert result.status.name == "SUCCESS", result.summary_text
@@ -372,7 +383,7 @@ def test_embedding_model_runs_through_the_ordinary_chain(chain):
     assert len(history) == EMBEDDING["epochs"]
     summary = read_json(RunAll(**EMBEDDING).output_dir / "summary.json")
     assert (summary["dataset"], summary["model_name"]) == ("aclimdb", "embedding")
-    assert summary["parameters"]["maxlen"] == "12" and "units" not in summary["parameters"]
+    assert summary["parameters"]["maxlen"] == 12 and "units" not in summary["parameters"]
     # the book's model and this one share the split and the encoding
     assert len(list((data / "SplitValidation").iterdir())) == 1
     assert len(list((data / "Encode").iterdir())) == 1

@@ -102,6 +102,7 @@ def test_grid_numbers_and_names_are_read_one_way(data_dir):
     assert curves[0].task_id == curves[1].task_id and curves[0].sizes == (10, 50)
 
 
+@pytest.mark.slow
 def test_small_grid_from_real_histories_shared_upstream_and_no_rerun(data_dir):
     grid = CompareModels(variants="baseline,l2,tuned_small", **TINY)
     result = build([grid])
@@ -192,6 +193,7 @@ def test_a_variant_that_changes_the_model_drops_the_base_model_parameters(data_d
         CompareModels(**TINY, variants_file=str(both))
 
 
+@pytest.mark.slow
 def test_compare_models_over_seeds_reports_mean_and_spread(data_dir):
     tiny = dict(num_words=40, validation_size=10, epochs=2, batch_size=8, units=8)
     grid = CompareModels(variants="baseline,l2", seeds=3, **tiny)
@@ -262,6 +264,7 @@ def test_the_first_model_gives_the_curve_s_defaults(data_dir):
     assert not {"curve_epochs", "curve_batch_size"} & set(dict(LearningCurve.get_params()))
 
 
+@pytest.mark.slow
 def test_learning_curve_from_real_histories_and_no_rerun(data_dir):
     from conftest import NEGATIVE, NEUTRAL, POSITIVE
 
@@ -306,6 +309,7 @@ def test_learning_curve_from_real_histories_and_no_rerun(data_dir):
         assert ran_families(longer).count("TrainModel") == 2
 
 
+@pytest.mark.slow
 def test_evaluate_test_at_the_best_epoch_is_train_model_at_that_epoch(data_dir):
     """Same subset, seed and batches: EvaluateTest trained k epochs has the weights
     TrainModel had after epoch k (validation does not change training), so the curve's
@@ -322,6 +326,7 @@ def test_evaluate_test_at_the_best_epoch_is_train_model_at_that_epoch(data_dir):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_a_curve_of_models_with_different_defaults_runs_and_says_what_each_trained(
         data_dir, monkeypatch):
     """mlp first, embedding second: the embedding points train the embedding's own 10

@@ -435,7 +435,7 @@ def test_cli_mlp_with_maxlen_at_its_default_is_refused_in_one_line(cli_dir, tmp_
     assert_clean_failure(completed, UNHANDLED)
     lines = refusal_lines(completed, "maxlen")
     assert len(lines) == 1 and lines[0].startswith(
-        "maxlen is not a parameter of model 'mlp', which reads "), completed.stdout
+        "ERROR: maxlen is not a parameter of model 'mlp', which reads "), completed.stdout
     assert not data.exists()
 
 

@@ -150,7 +150,8 @@ def check_luigi_configs() -> None:
             paths.append(from_environment)
         for path in paths:
             if os.path.lexists(path):
-                check_config(path)
+                check_config(path, f"$LUIGI_CONFIG_PATH names {path}"
+                             if path == from_environment else None)
     except ConfigError as exc:
         program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
         if not program or program.startswith("-"):  # python -m pipeline

@@ -84,6 +84,10 @@ def staged_dir(final: str | os.PathLike[str]) -> Iterator[Path]:
     staging leftover (and the task, without its output, runs again).
     """
     final = Path(final)
+    # the folders made for it, removed again (when still empty) if it fails: a failed
+    # first run leaves no empty data folder behind
+    created = [parent for parent in (final.parent, *final.parent.parents)
+               if not parent.exists()]
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_staging(final)
@@ -119,6 +123,11 @@ def staged_dir(final: str | os.PathLike[str]) -> Iterator[Path]:
         _fsync_dir(final.parent)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        for folder in created:  # deepest first
+            try:
+                folder.rmdir()
+            except OSError:
+                break
         if isinstance(exc, OSError) and exc.errno in _RESOURCE_ERRORS:
             raise resource_error(exc, final) from exc
         raise

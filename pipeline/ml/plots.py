@@ -56,52 +56,92 @@ def plot_history(history: History, path: str | os.PathLike[str], *,
 
 def plot_curves(histories: Mapping[str, History], metric: str, path: str | os.PathLike[str],
                 ylabel: str) -> None:
-    """``metric`` per epoch for every variant on one figure."""
+    """:func:`curves_figure` as a PNG at ``path``."""
+    curves_figure(histories, metric, ylabel).savefig(path, format="png", dpi=100)
+
+
+def curves_figure(histories: Mapping[str, History], metric: str, ylabel: str) -> Figure:
+    """``metric`` per epoch for every variant on one figure (whole epochs on the x axis)."""
+    from matplotlib.ticker import MaxNLocator
+
     figure = _figure((10, 6))
     axes = figure.subplots()
     for name, history in histories.items():
         axes.plot(history["epoch"], history[metric], marker=".", label=name)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("Epoch")
     axes.set_ylabel(ylabel)
     axes.set_title(f"{ylabel} per epoch, by variant")
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small", ncol=2)
-    figure.savefig(path, format="png", dpi=100)
+    return figure
 
 
 def plot_test_accuracy(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str]
                        ) -> None:
-    """Test accuracy of each variant's final model, as a sorted horizontal bar chart."""
+    """:func:`accuracy_figure` as a PNG at ``path``."""
+    accuracy_figure(rows).savefig(path, format="png", dpi=100)
+
+
+def accuracy_figure(rows: Iterable[Mapping[str, Any]]) -> Figure:
+    """Test accuracy of each variant's final model (one seed each), sorted, as dots with
+    their values: no bars, whose lengths from a cut axis would turn a 0.003 gap into a
+    big one; the axis spans the values with a margin, and the label says that one seed
+    moves accuracy by about as much."""
     ordered = sorted(rows, key=lambda row: row["test_accuracy"])
-    figure = _figure((9, 0.4 * len(ordered) + 1.5))
+    figure = _figure((9, 0.4 * len(ordered) + 1.7))
     axes = figure.subplots()
+    names = [row["variant"] for row in ordered]
     values = [row["test_accuracy"] for row in ordered]
-    bars = axes.barh([row["variant"] for row in ordered], values, color="tab:blue")
-    axes.bar_label(bars, labels=[f"{v:.4f}" for v in values], padding=3, fontsize="small")
-    low = min(values)
-    axes.set_xlim(max(0.0, low - 0.05), min(1.0, max(values) + 0.03))
-    axes.set_xlabel("Test accuracy")
+    axes.plot(values, names, "o", color="tab:blue", markersize=7)
+    for name, value in zip(names, values, strict=True):
+        axes.annotate(f"{value:.4f}", (value, name), xytext=(6, 0),
+                      textcoords="offset points", va="center", fontsize="small")
+    _accuracy_axis(axes, min(values), max(values))
+    axes.set_xlabel("Test accuracy (one seed per variant: differences of a few thousandths "
+                    "can be seed noise; compare with --seeds 3)")
     axes.set_title("Test accuracy of the final model, by variant")
-    axes.grid(axis="x", alpha=0.3)
-    figure.savefig(path, format="png", dpi=100)
+    return figure
+
+
+def _accuracy_axis(axes: Any, low: float, high: float) -> None:
+    """An x axis that shows ``[low, high]`` with a margin of at least 0.01 each side,
+    and horizontal grid lines that join each name to its values."""
+    margin = max(0.01, 0.15 * (high - low))
+    axes.set_xlim(max(0.0, low - margin), min(1.0, high + 2 * margin))
+    axes.grid(axis="both", alpha=0.3)
+    axes.margins(y=0.5 / max(1, len(axes.get_yticks())))
 
 
 def plot_confusion(matrix: ArrayLike, class_names: Sequence[str], path: str | os.PathLike[str],
                    title: str | None = None) -> None:
-    """The confusion matrix with rows normalised (each true class sums to 1: the
+    """:func:`confusion_figure` as a PNG at ``path``."""
+    figure = confusion_figure(matrix, class_names, title)
+    figure.savefig(path, format="png", dpi=100 if len(class_names) <= 20 else 120)
+
+
+def confusion_figure(matrix: ArrayLike, class_names: Sequence[str], title: str | None = None
+                     ) -> Figure:
+    """The confusion matrix with rows normalised (each true class sums to 100 %: the
     diagonal is each class's recall), class names on both axes, cells of 1 % or more
-    written out. Sized for 46 Reuters topics as for 2 IMDB classes."""
+    written out in percent, on the colour bar's scale (0-100 %). Sized for 46 Reuters
+    topics as for 2 IMDB classes; the figure is wide enough for its title."""
     import numpy as np
 
     counts = np.asarray(matrix, dtype=float)
     support = counts.sum(axis=1, keepdims=True)
-    share = np.divide(counts, support, out=np.zeros_like(counts), where=support > 0)
+    share = 100 * np.divide(counts, support, out=np.zeros_like(counts), where=support > 0)
     n = len(class_names)
+    heading = title or "Confusion matrix (rows normalised, %)"
+    longest = max(len(line) for line in heading.splitlines())
     side = min(max(4.0, 0.32 * n + 2.5), 18.0)
-    figure = _figure((side + 1.5, side))
+    # about 0.1 inch per character of a 12-point title; room for the colour bar's label
+    width = max(side + 2.5, 0.1 * longest + 1.0)
+    figure = _figure((width, side + 0.6 * len(heading.splitlines())))
     axes = figure.subplots()
-    image = axes.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0)
-    figure.colorbar(image, ax=axes, shrink=0.8, label="Share of the true class")
+    image = axes.imshow(share, cmap="Blues", vmin=0.0, vmax=100.0)
+    bar = figure.colorbar(image, ax=axes, shrink=0.8)
+    bar.set_label("% of the true class's documents")
     labels = [f"{name} ({int(s)})"
               for name, s in zip(class_names, support[:, 0], strict=False)]
     small = "x-small" if n > 20 else "medium"
@@ -110,12 +150,12 @@ def plot_confusion(matrix: ArrayLike, class_names: Sequence[str], path: str | os
     axes.set_xlabel("Predicted class")
     axes.set_ylabel("True class (test documents)")
     for (row, column), value in np.ndenumerate(share):
-        if value >= 0.01:
-            axes.text(column, row, f"{100 * value:.0f}", ha="center", va="center",
+        if value >= 1.0:
+            axes.text(column, row, f"{value:.0f}", ha="center", va="center",
                       fontsize=5 if n > 20 else 11,
-                      color="white" if value > 0.6 else "black")
-    axes.set_title(title or "Confusion matrix (rows normalised, %)")
-    figure.savefig(path, format="png", dpi=100 if n <= 20 else 120)
+                      color="white" if value > 60 else "black")
+    figure.suptitle(heading)
+    return figure
 
 
 def plot_learning_curve(rows: Sequence[Mapping[str, Any]], summary: Sequence[Mapping[str, Any]],
@@ -146,26 +186,45 @@ def plot_learning_curve(rows: Sequence[Mapping[str, Any]], summary: Sequence[Map
 
 
 def plot_test_accuracy_spread(summary: Iterable[Mapping[str, Any]],
-                              path: str | os.PathLike[str]) -> None:
-    """Mean test accuracy of each variant over seeds, with standard-deviation error bars
-    and the min-max range as dots."""
+                              path: str | os.PathLike[str],
+                              rows: Iterable[Mapping[str, Any]] | None = None) -> None:
+    """:func:`accuracy_spread_figure` as a PNG at ``path``."""
+    accuracy_spread_figure(summary, rows).savefig(path, format="png", dpi=100)
+
+
+def accuracy_spread_figure(summary: Iterable[Mapping[str, Any]],
+                                rows: Iterable[Mapping[str, Any]] | None = None) -> Figure:
+    """Mean test accuracy of each variant over seeds (a dot) with its standard deviation
+    (error bar) and its min-max range (a thin line); with ``rows`` (one per variant and
+    seed, ``variant`` and ``test_accuracy``) every seed as a small dot. No bars: a gap
+    between means reads against the spread over seeds."""
     ordered = sorted(summary, key=lambda row: row["mean_test_accuracy"])
-    figure = _figure((9, 0.45 * len(ordered) + 1.5))
+    figure = _figure((9, 0.45 * len(ordered) + 1.7))
     axes = figure.subplots()
     names = [row["variant"] for row in ordered]
     means = [row["mean_test_accuracy"] for row in ordered]
-    axes.barh(names, means, xerr=[row["std_test_accuracy"] for row in ordered],
-              color="tab:blue", capsize=4)
-    for name, row in zip(names, ordered, strict=False):
-        axes.plot([row["min_test_accuracy"], row["max_test_accuracy"]], [name, name], "|",
-                  color="black")
-    low = min(row["min_test_accuracy"] for row in ordered)
-    axes.set_xlim(max(0.0, low - 0.05), min(1.0, max(row["max_test_accuracy"]
-                                                     for row in ordered) + 0.03))
-    axes.set_xlabel(f"Test accuracy (mean ± std over {ordered[0]['seeds']} seeds; | = min, max)")
+    for name, row in zip(names, ordered, strict=True):
+        axes.plot([row["min_test_accuracy"], row["max_test_accuracy"]], [name, name], "-",
+                  color="gray", linewidth=1, zorder=1)
+    axes.errorbar(means, names, xerr=[row["std_test_accuracy"] for row in ordered],
+                  fmt="o", color="tab:blue", capsize=4, markersize=7, zorder=3,
+                  label="mean ± standard deviation")
+    if rows is not None:
+        seeds = [row for row in rows if row["variant"] in names]
+        axes.plot([row["test_accuracy"] for row in seeds], [row["variant"] for row in seeds],
+                  ".", color="black", alpha=0.6, zorder=2, label="one seed")
+    for name, row in zip(names, ordered, strict=True):
+        axes.annotate(f"{row['mean_test_accuracy']:.4f} ± {row['std_test_accuracy']:.4f}",
+                      (row["max_test_accuracy"], name), xytext=(8, 0),
+                      textcoords="offset points", va="center", fontsize="small")
+    _accuracy_axis(axes, min(row["min_test_accuracy"] for row in ordered),
+                   max(row["max_test_accuracy"] for row in ordered) + 0.01)
+    axes.set_xlabel(f"Test accuracy over {ordered[0]['seeds']} seeds (dot and bar: mean ± "
+                    f"standard deviation; grey line: min to max)")
     axes.set_title("Test accuracy of the final model, by variant")
-    axes.grid(axis="x", alpha=0.3)
-    figure.savefig(path, format="png", dpi=100)
+    if rows is not None:
+        axes.legend(fontsize="small", loc="lower right")
+    return figure
 
 
 _COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",

@@ -1,6 +1,9 @@
-"""The Luigi wiring: the parameter rule, the chain of tasks, the grids, the report."""
+"""The Luigi wiring: the parameter rule, the chain of tasks, the grids, the report, the
+settings the package supplies to Luigi and what a run shows on the terminal."""
 from __future__ import annotations
 
+# settings: Luigi's settings before anything reads them; console: its event handlers
+from . import console, settings  # noqa: F401
 from .base import PipelineTask, pipeline
 from .chain import (
                     DownloadDataset,

@@ -29,8 +29,9 @@ from ..ml.split import check_sizes
 from ..models import Model
 from ..models import check_sizes as check_model_sizes
 from . import remote
-from .logs import install_interrupt_hook, install_log_filter
+from .logs import CONSOLE, install_interrupt_hook, install_log_filter
 from .parameters import Parameterized, memo, pinned_settings, settings_state, values_of
+from .settings import data_folder
 
 logger = logging.getLogger("luigi-interface")
 install_log_filter()
@@ -51,26 +52,18 @@ MAX_PADDED_BYTES = 2 << 30
 
 
 class pipeline(luigi.Config):  # noqa: N801 - the name is the luigi.cfg section
-    """``[pipeline]`` in luigi.cfg, or ``--pipeline-data-dir`` on the command line."""
+    """``[pipeline]`` in luigi.cfg, or ``--pipeline-data-dir`` on the command line; read
+    by :func:`pipeline.tasks.settings.data_folder`."""
 
-    data_dir = luigi.Parameter(default="data",
-                               description="Folder that holds every artifact of every task")
+    data_dir = luigi.Parameter(
+        default="", description="Folder that holds every artifact of every task (relative: "
+                                "to the current folder on the command line, to the file's "
+                                "folder in luigi.cfg; default ~/.local/share/text-classifier)")
     tensorboard = luigi.BoolParameter(
         default=False,
         description="TrainModel and EvaluateTest write TensorBoard logs into their folders "
                     "(tensorboard --logdir <data_dir>); needs the tensorboard extra. Changes "
                     "no result and no task id")
-
-
-def data_folder() -> Path:
-    """The data folder of this run; an empty ``[pipeline] data_dir`` is refused (it would
-    put every output straight into the current folder)."""
-    value = str(memo(("data_dir", settings_state()), lambda: pipeline().data_dir)).strip()
-    if not value:
-        raise PipelineError("[pipeline] data_dir is empty: give the folder for the "
-                            "pipeline's outputs (data_dir = data under [pipeline] in "
-                            "luigi.cfg, or --pipeline-data-dir PATH)")
-    return Path(value).expanduser()
 
 
 def download_folder(dataset: str) -> Path:
@@ -312,6 +305,8 @@ class PipelineTask(Parameterized, ReadParameters):
 
     #: source data: fetched once, never a reason to recompute what was made from it
     source: ClassVar[bool] = False
+    #: whether run() uses TensorFlow (started quietly before it: pipeline.tasks.console)
+    uses_tensorflow: ClassVar[bool] = False
 
     @contextmanager
     def staged(self) -> Iterator[Path]:
@@ -328,7 +323,21 @@ class PipelineTask(Parameterized, ReadParameters):
             return str(exception)
         return str(super().on_failure(exception))
 
-    def report(self, message: str, percentage: float | None = None) -> None:
-        """Progress: to luigid (best effort) and the log."""
+    def report(self, message: str, percentage: float | None = None, *,
+               console: bool = True) -> None:
+        """Progress: to luigid (best effort) and, with ``console``, to the terminal (the
+        log's quiet console shows these lines)."""
         remote.send_progress(self, message, percentage)
-        logger.info("%s: %s", self.get_task_family(), message)
+        if console:
+            logger.info("%s: %s", self.get_task_family(), message, extra=CONSOLE)
+
+    def typed_params(self) -> dict[str, Any]:
+        """The significant parameters it holds, as values of their declared types (a
+        tuple as a list): what summaries write, where task.json keeps Luigi's text."""
+        significant = {name for name, param in self.get_params() if param.significant}
+        return {name: list(value) if isinstance(value, tuple) else value
+                for name, value in self.param_kwargs.items() if name in significant}
+
+    def describe_result(self) -> str:
+        """What a finished run of this task gave, for the last lines of the terminal."""
+        return f"{self.get_task_family()} complete: {self.output_dir}"

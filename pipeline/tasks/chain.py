@@ -13,6 +13,8 @@ TensorFlow, matplotlib) are imported inside ``run()``, so scheduling, a no-op re
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -35,6 +37,7 @@ from .base import (
     download_folder,
     pipeline,
 )
+from .logs import verbose
 from .parameters import ENCODE, FEATURES, FINAL, SPLIT, TRAIN, Own
 
 logger = logging.getLogger("luigi-interface")
@@ -76,6 +79,29 @@ PREDICT_INPUT = Param("input", Text("path of a .txt or .csv file or of a folder"
 
 #: TensorBoard logs in a TrainModel or EvaluateTest folder (``[pipeline] tensorboard``)
 TENSORBOARD = "tensorboard"
+
+#: A long download shows a line on the terminal at most this often (luigid: every second).
+PROGRESS_EVERY = 5.0
+
+
+def console_progress(task: PipelineTask) -> Callable[[str, int, int | None], None]:
+    """A download's progress for ``task``: every report to luigid, a line on the terminal
+    every :data:`PROGRESS_EVERY` seconds and at the end of a download that took that
+    long."""
+    from ..io.download import describe_progress
+
+    started = shown = time.monotonic()
+
+    def progress(name: str, done: int, total: int | None) -> None:
+        nonlocal shown
+        now = time.monotonic()
+        finished = total is not None and done >= total
+        visible = now - shown >= PROGRESS_EVERY or (finished and now - started >= PROGRESS_EVERY)
+        if visible:
+            shown = now
+        task.report(*describe_progress(name, done, total), console=visible)
+
+    return progress
 
 
 class DownloadDataset(PipelineTask):
@@ -131,14 +157,11 @@ class DownloadDataset(PipelineTask):
         return download_folder(self.dataset)
 
     def run(self) -> None:
-        from ..io.download import describe_progress, stall_timeout
+        from ..io.download import stall_timeout
 
         addresses = self.addresses()
         self.report(f"fetching {self.dataset} from {addresses['url'] or 'the official address'}")
-
-        def progress(name: str, done: int, total: int | None) -> None:
-            self.report(*describe_progress(name, done, total))
-
+        progress = console_progress(self)
         with self.staged() as folder, stall_timeout(self.timeout):
             manifest = self.dataset_plugin.fetch(folder, addresses, sha256=self.sha256,
                                                  progress=progress)
@@ -151,7 +174,8 @@ class DownloadDataset(PipelineTask):
                            skipped["named"][0][0] if skipped["named"] else "?",
                            skipped["named"][0][1] if skipped["named"] else "?",
                            self.output()["manifest"].path)
-        self.report(f"data ready: {sum(manifest['documents'].values())} documents", 100)
+        self.report(f"data ready: {sum(manifest['documents'].values())} documents", 100,
+                    console=False)
 
 
 class DownloadVectors(PipelineTask):
@@ -170,15 +194,12 @@ class DownloadVectors(PipelineTask):
         return data_folder() / self.get_task_family() / f"glove.6B.{self.glove_dim}d"
 
     def run(self) -> None:
-        from ..io.download import describe_progress, stall_timeout
+        from ..io.download import stall_timeout
         from ..ml import glove
 
         address = glove.resolve_address(self.url, self.glove_dim)
         self.report(f"fetching GloVe 6B {self.glove_dim}d from {address}")
-
-        def progress(name: str, done: int, total: int | None) -> None:
-            self.report(*describe_progress(name, done, total))
-
+        progress = console_progress(self)
         with self.staged() as folder, stall_timeout(self.timeout):
             manifest = glove.fetch(folder, dim=self.glove_dim, address=address,
                                    progress=progress)
@@ -199,10 +220,14 @@ class Encode(PipelineTask):
     def run(self) -> None:
         from ..ml.text import INDEX_FROM, RESERVED
 
-        self.report("reading and encoding documents", 5)
+        manifest = storage.read_json(self.input()["manifest"].path)
+        count = sum(manifest["documents"].values()) \
+            if isinstance(manifest.get("documents"), dict) else None
+        self.report(f"reading and encoding {count or 'the'} documents "
+                    f"({self.num_words} word indices)", 5)
         source = Path(self.input()["manifest"].path).parent
         encoded = self.dataset_plugin.read(source, self.num_words, self.dataset_params())
-        self.report("writing sequences", 90)
+        self.report("writing sequences", 90, console=False)
         arrays = {}
         for split, data in encoded.splits.items():
             arrays.update(data.to_arrays(split))
@@ -219,7 +244,7 @@ class Encode(PipelineTask):
                 "source_sha256": storage.read_json(self.input()["manifest"].path,
                                                    MANIFEST)["sha256"]})
         self.report(f"encoded {encoded.splits['train'].rows} training and "
-                    f"{encoded.splits['test'].rows} test documents", 100)
+                    f"{encoded.splits['test'].rows} test documents", 100, console=False)
 
 
 class SplitValidation(PipelineTask):
@@ -291,6 +316,7 @@ class Fitting(PipelineTask):
 
     chooses = ("dataset", "model")
     resources = {"training": 1}
+    uses_tensorflow = True
 
     def featurize(self) -> Featurize:
         return self.clone(Featurize, representation=self.model_plugin.representation)
@@ -363,18 +389,34 @@ class Fitting(PipelineTask):
         extra = {**(pretrained or {}), **model_plugin.prepare(params, train, num_classes)}
         model = model_plugin.build(params, self.num_words, num_classes, fast=True,
                                    extra=extra)
+        # named in the first epoch's line: a run may train several models (references)
+        self.fit_label = f"{model_plugin.describe(params)} on {train.rows} documents"
+        # one line per epoch: ours; Keras's own lines too only when the log shows all
         history, seconds = fit(model, train, validation=validation, epochs=epochs,
                                batch_size=self.batch_size, seed=self.seed,
                                num_classes=num_classes, on_epoch=self.epoch_report,
-                               log_dir=logs)
+                               log_dir=logs, verbose=2 if verbose() else 0)
         twin = model_plugin.portable(model, params, self.num_words, num_classes, extra)
         return twin, history, seconds
 
+    #: every epoch's line on the terminal (TrainModel: the validation figures), else only
+    #: those at least PROGRESS_EVERY seconds apart and the last (a final model's fit)
+    every_epoch: ClassVar[bool] = True
+
     def epoch_report(self, epoch: int, epochs: int, logs: dict[str, float]) -> None:
-        parts = [f"epoch {epoch}/{epochs}"]
+        now = time.monotonic()
+        if epoch == 1:
+            self.shown_at = now
+        visible = self.every_epoch or epoch == epochs or now - self.shown_at >= PROGRESS_EVERY
+        if visible:
+            self.shown_at = now
+        parts = [f"{'' if self.every_epoch else 'final model, '}epoch {epoch}/{epochs}"]
         parts += [f"{key} {logs[key]:.4g}" for key in ("loss", "val_loss", "val_accuracy")
                   if key in logs]
-        self.report(" · ".join(parts), 100 * epoch / epochs)
+        label: str = getattr(self, "fit_label", "")
+        if epoch == 1 and label:
+            parts[-1] += f" ({label})"
+        self.report(" · ".join(parts), 100 * epoch / epochs, console=visible)
 
 
 class TrainModel(Fitting):
@@ -417,6 +459,7 @@ class EvaluateTest(Fitting):
     """
 
     always = FINAL
+    every_epoch = False
     files = {"model": "model.keras", "metrics": "metrics.json",
              "predictions": "predictions.npz"}
     WEIGHTS = "weights.npz"
@@ -447,7 +490,7 @@ class EvaluateTest(Fitting):
         with self.staged() as folder:
             logs = self.tensorboard_logs(folder)
             model, _, seconds = self.fit_model(train, epochs, pretrained=pretrained, logs=logs)
-            self.report("evaluating on the test documents", 100)
+            self.report("evaluating on the test documents", 100, console=False)
             class_names = self.encoded_class_names
             metrics, probabilities = evaluate(model, test, class_names)
             metrics.update({"final_epochs": epochs, "final_epochs_parameter": self.final_epochs,
@@ -566,64 +609,90 @@ class RunAll(PipelineTask):
         metrics = storage.read_json(inputs["evaluate"]["metrics"].path, METRICS)
         labels = storage.load_arrays(inputs["evaluate"]["predictions"].path,
                                      only=("labels",))["labels"]
+        data = data_folder()
+
+        def where(target: luigi.LocalTarget) -> str:
+            return relative_path(target.path, data)
+
         summary = {
+            "paths": PATHS_NOTE,
             "dataset": self.dataset, "model_name": self.model,
             "test_loss": metrics["loss"], "test_accuracy": metrics["accuracy"],
             "chosen_epoch": metrics["final_epochs"],
-            "model": inputs["evaluate"]["model"].path,
-            "history": inputs["train"]["history"].path,
-            "validation_model": inputs["train"]["model"].path,
-            "metrics": inputs["evaluate"]["metrics"].path,
-            "plot": inputs["plot"]["plot"].path,
-            "confusion_plot": inputs["confusion"]["plot"].path,
+            "model": where(inputs["evaluate"]["model"]),
+            "history": where(inputs["train"]["history"]),
+            "validation_model": where(inputs["train"]["model"]),
+            "metrics": where(inputs["evaluate"]["metrics"]),
+            "plot": where(inputs["plot"]["plot"]),
+            "confusion_plot": where(inputs["confusion"]["plot"]),
             "baselines": baselines(np.asarray(labels), self.seed),
             "references": {
                 name: {"test_accuracy": storage.read_json(target["metrics"].path,
                                                     METRICS)["accuracy"],
-                       "parameters": task.to_str_params(only_significant=True),
-                       "metrics": target["metrics"].path}
+                       "parameters": task.typed_params(),
+                       "metrics": where(target["metrics"])}
                 for (name, task), target in zip(self.references().items(),
                                                 inputs["references"].values(), strict=True)},
-            "parameters": self.to_str_params(only_significant=True),
+            "parameters": self.typed_params(),
         }
         with self.staged() as folder:
             storage.write_json(folder / self.files["summary"], summary)
-        print(describe(summary, self.output()["summary"].path), flush=True)
+
+    def artifact_paths(self) -> dict[str, Path]:
+        """Absolute paths of the run's artifacts, from the task graph (right for a
+        summary.json of any version: 0.2 wrote paths relative to the folder it ran in)."""
+        inputs = self.input()
+        targets = {"model": inputs["evaluate"]["model"], "history": inputs["train"]["history"],
+                   "validation_model": inputs["train"]["model"],
+                   "metrics": inputs["evaluate"]["metrics"], "plot": inputs["plot"]["plot"],
+                   "confusion_plot": inputs["confusion"]["plot"]}
+        return {key: Path(target.path).absolute() for key, target in targets.items()}
+
+    def describe_result(self) -> str:
+        path = self.output()["summary"].path
+        return describe({**storage.read_json(path, SUMMARY), **self.artifact_paths()}, path,
+                        data_folder())
 
 
-def describe(summary: dict[str, Any], path: str) -> str:
-    """A short human summary of a finished run."""
+#: How summary.json's paths are written (its "paths" entry says so).
+PATHS_NOTE = "relative to the data folder, the folder that holds RunAll/ (../.. from this file)"
+
+
+def relative_path(path: str | Path, data: Path) -> str:
+    """``path`` relative to the data folder ``data`` (absolute when outside it)."""
+    absolute = Path(path).absolute()
+    try:
+        return absolute.relative_to(data).as_posix()
+    except ValueError:
+        return str(absolute)
+
+
+def describe(summary: dict[str, Any], path: str | Path, data: Path | None = None) -> str:
+    """A short human summary of a finished run; its paths (summary.json's, relative to
+    the data folder ``data``) shown absolute."""
     import math
+
+    def shown_path(key: str) -> str:
+        value = Path(summary[key])
+        return str(data / value if data is not None and not value.is_absolute() else value)
 
     warning = ("" if math.isfinite(summary["test_loss"]) else
                "  warning: the test loss is not finite: training diverged; try a smaller "
                "learning_rate\n")
     what = f"{summary['dataset']}, {summary['model_name']}"
-    compared = [f"random labels {summary['baselines']['random_labels']:.4f}"] \
-        if "baselines" in summary else []
+    names = {"random_labels": "random labels", "majority_class": "majority class"}
+    compared = [f"{label} {summary['baselines'][key]:.4f}" for key, label in names.items()
+                if key in summary.get("baselines", {})]
     compared += [f"{name} {reference['test_accuracy']:.4f}"
                  for name, reference in summary.get("references", {}).items()]
     shown = f"  compare: {', '.join(compared)}\n" if compared else ""
     return (f"\n{what}: test accuracy {summary['test_accuracy']:.4f}, "
             f"test loss {summary['test_loss']:.4f} "
             f"(final model trained {summary['chosen_epoch']} epochs)\n{warning}{shown}"
-            f"  summary: {path}\n  model:   {summary['model']}\n"
-            f"  plot:    {summary['plot']}\n"
-            + (f"  confusion matrix: {summary['confusion_plot']}\n"
+            f"  summary: {path}\n  model:   {shown_path('model')}\n"
+            f"  plot:    {shown_path('plot')}"
+            + (f"\n  confusion matrix: {shown_path('confusion_plot')}"
                if "confusion_plot" in summary else ""))
-
-
-@RunAll.event_handler(luigi.Event.DEPENDENCY_PRESENT)
-def _already_complete(task: RunAll) -> None:
-    """A rerun of a finished RunAll does nothing: say so, and where the results are."""
-    path = task.output()["summary"].path
-    try:
-        summary = storage.read_json(path, SUMMARY)
-    except storage.DamagedFileError as exc:
-        logger.warning("%s", exc)
-        return
-    print(f"\nNothing to do: this configuration is already complete.{describe(summary, path)}",
-          flush=True)
 
 
 class Predict(PipelineTask):
@@ -667,8 +736,14 @@ class Predict(PipelineTask):
                               folder / self.files["predictions"])
         scored = sum(p is not None for p in probabilities)
         self.report(f"scored {scored} of {len(reviews)} documents", 100)
-        print(f"\nPredictions for {len(reviews)} documents: "
-              f"{self.output()['predictions'].path}", flush=True)
+
+    def describe_result(self) -> str:
+        path = self.output()["predictions"].path
+        import csv
+
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows = sum(1 for _ in csv.reader(handle)) - 1
+        return f"\nPredictions for {rows} documents: {path}"
 
 
 def score_with(evaluate: EvaluateTest, reviews: list[Any]) -> tuple[list[Any], list[str]]:
@@ -677,9 +752,12 @@ def score_with(evaluate: EvaluateTest, reviews: list[Any]) -> tuple[list[Any], l
 
     The numpy twin when the model has one (no TensorFlow), else the saved Keras model.
     """
+    from ..io.quiet import start_tensorflow
     from ..ml.inference import load_scorer
     from ..ml.predict import score
 
+    if not (evaluate.output_dir / EvaluateTest.WEIGHTS).is_file():
+        start_tensorflow(quiet=not verbose())  # the saved Keras model is loaded
     scorer = load_scorer(evaluate.output_dir / EvaluateTest.WEIGHTS,
                          evaluate.output()["model"].path)
     vocabulary = storage.read_json(evaluate.clone(Encode).output()["vocabulary"].path,

@@ -218,12 +218,15 @@ class CompareModels(PipelineTask):
             plots.plot_curves(histories, "val_accuracy", folder / self.files["val_accuracy"],
                               "Validation accuracy")
             if summary:
-                plots.plot_test_accuracy_spread(summary, folder / self.files["test_accuracy"])
+                plots.plot_test_accuracy_spread(summary, folder / self.files["test_accuracy"],
+                                                rows=rows)
             else:
                 plots.plot_test_accuracy(rows, folder / self.files["test_accuracy"])
-        print(f"\nCompared {len(self.variant_params)} variants"
-              f"{f' x {self.seeds} seeds' if self.seeds > 1 else ''}: "
-              f"{self.output()['markdown'].path}", flush=True)
+
+    def describe_result(self) -> str:
+        return (f"\nCompared {len(self.variant_params)} variants"
+                f"{f' x {self.seeds} seeds' if self.seeds > 1 else ''}: "
+                f"{self.output()['markdown'].path}\n  plots:   {self.output_dir}")
 
 
 class LearningCurve(PipelineTask):
@@ -339,5 +342,8 @@ class LearningCurve(PipelineTask):
             curves.write_markdown(rows, names, folder / self.files["markdown"])
             plots.plot_learning_curve(rows, curves.summarize(rows), names,
                                       folder / self.files["plot"], title)
-        print(f"\nLearning curve of {', '.join(names)} over {len(rows)} points: "
-              f"{self.output()['markdown'].path}", flush=True)
+
+    def describe_result(self) -> str:
+        return (f"\nLearning curve of {', '.join(self.model_list)} over "
+                f"{len(self.points)} points: {self.output()['markdown'].path}\n"
+                f"  plot:    {self.output()['plot'].path}")
