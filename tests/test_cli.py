@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from conftest import TINY, build, make_archive, pipeline_config
 
+from pipeline import Encode, EvaluateTest
 from pipeline.datasets.aclimdb import iter_reviews
-from pipeline.io.storage import load_arrays
+from pipeline.io.storage import load_arrays, read_json
+from pipeline.ml.inference import NumpyMLP
 from pipeline.ml.predict import Review, score
 
 CLI = str(Path(sys.executable).with_name("text-classifier"))
