@@ -16,8 +16,6 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 
 #: page -> title of the pages announced but written elsewhere
 PENDING = {
-    "python-api.md": "Python API",
-    "contributing-tests.md": "Writing tests",
     "search.md": "Hyperparameter search",
 }
 

@@ -377,9 +377,13 @@ def run_block(block, folder):
     return done.stdout
 
 
-RUNNABLE = [page for page in PAGES if any(block.runs for block in blocks(page))]
+#: pages whose examples another test runs, comparing their output in its own way
+RUN_ELSEWHERE = {DOCS / "python-api.md": "tests/test_api.py"}
+RUNNABLE = [page for page in PAGES if page not in RUN_ELSEWHERE
+            and any(block.runs for block in blocks(page))]
 
 
+@pytest.mark.slow
 @pytest.mark.examples
 @pytest.mark.parametrize("page", RUNNABLE, ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_examples_of_a_page_run(page, tmp_path):
