@@ -135,7 +135,8 @@ def test_luigi_config_path_naming_no_file_is_one_line(bare):
                                env=environment(bare["home"], LUIGI_CONFIG_PATH="nope.cfg"),
                                capture_output=True, timeout=120)
     assert completed.returncode == 2
-    assert completed.stderr == "pipeline: $LUIGI_CONFIG_PATH names nope.cfg: no such file\n"
+    assert completed.stderr == ("pipeline: $LUIGI_CONFIG_PATH names nope.cfg: no such file "
+                                "(Luigi would run without it)\n")
 
 
 def test_a_run_without_data_dir_writes_to_the_user_s_data_folder(bare, tiny_archive):

@@ -182,7 +182,9 @@ def _setting_file(raw: str, files: tuple[tuple[str, int], ...]) -> Path | None:
 def data_folder() -> Path:
     """The data folder of this run, absolute (the order in the module's doc); found once
     per settings and current folder (every task's output folder asks for it)."""
-    return Path(memo(("data folder", settings_state(), os.getcwd()), _data_folder))
+    key = ("data folder", settings_state(), os.getcwd(), os.environ.get("XDG_DATA_HOME"),
+           os.environ.get("HOME"))
+    return Path(memo(key, _data_folder))
 
 
 def _data_folder() -> Path:
