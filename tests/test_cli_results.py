@@ -32,6 +32,7 @@ def runs_of(data):
             for p in (data / "EvaluateTest").iterdir()}
 
 
+@pytest.mark.slow
 def test_runs_lists_every_run_with_its_real_numbers(chain, cli_dir):
     result = cli("--data-dir", chain, "runs", "--sort", "accuracy", cwd=cli_dir)
     assert result.returncode == 0, result.stderr
@@ -56,6 +57,7 @@ def test_runs_lists_every_run_with_its_real_numbers(chain, cli_dir):
     assert only["metrics"]["accuracy"] == known[only["id"]][1]["accuracy"]
 
 
+@pytest.mark.slow
 def test_diff_of_two_runs_by_prefix(chain, cli_dir):
     known = runs_of(chain)
     mlp = sorted((p for p, _ in known.values()
@@ -75,6 +77,7 @@ def test_diff_of_two_runs_by_prefix(chain, cli_dir):
     assert accuracy[1:] == [f"{x:.4f}", f"{y:.4f}", f"{y - x:+.4f}"]
 
 
+@pytest.mark.slow
 def test_unknown_and_ambiguous_runs_are_one_line(chain, cli_dir):
     result = cli("--data-dir", chain, "diff", "nope", "EvaluateTest_relu", cwd=cli_dir)
     assert result.returncode == 2
@@ -91,6 +94,7 @@ def test_unknown_and_ambiguous_runs_are_one_line(chain, cli_dir):
     (["runs", "--sort", "speed"], "--sort speed: not a metric or parameter"),
     (["runs", "-p", "units=16"], "runs reads every run of the data folder and takes no --param"),
 ])
+@pytest.mark.slow
 def test_bad_arguments_are_one_line(chain, cli_dir, args, needle):
     result = cli("--data-dir", chain, *args, cwd=cli_dir)
     assert result.returncode == 2 and needle in result.stderr, result.stderr
@@ -105,6 +109,7 @@ def test_a_missing_data_folder_is_one_line(cli_dir, tmp_path):
     assert not (tmp_path / "nope").exists()
 
 
+@pytest.mark.slow
 def test_damaged_runs_are_notes_and_the_rest_is_listed(cli_dir, tmp_path):
     data = copy_of(tmp_path / "data")
     broken = sorted((data / "EvaluateTest").iterdir())[0]
@@ -115,6 +120,7 @@ def test_damaged_runs_are_notes_and_the_rest_is_listed(cli_dir, tmp_path):
     assert len(result.stdout.splitlines()) == 2 + 8
 
 
+@pytest.mark.slow
 def test_report_writes_the_page_once_and_says_where(cli_dir, tmp_path):
     data = copy_of(tmp_path / "data")
     result = cli("--data-dir", data, "report", cwd=cli_dir)

@@ -937,6 +937,7 @@ def _commands(cwd):
                        *tiny_cli_args(), "--dry-run"]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage,file,needle", [
     (lambda text: '{"documents": [1, 2], "sha256": "x"}', "DownloadDataset/aclimdb/manifest.json",
      "'documents' must be {'train': count, 'test': count}"),
@@ -961,6 +962,7 @@ def test_an_edited_output_is_one_line_for_every_command_that_reads_it(finished, 
         print(f"{name}: exit {completed.returncode}, peak {peak:.0f} MB: {line[:120]}")
 
 
+@pytest.mark.slow
 def test_a_truncated_npz_and_nan_metrics_are_named(finished):
     from pipeline.io import storage
 

@@ -223,6 +223,7 @@ def test_evaluate_loss_equals_keras_evaluate_three_classes(trained_three_classes
 
 # ------------------------------------------------------------------------- TensorBoard
 
+@pytest.mark.slow
 def test_fit_writes_tensorboard_logs_of_its_history_and_changes_no_number(tmp_path):
     pytest.importorskip("tensorboard", reason="pip install -c constraints.txt -e "
                                               "'.[tensorboard]'")

@@ -24,6 +24,7 @@ def folders(data, family):
     return sorted(p for p in (data / family).iterdir() if not p.name.startswith("."))
 
 
+@pytest.mark.slow
 def test_every_finished_run_with_its_real_figures(chain):
     collection = collect(chain)
     evaluate = folders(chain, "EvaluateTest")
@@ -60,6 +61,7 @@ def test_every_finished_run_with_its_real_figures(chain):
                 run.parameters
 
 
+@pytest.mark.slow
 def test_runs_that_differ_only_by_seed_are_grouped_with_their_spread(chain):
     collection = collect(chain)
     groups = collection.groups()
@@ -79,6 +81,7 @@ def test_runs_that_differ_only_by_seed_are_grouped_with_their_spread(chain):
     assert all(group.parameters.get("l2") != "0.001" for group in groups)
 
 
+@pytest.mark.slow
 def test_varying_parameters_are_those_that_tell_runs_apart(chain):
     collection = collect(chain)
     varying = collection.varying()
@@ -86,6 +89,7 @@ def test_varying_parameters_are_those_that_tell_runs_apart(chain):
     assert not {"dataset", "model", "seed"} & set(varying)
 
 
+@pytest.mark.slow
 def test_grids_with_their_tables_and_figures(chain):
     collection = collect(chain)
     grids = {grid.family: grid for grid in collection.grids}
@@ -105,6 +109,7 @@ def test_grids_with_their_tables_and_figures(chain):
     assert collection.datasets == ["aclimdb"] and collection.models == ["mlp", "nbsvm"]
 
 
+@pytest.mark.slow
 def test_a_folder_damaged_by_hand_is_noted_and_the_rest_collected(tmp_path):
     data = copy_of(tmp_path / "data")
     runs = folders(data, "EvaluateTest")
@@ -147,6 +152,7 @@ def test_a_folder_damaged_by_hand_is_noted_and_the_rest_collected(tmp_path):
     assert [g.family for g in collection.grids] == ["LearningCurve"]
 
 
+@pytest.mark.slow
 def test_digest_follows_the_folder(tmp_path):
     data = copy_of(tmp_path / "data")
     first = collect(data).digest

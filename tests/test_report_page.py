@@ -25,6 +25,7 @@ def report(tmp_path_factory):
     return collection, page, Page(page.read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 def test_the_runs_table_holds_each_run_s_real_numbers(report):
     collection, _, page = report
     rows = {cells[0]: cells for _, cells in page.rows("runs")}
@@ -51,6 +52,7 @@ def test_the_runs_table_holds_each_run_s_real_numbers(report):
     assert heads[5:5 + len(METRICS)] == [m.label for m in METRICS]
 
 
+@pytest.mark.slow
 def test_the_seed_table_holds_means_spreads_and_ranges(report):
     collection, _, page = report
     assert len(page.rows("groups")) == 4
@@ -71,6 +73,7 @@ def test_the_seed_table_holds_means_spreads_and_ranges(report):
         assert cells["seeds"] == "0, 1" and cells["runs"] == "2"
 
 
+@pytest.mark.slow
 def test_every_grid_with_its_table_and_figures(report):
     collection, page_path, page = report
     for grid in collection.grids:
@@ -92,6 +95,7 @@ def test_every_grid_with_its_table_and_figures(report):
         assert any(re.search(rf"-{name}-[0-9a-f]{{12}}\.png$", src) for src in images), name
 
 
+@pytest.mark.slow
 def test_every_run_has_its_history_and_confusion_figure_beside_the_page(report):
     collection, page_path, page = report
     images = [src for src in page.resources if src.startswith("images/")]
@@ -108,6 +112,7 @@ def test_every_run_has_its_history_and_confusion_figure_beside_the_page(report):
     assert placed.stat().st_ino == plotted.figures["history"].stat().st_ino
 
 
+@pytest.mark.slow
 def test_no_network_resource_and_one_inline_script(report):
     _, page_path, page = report
     markup = page_path.read_text(encoding="utf-8")
@@ -118,6 +123,7 @@ def test_no_network_resource_and_one_inline_script(report):
         assert resource.startswith(("#", "images/")), resource
 
 
+@pytest.mark.slow
 def test_hostile_names_show_as_text(tmp_path):
     data = copy_of(tmp_path / "data")
     run = sorted((data / "EvaluateTest").iterdir())[0]
@@ -155,6 +161,7 @@ def test_an_empty_and_a_missing_data_folder_say_so(tmp_path):
     assert "does not exist" in missing.text
 
 
+@pytest.mark.slow
 def test_damaged_files_are_listed_as_notes(tmp_path):
     data = copy_of(tmp_path / "data")
     run = sorted((data / "EvaluateTest").iterdir())[0]
@@ -164,6 +171,7 @@ def test_damaged_files_are_listed_as_notes(tmp_path):
     assert len(page.rows("runs")) == 8
 
 
+@pytest.mark.slow
 def test_images_are_named_by_what_they_show_and_made_once(tmp_path):
     from pipeline.report.figures import Images, all_figures
 

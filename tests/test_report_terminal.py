@@ -31,6 +31,7 @@ def accuracy(run):
     return read_json(run.folder / "metrics.json")["accuracy"]
 
 
+@pytest.mark.slow
 def test_filters_on_dataset_model_parameters_and_metrics(collection):
     runs = collection.runs
     assert {r.model for r in select(runs, model="nbsvm")} == {"nbsvm"}
@@ -55,12 +56,14 @@ def test_filters_on_dataset_model_parameters_and_metrics(collection):
     ("unitz=3", "no run has 'unitz'"),
     ("accuracy>high", "compares numbers"),
 ])
+@pytest.mark.slow
 def test_a_bad_filter_is_one_line(collection, text, message):
     with pytest.raises(PipelineError, match=message) as error:
         select(collection.runs, filters=[text])
     assert "\n" not in str(error.value)
 
 
+@pytest.mark.slow
 def test_sorting_by_a_metric_is_best_first(collection):
     runs = collection.runs
     names = known_names(runs)
@@ -78,6 +81,7 @@ def test_sorting_by_a_metric_is_best_first(collection):
         order(runs, "nope", names=names)
 
 
+@pytest.mark.slow
 def test_a_run_is_named_by_its_id_a_unique_prefix_or_another_task_of_it(collection):
     run = collection.runs[0]
     assert resolve(collection, run.task_id) is run
@@ -90,6 +94,7 @@ def test_a_run_is_named_by_its_id_a_unique_prefix_or_another_task_of_it(collecti
     assert resolve(collection, plotted.train_folder.name) is plotted  # its TrainModel
 
 
+@pytest.mark.slow
 def test_unknown_and_ambiguous_runs_are_one_line_with_candidates(collection):
     with pytest.raises(PipelineError) as error:
         resolve(collection, "nope")
@@ -102,6 +107,7 @@ def test_unknown_and_ambiguous_runs_are_one_line_with_candidates(collection):
     assert "\n" not in message
 
 
+@pytest.mark.slow
 def test_diff_shows_the_parameters_that_differ_and_real_metric_differences(collection):
     mlp = [r for r in collection.runs if r.model == "mlp" and r.parameters["train_size"] == "0"
            and r.parameters["l2"] == "0.0"]
@@ -122,6 +128,7 @@ def test_diff_shows_the_parameters_that_differ_and_real_metric_differences(colle
     assert "  num_words" in every and "F1 per class" in every and "negative" in every
 
 
+@pytest.mark.slow
 def test_outputs_as_table_csv_and_json(collection):
     runs = order(collection.runs, "accuracy")
     table = runs_output(collection, runs).splitlines()

@@ -600,6 +600,7 @@ def test_cli_offline(cli_dir, tmp_path):
 
 # ------------------------------------------------------------------------- TensorBoard
 
+@pytest.mark.slow
 def test_tensorboard_logs_are_opt_in_and_change_no_task_id_or_number(cli_dir, tmp_path,
                                                                        tiny_archive):
     """--pipeline-tensorboard: TrainModel and EvaluateTest leave TensorBoard logs in their

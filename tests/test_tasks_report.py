@@ -63,6 +63,7 @@ def made(tmp_path_factory):
     return data, archive, page
 
 
+@pytest.mark.slow
 def test_the_report_is_the_folder_s_page_until_the_folder_changes(made, tmp_path, capsys):
     data, archive, page = made
     folder = page.parent
@@ -103,6 +104,7 @@ def test_the_report_is_the_folder_s_page_until_the_folder_changes(made, tmp_path
         assert not Report().complete()
 
 
+@pytest.mark.slow
 def test_the_page_in_a_browser_with_and_without_javascript(made, tmp_path):
     data, _, page = made
     with_script = dom(tmp_path, page)
@@ -124,6 +126,7 @@ def test_the_page_in_a_browser_with_and_without_javascript(made, tmp_path):
         assert name in plain.text
 
 
+@pytest.mark.slow
 def test_filter_and_sort_from_the_address(made, tmp_path):
     _, _, page = made
     shown = dom(tmp_path, page, "#model=nbsvm&sort=runs:accuracy:ascending")
@@ -140,6 +143,7 @@ def test_filter_and_sort_from_the_address(made, tmp_path):
     assert losses == sorted(losses, reverse=True)
 
 
+@pytest.mark.slow
 def test_a_screenshot_at_1280_pixels(made, tmp_path):
     from PIL import Image
 
@@ -153,6 +157,7 @@ def test_a_screenshot_at_1280_pixels(made, tmp_path):
         assert len(image.convert("L").getcolors(1 << 16)) > 20
 
 
+@pytest.mark.slow
 def test_hostile_names_show_as_text_in_a_browser(tmp_path):
     _, archive = chain_folder()
     data = copy_of(tmp_path / "data")
