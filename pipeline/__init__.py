@@ -8,6 +8,7 @@ Run the whole chain (from the project folder, so luigi.cfg is read)::
     luigi --module pipeline RunAll --local-scheduler --dataset keras_imdb --model mlp
     luigi --module pipeline RunAll --local-scheduler --dataset reuters
     luigi --module pipeline LearningCurve --local-scheduler --models embedding,glove --workers 2
+    luigi --module pipeline Tune --local-scheduler --trials 50 --workers 2
 
 Importing this package is cheap: it loads Luigi, the plug-ins' declarations and the
 task classes only; numpy, pandas, TensorFlow and matplotlib are imported by the tasks
@@ -47,8 +48,9 @@ from .tasks import (  # noqa: E402
     RunAll,
     SplitValidation,
     TrainModel,
+    Tune,
 )
 
 __all__ = ["CompareModels", "DownloadDataset", "DownloadVectors", "Encode", "EvaluateTest",
            "Featurize", "LearningCurve", "PipelineError", "PlotConfusion", "PlotHistory",
-           "Predict", "RunAll", "SplitValidation", "TrainModel"]
+           "Predict", "RunAll", "SplitValidation", "TrainModel", "Tune"]

@@ -1,4 +1,4 @@
-"""The Luigi wiring: the parameter rule, the chain of tasks, the grids."""
+"""The Luigi wiring: the parameter rule, the chain of tasks, the grids, the search."""
 from __future__ import annotations
 
 from .base import PipelineTask, pipeline
@@ -16,7 +16,8 @@ from .chain import (
                     TrainModel,
 )
 from .grids import CompareModels, LearningCurve
+from .tune import Tune
 
 __all__ = ["CompareModels", "DownloadDataset", "DownloadVectors", "Encode", "EvaluateTest",
            "Featurize", "LearningCurve", "PipelineTask", "PlotConfusion", "PlotHistory",
-           "Predict", "RunAll", "SplitValidation", "TrainModel", "pipeline"]
+           "Predict", "RunAll", "SplitValidation", "TrainModel", "Tune", "pipeline"]
