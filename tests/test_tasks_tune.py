@@ -267,9 +267,31 @@ def test_a_killed_search_resumes_where_it_stopped(cli_dir, tmp_path, space):
     storage = optuna.storages.JournalStorage(
         optuna.storages.journal.JournalFileBackend(str(journal)))
     study = optuna.load_study(study_name=journal.parent.name, storage=storage)
-    # the trial the kill interrupted was finished by the second run, not left running
-    assert sorted(t.state.name for t in study.trials) == ["COMPLETE"] * 4
+    # the trial the kill interrupted was finished by the second run, not left running (a
+    # kill while Optuna drew a trial's values leaves a trial that is failed, not counted)
+    assert [t.state.name for t in study.trials].count("COMPLETE") == 4
+    assert all(t.state.name == "COMPLETE" or len(t.params) < 2 for t in study.trials)
     assert "Search of mlp on aclimdb: best trial" in second.stdout
+
+
+def test_a_trial_interrupted_while_it_was_drawn_is_not_counted(data_dir, space):
+    assert build([search(space, trials=1)]).scheduling_succeeded
+    journal, = (data_dir / STUDIES).glob(f"*/{tune.JOURNAL}")
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(journal)))
+    study = optuna.load_study(study_name=journal.parent.name, storage=storage)
+    trial = study.ask()  # as a process killed after drawing units, before learning_rate
+    trial.suggest_categorical("units", [4, 8])
+
+    task = search(space, trials=3)
+    assert build([task]).scheduling_succeeded
+    rows = trials_of(task)
+    assert [row["state"] for row in rows].count("interrupted") == 1
+    assert sum(row["state"] == "complete" for row in rows) == 3
+    interrupted, = (row for row in rows if row["state"] == "interrupted")
+    assert interrupted["trial"] == "1" and "interrupted while" in interrupted["error"]
+    assert "(1 more interrupted while their parameters were drawn" in \
+        task.output()["trials_md"].open().read()
 
 
 # ------------------------------------------------------------------------ failed trials

@@ -506,9 +506,13 @@ def write_trials_markdown(rows: Sequence[Mapping[str, Any]], names: Sequence[str
         return lines
 
     failed = sum(r["state"] == "failed" for r in rows)
+    interrupted = sum(r["state"] == "interrupted" for r in rows)
+    counted = len(rows) - interrupted
+    aside = (f" ({interrupted} more interrupted while their parameters were drawn, by a "
+             f"process that was killed: not counted)" if interrupted else "")
     best_word = "lowest" if direction == "minimize" else "highest"
     lines = [f"# {title}", "", *about, "",
-             f"{len(rows)} trials: {len(complete)} complete, {failed} failed. The objective "
+             f"{counted} trials: {len(complete)} complete, {failed} failed{aside}. The objective "
              f"is the {best_word} `{objective}` of each trial's validation history (never "
              f"the test set); `best_epoch` is the epoch it comes from. `reused`: the "
              f"trial's TrainModel existed before the search asked for it (an earlier "

@@ -273,7 +273,9 @@ class Tune(PipelineTask):
         from ..ml import plots
         from ..ml import search as ml
 
-        rows = [search.row(trial) for trial in chosen]
+        shown = sorted([*chosen, *search.interrupted(chosen[-1].number)],
+                       key=lambda trial: trial.number)
+        rows = [search.row(trial) for trial in shown]
         comparison = []
         for (which, seed), evaluate in evaluations.items():
             metrics = storage.read_json(evaluate.output()["metrics"].path)
@@ -461,12 +463,24 @@ class Search:
 
     # ------------------------------------------------------------------------ the trials
 
+    def drawn(self, trial: Any) -> bool:
+        """Whether the trial has a value of every parameter of the space (a process killed
+        while Optuna drew them leaves a trial without: it is not counted)."""
+        return set(self.space.names) <= set(trial.params)
+
     def finished(self) -> list[Any]:
+        """The finished trials (complete or failed), in order, without those interrupted
+        while their parameters were drawn."""
         from optuna.trial import TrialState
 
         done = (TrialState.COMPLETE, TrialState.FAIL)
-        return sorted((t for t in self.study.get_trials(deepcopy=False) if t.state in done),
-                      key=lambda t: t.number)
+        return sorted((t for t in self.study.get_trials(deepcopy=False)
+                       if t.state in done and self.drawn(t)), key=lambda t: t.number)
+
+    def interrupted(self, before: int) -> list[Any]:
+        """The trials numbered below ``before`` interrupted while they were drawn."""
+        return [t for t in self.study.get_trials(deepcopy=False)
+                if t.number < before and not self.drawn(t)]
 
     def best(self, trials: Sequence[Any]) -> Any:
         from optuna.trial import TrialState
@@ -587,7 +601,7 @@ class Search:
         from ..ml.search import trial_row, trial_values
 
         state = {TrialState.COMPLETE: "complete", TrialState.FAIL: "failed"}.get(
-            trial.state, trial.state.name.lower())
+            trial.state, trial.state.name.lower()) if self.drawn(trial) else "interrupted"
         reused = trial.user_attrs.get("reused")
         try:
             values = trial_values(self.space, trial.params, self.tune.declarations)
