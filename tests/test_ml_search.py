@@ -290,8 +290,12 @@ def test_search_figures_come_from_optuna_trials(tmp_path):
         units = trial.suggest_categorical("units", [16, 32])
         rate = trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True)
         study.tell(trial, 0.3 + 0.001 * units + rate)
+    import matplotlib
+
+    style = matplotlib.rcParams["axes.facecolor"]
     search.plot_search(study.trials, "val_loss", tmp_path / "history.png",
                        tmp_path / "importance.png", "A search")
+    assert matplotlib.rcParams["axes.facecolor"] == style  # Optuna's style kept to them
     for name in ("history.png", "importance.png"):
         assert (tmp_path / name).read_bytes()[:8] == PNG_MAGIC
     # one trial is enough for both figures

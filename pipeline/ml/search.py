@@ -629,13 +629,15 @@ def plot_search(trials: Sequence[Any], objective: str, history_path: str | os.Pa
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction=OBJECTIVES[objective])
     study.add_trials(trials)
-    with warnings.catch_warnings():
+    # Optuna's plots switch pyplot to its own style: keep that to these two figures
+    with warnings.catch_warnings(), matplotlib.rc_context():
         warnings.simplefilter("ignore")  # Optuna's ExperimentalWarning on its plots
         axes = plot_optimization_history(study, target_name=objective)
         axes.set_title(f"{title}: optimisation history")
         _save(axes.figure, history_path)
         try:
             axes = plot_param_importances(study, target_name=objective)
+            axes.set_title("", loc="left")  # Optuna's own title, in place of ours
             axes.set_title(f"{title}: parameter importances")
         except (ValueError, RuntimeError, ZeroDivisionError) as exc:
             figure = plt.figure(figsize=(8, 3))
