@@ -449,16 +449,16 @@ def trial_row(number: int, state: str, values: Mapping[str, Value],
     return row
 
 
-def _cell(value: Any, digits: int = 4) -> str:
+def _cell(value: Any, column: str = "") -> str:
+    """A table cell: numbers to 4 decimals (seconds to 1, tiny ones in 3 digits)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        if value != 0 and abs(value) < 10 ** -digits:
-            return f"{value:.3g}"
-        return f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits > 4 else \
-            f"{value:.{digits}f}"
+        if column == "seconds":
+            return f"{value:.1f}"
+        return f"{value:.3g}" if value and abs(value) < 1e-4 else f"{value:.4f}"
     if isinstance(value, tuple):
         return ",".join(map(str, value))
     return str(value).replace("|", "\\|")
@@ -499,7 +499,7 @@ def write_trials_markdown(rows: Sequence[Mapping[str, Any]], names: Sequence[str
     def table(selected: Iterable[Mapping[str, Any]], cols: Sequence[str]) -> list[str]:
         lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
         for row in selected:
-            cells = [(_value_cell(row.get(c)) if c in names else _cell(row.get(c)))
+            cells = [(_value_cell(row.get(c)) if c in names else _cell(row.get(c), c))
                      + (" **best**" if c == "trial" and row["trial"] == best else "")
                      for c in cols]
             lines.append("| " + " | ".join(cells) + " |")
