@@ -11,6 +11,7 @@ it on standard error)::
     luigi --module pipeline RunAll --local-scheduler --dataset reuters
     luigi --module pipeline LearningCurve --local-scheduler --models embedding,glove --workers 2
     luigi --module pipeline Report --local-scheduler      # every result as one HTML page
+    luigi --module pipeline Tune --local-scheduler --trials 50 --workers 2
 
 From Python: :mod:`pipeline.api` (``api.run("RunAll", data_dir=..., epochs=10)``).
 
@@ -55,8 +56,9 @@ from .tasks import (  # noqa: E402
     RunAll,
     SplitValidation,
     TrainModel,
+    Tune,
 )
 
 __all__ = ["api", "CompareModels", "DownloadDataset", "DownloadVectors", "Encode", "EvaluateTest",
            "Featurize", "LearningCurve", "PipelineError", "PlotConfusion", "PlotHistory",
-           "Predict", "Report", "RunAll", "SplitValidation", "TrainModel"]
+           "Predict", "Report", "RunAll", "SplitValidation", "TrainModel", "Tune"]

@@ -83,8 +83,13 @@ def report_command(args: argparse.Namespace) -> None:
     from .tasks.report import Report
 
     _folder(args)
-    if not luigi.build([Report()], local_scheduler=True, log_level="WARNING"):
+    report = Report()
+    if report.complete():
+        print(f"The report is up to date: {report.output_dir / report.files['page']}")
+        return
+    if not luigi.build([report], local_scheduler=True, log_level="WARNING"):
         raise PipelineError("making the report failed; the error is in the log above")
+    print(report.describe_result().lstrip("\n"))
 
 
 def _collection(args: argparse.Namespace) -> Any:

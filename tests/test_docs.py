@@ -10,7 +10,6 @@ fence changes that: ``<!-- not run: why -->``, ``<!-- file: NAME -->`` (write th
 to NAME in the page's folder), ``<!-- exit: N -->`` (the block must exit with N).
 CONTRIBUTING.md explains the same to writers.
 """
-import ast
 import configparser
 import os
 import re
@@ -97,7 +96,6 @@ def test_a_page_left_out_of_the_nav_fails_the_build(tmp_path):
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     (project / "mkdocs.yml").write_text(config.replace("  - Benchmarks: benchmarks.md\n", ""),
                                         encoding="utf-8")
-    (project / "docs_hooks.py").symlink_to(ROOT / "docs_hooks.py")
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
                            str(tmp_path / "site")], cwd=project, capture_output=True,
                           text=True, timeout=300)
@@ -193,16 +191,6 @@ def slug(heading):
     return re.sub(r"[ ]+", "-", text)
 
 
-def pending_pages():
-    """Pages announced in docs_hooks.py: written on other branches, merged separately."""
-    tree = ast.parse((ROOT / "docs_hooks.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and \
-                [getattr(target, "id", "") for target in node.targets] == ["PENDING"]:
-            return set(ast.literal_eval(node.value))
-    return set()
-
-
 def anchors(page):
     headings = re.findall(r"^#+ (.+)$", page.read_text(encoding="utf-8"), flags=re.M)
     return {slug(heading) for heading in headings}
@@ -219,8 +207,6 @@ def test_links_of_the_front_pages_resolve(page):
             continue
         path, _, anchor = link.partition("#")
         target = (page.parent / path) if path else page
-        if target.parent == DOCS and target.name in pending_pages() and not target.exists():
-            continue
         assert target.exists(), f"{page.name}: {link}"
         if anchor:
             assert anchor in anchors(target), f"{page.name}: {link}"

@@ -12,6 +12,7 @@ seen. Nothing here changes how TensorFlow computes.
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -56,8 +57,8 @@ def without_noise(lines: list[str]) -> list[str]:
 
 def start_tensorflow(quiet: bool = True) -> None:
     """Import TensorFlow and find its devices (once per process); with ``quiet``, keep
-    its start-up information off the terminal and its C++ log to errors
-    (``TF_CPP_MIN_LOG_LEVEL=2`` unless set already)."""
+    its start-up information off the terminal, its C++ log to errors
+    (``TF_CPP_MIN_LOG_LEVEL=2`` unless set already) and its Python log to errors."""
     if "tensorflow" in sys.modules or not quiet:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -65,6 +66,9 @@ def start_tensorflow(quiet: bool = True) -> None:
         import tensorflow as tf
 
         tf.config.list_physical_devices()
+    # its Python warnings too: "tf.function retracing" after a few trainings in one
+    # process (a search's trials) is advice to TensorFlow's users, not to ours
+    tf.get_logger().setLevel(logging.ERROR)
     kept = without_noise(lines)
     if kept:
         sys.stderr.write("".join(kept))

@@ -36,6 +36,8 @@ GRID_FILES = {
     "CompareModels": ("comparison.csv", ("test_accuracy.png", "val_loss.png",
                                          "val_accuracy.png")),
     "LearningCurve": ("learning_curve.csv", ("learning_curve.png",)),
+    "Tune": ("comparison.csv", ("comparison.png", "optimization_history.png",
+                                "param_importances.png")),
 }
 #: Parameters with a column of their own (everything else is "a parameter").
 OWN_COLUMNS = ("dataset", "model", "seed")
@@ -162,7 +164,8 @@ class Group:
 
 @dataclass
 class Grid:
-    """A CompareModels or LearningCurve folder: its table and figures."""
+    """A CompareModels, LearningCurve or Tune folder: its table and figures (a search's
+    table: the best configuration against the default on the test set)."""
 
     family: str
     task_id: str

@@ -232,6 +232,11 @@ def grid_summary(grid: Grid, notes: list[str]) -> tuple[list[dict[str, Any]], li
             if len({row.get("seed") for row in grid.rows}) < 2:
                 return [], []
             return summarize_seeds(grid.rows), list(SUMMARY)
+        if grid.family == "Tune":
+            from ..ml.search import SUMMARY_COLUMNS
+            from ..ml.search import summarize as summarize_search
+
+            return summarize_search(grid.rows), list(SUMMARY_COLUMNS)
         from ..ml.curves import SUMMARY as CURVE
         from ..ml.curves import summarize
 
@@ -321,6 +326,7 @@ def render(collection: Collection, images: Images, generated: float | None = Non
     groups = collection.groups()
     compare = [g for g in grids if g.family == "CompareModels"]
     curves = [g for g in grids if g.family == "LearningCurve"]
+    searches = [g for g in grids if g.family == "Tune"]
     notes = list(collection.notes)
     grid_html = {g.key: grid_section(g, images, notes) for g in grids}
     summary = (f"{len(runs)} finished run{'s' * (len(runs) != 1)} of "
@@ -328,12 +334,14 @@ def render(collection: Collection, images: Images, generated: float | None = Non
                f"and {len(collection.models)} model{'s' * (len(collection.models) != 1)} · "
                f"{len(groups)} group{'s' * (len(groups) != 1)} over seeds · "
                f"{len(compare)} model comparison{'s' * (len(compare) != 1)} · "
-               f"{len(curves)} learning curve{'s' * (len(curves) != 1)}")
+               f"{len(curves)} learning curve{'s' * (len(curves) != 1)} · "
+               f"{len(searches)} search{'es' * (len(searches) != 1)}")
     parts = [f"<header><h1>Results in <code>{esc(collection.root)}</code></h1>",
              f'<p class="meta">{esc(summary)} · made {esc(when(generated))}</p>',
              '<nav><a href="#runs-section">Runs</a> <a href="#seeds">Over seeds</a> '
              '<a href="#comparisons">Model comparisons</a> '
-             '<a href="#curves">Learning curves</a> <a href="#each">Each run</a>'
+             '<a href="#curves">Learning curves</a> <a href="#searches">Searches</a> '
+             '<a href="#each">Each run</a>'
              f'{" <a href=#notes>Notes</a>" if notes else ""}</nav>',
              filters(collection), "</header>"]
     if not runs and not grids:
@@ -366,6 +374,10 @@ def render(collection: Collection, images: Images, generated: float | None = Non
               '<section id="curves"><h2>Learning curves (LearningCurve)</h2>',
               "".join(grid_html[g.key] for g in curves) or
               "<p>None yet: <code>luigi --module pipeline LearningCurve "
+              "--local-scheduler</code>.</p>", "</section>",
+              '<section id="searches"><h2>Hyperparameter searches (Tune)</h2>',
+              "".join(grid_html[g.key] for g in searches) or
+              "<p>None yet: <code>luigi --module pipeline Tune "
               "--local-scheduler</code>.</p>", "</section>"]
     if runs:
         ordered = sorted(runs, key=lambda r: (r.dataset, r.model, r.task_id))

@@ -1,5 +1,5 @@
 """The Luigi wiring: the parameter rule, the chain of tasks, the grids, the report, the
-settings the package supplies to Luigi and what a run shows on the terminal."""
+search, the settings the package supplies to Luigi and what a run shows on the terminal."""
 from __future__ import annotations
 
 # settings: Luigi's settings before anything reads them; console: its event handlers
@@ -20,7 +20,8 @@ from .chain import (
 )
 from .grids import CompareModels, LearningCurve
 from .report import Report
+from .tune import Tune
 
 __all__ = ["CompareModels", "DownloadDataset", "DownloadVectors", "Encode", "EvaluateTest",
            "Featurize", "LearningCurve", "PipelineTask", "PlotConfusion", "PlotHistory",
-           "Predict", "Report", "RunAll", "SplitValidation", "TrainModel", "pipeline"]
+           "Predict", "Report", "RunAll", "SplitValidation", "TrainModel", "Tune", "pipeline"]

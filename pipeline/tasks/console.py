@@ -146,8 +146,14 @@ def _failed(task: luigi.Task, exc: BaseException) -> None:
 
 @PipelineTask.event_handler(luigi.Event.START)
 def _starting(task: luigi.Task) -> None:
-    if task.task_id not in _RUN.checked:  # a task without dependencies, asked for alone
-        _record(task, check=False)
+    if task.task_id not in _RUN.checked:
+        # Luigi gives no event when it schedules an incomplete task without dependencies:
+        # the first task of a run to start unseen was asked for (Report, a search); later
+        # ones are dynamic dependencies (a DownloadDataset that a search yields)
+        asked = _RUN.finished or not _RUN.checked
+        run = _record(task, check=False)
+        if asked:
+            run.required.discard(task.task_id)
     if getattr(task, "uses_tensorflow", False):
         start_tensorflow(quiet=not verbose())
 

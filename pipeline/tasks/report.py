@@ -18,8 +18,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import luigi
-
 from ..io import storage
 from .base import PipelineTask, data_folder
 
@@ -83,6 +81,9 @@ class Report(PipelineTask):
         from ..report import write_page
         from ..report.figures import Images
 
+        # the report is written into the data folder: read it as the folder it will be
+        # (a missing one as empty), so that the report is complete once written
+        data_folder().mkdir(parents=True, exist_ok=True)
         collection = self.collection()
         final = self.folder_for(collection.digest)
         try:
@@ -98,8 +99,10 @@ class Report(PipelineTask):
         self._written = final
         point_latest(self.family_folder, final)
         self.report(f"{images.linked} images linked, {images.drawn} drawn", 100)
-        page = final / self.files["page"]
-        print(f"\n{describe(collection)}: {page}", flush=True)
+
+    def describe_result(self) -> str:
+        collection = self.collection()
+        return f"\n{describe(collection)}: {self.output_dir / self.files['page']}"
 
 
 def describe(collection: Collection) -> str:
@@ -125,9 +128,3 @@ def point_latest(family: Path, target: Path) -> None:
     except OSError as exc:
         logger.debug("cannot point %s at %s: %s", link, target, exc)
         temporary.unlink(missing_ok=True)
-
-
-@Report.event_handler(luigi.Event.DEPENDENCY_PRESENT)
-def _up_to_date(task: Report) -> None:
-    """A report of the folder as it is exists already: say where."""
-    print(f"\nThe report is up to date: {task.output_dir / task.files['page']}", flush=True)
