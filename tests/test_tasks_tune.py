@@ -195,6 +195,7 @@ def test_a_trial_that_a_grid_already_ran_is_reused(tmp_path, data_dir, space):
     assert "nothing to compare" in task.output()["comparison_md"].open().read()
 
 
+@pytest.mark.slow
 def test_the_test_set_is_read_only_by_the_final_evaluations(data_dir, space, monkeypatch):
     reads = []
     original = chain.Fitting.load_features
@@ -218,6 +219,7 @@ def test_the_test_set_is_read_only_by_the_final_evaluations(data_dir, space, mon
     assert len(output_folders(data_dir, "EvaluateTest")) == len(final)
 
 
+@pytest.mark.slow
 def test_two_workers_never_run_the_same_trial(cli_dir, tmp_path, space):
     # --workers 2 forks a process per task: run in a process of its own (a test process
     # that has trained a model in-process must not fork TensorFlow)
@@ -251,6 +253,7 @@ def luigi_command(data, archive, space, *extra):
             "--log-level", "DEBUG"]  # DEBUG: Luigi's "running" lines
 
 
+@pytest.mark.slow
 def test_a_killed_search_resumes_where_it_stopped(cli_dir, tmp_path, space):
     archive = make_archive(tmp_path / "aclImdb_tiny.tar.gz")
     data = tmp_path / "data"
@@ -296,6 +299,7 @@ def test_a_killed_search_resumes_where_it_stopped(cli_dir, tmp_path, space):
     assert "Search of mlp on aclimdb: best trial" in second.stdout
 
 
+@pytest.mark.slow
 def test_a_trial_interrupted_while_it_was_drawn_is_not_counted(data_dir, space):
     assert build([search(space, trials=1)]).scheduling_succeeded
     journal, = (data_dir / STUDIES).glob(f"*/{tune.JOURNAL}")
@@ -318,6 +322,7 @@ def test_a_trial_interrupted_while_it_was_drawn_is_not_counted(data_dir, space):
 
 # ------------------------------------------------------------------------ failed trials
 
+@pytest.mark.slow
 def test_failed_trials_are_recorded_and_the_search_goes_on(tmp_path, data_dir):
     path = tmp_path / "space.toml"
     # units "8,8,8" does not match layers 2 (refused before training), learning rate 1e30
@@ -340,6 +345,7 @@ def test_failed_trials_are_recorded_and_the_search_goes_on(tmp_path, data_dir):
                for row in complete)
 
 
+@pytest.mark.slow
 def test_a_trial_whose_training_raises_is_failed_by_the_next_run(data_dir, space,
                                                                  monkeypatch):
     original = TrainModel.run
@@ -442,6 +448,7 @@ def test_the_command_line_refuses_bad_input_in_one_line(cli_dir, tmp_path, space
     assert not data.exists() or not (data / "TrainModel").exists()
 
 
+@pytest.mark.slow
 def test_a_finished_search_ends_with_its_result_and_says_so_when_run_again(cli_dir, tmp_path,
                                                                           space):
     archive = make_archive(tmp_path / "aclImdb_tiny.tar.gz")
@@ -469,6 +476,7 @@ def test_every_model_and_dataset_has_a_search(data_dir):
             assert task.space_path == tune.SPACES / f"{model}.toml"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["nbsvm", "embedding", "pooled", "glove"])
 def test_every_model_s_shipped_space_searches(data_dir, model):
     if model == "glove":
@@ -483,6 +491,7 @@ def test_every_model_s_shipped_space_searches(data_dir, model):
     assert read_json(task.output()["best"].path)["model"] == model
 
 
+@pytest.mark.slow
 def test_a_reuters_search_runs_on_its_newswires(tmp_path, space):
     from test_datasets_reuters import corpus_files, write_archive
 
@@ -504,6 +513,7 @@ def test_a_reuters_search_runs_on_its_newswires(tmp_path, space):
 
 # ------------------------------------------------------------ several processes, luigid
 
+@pytest.mark.slow
 def test_two_processes_on_one_luigid_share_the_study_and_train_no_trial_twice(
         tmp_path, space):
     from test_scheduler import Clients, Luigid, output
