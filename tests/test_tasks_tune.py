@@ -86,6 +86,7 @@ def test_tune_is_exported_by_the_package():
     assert pipeline.Tune is tune.Tune and Tune.__module__ == "pipeline.tasks.tune"
 
 
+@pytest.mark.slow
 def test_a_search_writes_its_tables_and_figures_from_real_histories(data_dir, space):
     task = search(space, trials=3, seeds=2)
     result = build([task])
@@ -152,6 +153,7 @@ def test_a_search_writes_its_tables_and_figures_from_real_histories(data_dir, sp
     assert section.count("<img ") == 3
 
 
+@pytest.mark.slow
 def test_a_second_identical_search_trains_nothing_and_more_trials_continue_it(data_dir,
                                                                                space):
     first = build([search(space, trials=2)])
