@@ -182,10 +182,11 @@ def main():
         wall, _, out, code = measure(base[:3] + ["RunAll"] + base[3:], cwd=ROOT, env=env)
         results["noop_rerun_s"] = round(wall, 2)
         results["noop_rerun_said_nothing_to_do"] = "Nothing to do" in out and code == 0
-        Path(summary["plot"]).unlink()
+        plot = data / summary["plot"]  # summary.json's paths are relative to the data folder
+        plot.unlink()
         wall, _, out, code = measure(base[:3] + ["PlotHistory"] + base[3:], cwd=ROOT, env=env)
         results["plot_rerun_s"] = round(wall, 2)
-        results["plot_rerun_ok"] = code == 0 and Path(summary["plot"]).exists()
+        results["plot_rerun_ok"] = code == 0 and plot.exists()
         if args.seeds:
             results["seeds"] = accuracy_over_seeds(base, data, args.seeds, env,
                                                  results["pipeline"]["test_accuracy"])
