@@ -21,7 +21,7 @@ import luigi
 
 from . import datasets, features, models, tasks
 from .params import CATALOGUE, Name, Param
-from .tasks.parameters import EXPERIMENT, Declared
+from .tasks.parameters import EXPERIMENT, Declared, Own
 
 OUTPUT = Path("docs") / "parameters.md"
 
@@ -180,8 +180,8 @@ def task_options(task: type[luigi.Task]) -> list[str]:
     lines = [f"### {family}", "", "| Option | Default | |", "|---|---|---|"]
     for name, param in own:
         flag = name.replace("_", "-")
-        default = getattr(param, "_default", None)
-        shown = "*(required)*" if default is luigi.parameter._no_value else \
+        default = param.param.serialize(param.param.default) if isinstance(param, Own) else ""
+        shown = "*(required)*" if getattr(param, "required", False) else \
             "*(empty)*" if default == "" else _code(default)
         changes = "" if param.significant else " Does not change results."
         lines.append(f"| `--{flag}`, `--{family}-{flag}`; `{name} = ...` under "
@@ -216,13 +216,13 @@ def render() -> str:
               "results are not part of task ids.", ""]
     for task in classes:
         lines += task_options(task)
-    data_dir = tasks.pipeline.data_dir
+    settings = tasks.pipeline
     lines += ["## Settings", "",
               "| Setting | Default | |", "|---|---|---|",
-              f"| `--pipeline-data-dir`, or `data_dir = ...` under `[pipeline]` | "
-              f"{_code(data_dir._default)} | {data_dir.description}. Does not change results "
-              f"and is not part of task ids: a relative folder is taken relative to the "
-              f"folder `luigi` runs in. |", ""]
+              f"| `--pipeline-data-dir`, or `data_dir = ...` under `[pipeline]` | *(empty)* "
+              f"| {settings.data_dir.description}. Not part of task ids. |",
+              f"| `--pipeline-tensorboard`, or `tensorboard = true` under `[pipeline]` | "
+              f"`false` | {settings.tensorboard.description}. |", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -1,5 +1,6 @@
 """The package as a whole: its layers import one way, no module imports itself back
 through others, and importing it stays cheap (no numpy, TensorFlow or matplotlib)."""
+import re
 import subprocess
 import sys
 
@@ -57,3 +58,24 @@ def test_importing_the_package_loads_no_heavy_library():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+LUIGI_PRIVATE = re.compile(r"\bluigi(?:\.\w+)*\._\w+|\bfrom luigi[\w.]* import [^\n]*\b_\w+")
+
+
+def luigi_private_names(text):
+    return LUIGI_PRIVATE.findall(text)
+
+
+def test_the_package_uses_no_private_name_of_luigi():
+    """Only Luigi's public API: nothing from ``luigi`` whose name starts with ``_``."""
+    found = {str(path.relative_to(ROOT)): luigi_private_names(path.read_text(encoding="utf-8"))
+             for path in (ROOT / "pipeline").rglob("*.py")}
+    assert {path: names for path, names in found.items() if names} == {}
+
+
+def test_the_private_name_finder_finds_them():
+    assert luigi_private_names("x = luigi.parameter._no_value\n") == [
+        "luigi.parameter._no_value"]
+    assert luigi_private_names("from luigi.task import _Register\n")
+    assert luigi_private_names("luigi.Parameter(default='')\nfrom luigi import Task\n") == []

@@ -141,6 +141,7 @@ class Own(luigi.Parameter[V]):
             super().__init__(default=param.default,  # type: ignore[arg-type]
                              significant=significant, description=description)
         self.param = param
+        self.required = required
 
     def parse(self, x: Any) -> Any:
         return self.param.parse(x)
