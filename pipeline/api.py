@@ -209,7 +209,14 @@ def run(task: str | type[PipelineTask], *, data_dir: str | os.PathLike[str] | No
     ``workers``: tasks run at once; ``log_level``: Luigi's, for the first run of the
     process (``"DEBUG"`` shows everything, ``"WARNING"`` nothing but problems).
     """
-    with _configured(data_dir, config, settings) as folder:
+    # [core] workers for the call too: a task that sizes its work by the workers (Tune's
+    # batches) reads it there, not from luigi.build's arguments
+    values = settings
+    if settings is None or isinstance(settings, Mapping) and isinstance(
+            settings.get("core", {}), Mapping):
+        values = {**(settings or {}), "core": {**(settings or {}).get("core", {}),
+                                               "workers": str(workers)}}
+    with _configured(data_dir, config, values) as folder:
         built = make_task(task, **params)
         run_record = console.new_run()
         options: dict[str, Any] = {"workers": workers}

@@ -183,7 +183,8 @@ def task_options(task: type[luigi.Task]) -> list[str]:
         default = param.param.serialize(param.param.default) if isinstance(param, Own) else ""
         shown = "*(required)*" if getattr(param, "required", False) else \
             "*(empty)*" if default == "" else _code(default)
-        changes = "" if param.significant else " Does not change results."
+        changes = "" if param.significant or "task id" in param.description else \
+            " Does not change results."
         lines.append(f"| `--{flag}`, `--{family}-{flag}`; `{name} = ...` under "
                      f"`[{family}]` | {shown} | {param.description}.{changes} |")
     if config_only:

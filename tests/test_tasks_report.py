@@ -179,13 +179,16 @@ def test_hostile_names_show_as_text_in_a_browser(tmp_path):
     assert hostile[0] in per_class and hostile[1] in per_class
 
 
-def test_a_report_of_an_empty_data_folder_from_the_command_line(cli_dir, tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_report_of_an_empty_data_folder_from_the_command_line(cli_dir, tmp_path, workers):
     data = tmp_path / "data"
     data.mkdir()
-    completed = run_luigi(["Report", "--pipeline-data-dir", data], cwd=cli_dir)
+    completed = run_luigi(["Report", "--pipeline-data-dir", data, "--workers", workers],
+                          cwd=cli_dir)
     assert completed.returncode == 0, completed.stdout
-    line = next(x for x in completed.stdout.splitlines() if x.startswith("Report of"))
-    assert line.startswith("Report of 0 runs and 0 grids: ")
+    # the last line is the result, also when a worker process made the report
+    line = completed.stdout.rstrip().splitlines()[-1]
+    assert line.startswith("Report of 0 runs and 0 grids: "), completed.stdout
     page = Path(line.split(": ", 1)[1])
     assert page.is_file() and page.parent.parent == data / "Report"
     assert "holds no finished run yet" in Page(page.read_text()).text

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -120,7 +121,8 @@ def test_a_search_writes_its_tables_and_figures_from_real_histories(data_dir, sp
     assert record["parameters"]["epochs"] == TINY["epochs"]
     assert f"--units {best_row['units']}" in record["run_all"]
     assert record["luigi_cfg"].startswith("[experiment.aclimdb]\n")
-    run_all = chain.RunAll(dataset="aclimdb", model="mlp", **record["parameters"])
+    assert (record["parameters"]["dataset"], record["parameters"]["model"]) == ("aclimdb", "mlp")
+    run_all = chain.RunAll(**record["parameters"])
     assert run_all.clone(TrainModel).task_id == trained(task, best_row).task_id
 
     with open(task.output()["comparison_csv"].path, newline="") as handle:
@@ -139,8 +141,12 @@ def test_a_search_writes_its_tables_and_figures_from_real_histories(data_dir, sp
                         sum(accuracies) / 2)
     markdown = (folder / "trials.md").read_text()
     assert "3 trials: 3 complete, 0 failed" in markdown and "**best**" in markdown
-    assert "Best minus default" in (folder / "comparison.md").read_text() or \
-        "nothing to compare" in (folder / "comparison.md").read_text()
+    compared = (folder / "comparison.md").read_text()
+    if record["apart"] is None:  # the best trial is the default configuration
+        assert record["searched"] == {"units": 8, "learning_rate": 0.001}
+        assert "nothing to compare" in compared and "Best minus default" not in compared
+    else:
+        assert "Best minus default" in compared and "nothing to compare" not in compared
 
     # the report shows the search: its comparison over seeds and its figures
     assert build([Report()]).scheduling_succeeded
@@ -178,6 +184,23 @@ def test_a_second_identical_search_trains_nothing_and_more_trials_continue_it(da
     assert ran_families(more).count("TrainModel") == len(new) + 0
     for name, stamp in before.items():
         assert (data_dir / "TrainModel" / name).stat().st_mtime_ns == stamp
+
+    # a trial's folder and the search's deleted by hand: the search made again trains
+    # that trial again (the same numbers) instead of failing on its missing history
+    gone = trained(search(space, trials=4), rows[0])
+    history = Path(gone.output()["history"].path).read_text()
+    shutil.rmtree(gone.output_dir)
+    shutil.rmtree(search(space, trials=4).output_dir)
+    remade = build([search(space, trials=4)])
+    assert remade.scheduling_succeeded, remade.summary_text
+    assert sorted(ran_families(remade)) == ["TrainModel", "Tune"]
+    assert Path(gone.output()["history"].path).read_text() == history
+
+
+def test_seeds_past_the_largest_seed_are_refused_before_any_trial(data_dir, space):
+    with pytest.raises(PipelineError, match="go past the largest seed, 4,294,967,295"):
+        search(space, seed=4_294_967_295, seeds=2)
+    assert not (data_dir / STUDIES).exists()
 
 
 def test_a_trial_that_a_grid_already_ran_is_reused(tmp_path, data_dir, space):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -192,10 +192,21 @@ class PipelineTask(Parameterized, ReadParameters):
     #: output name -> file name inside the task's folder
     files: ClassVar[Mapping[str, str]] = {}
 
+    #: called with each task Luigi finds incomplete and without dependencies (it gives no
+    #: event for those): how the console learns of a Report or a lone download asked for
+    without_dependencies: ClassVar[list[Callable[[PipelineTask], None]]] = []
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         with pinned_settings():
             super().__init__(*args, **kwargs)
             self.check_params()
+
+    def deps(self) -> list[luigi.Task]:
+        found: list[luigi.Task] = super().deps()
+        if not found:
+            for hook in PipelineTask.without_dependencies:
+                hook(self)
+        return found
 
     # ----------------------------------------------------------------- the plug-ins
 

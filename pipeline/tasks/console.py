@@ -144,16 +144,21 @@ def _failed(task: luigi.Task, exc: BaseException) -> None:
     _RUN.errors.append((task.get_task_family(), error_line(exc)))
 
 
+def _without_dependencies(task: PipelineTask) -> None:
+    # Luigi asks an incomplete task for its dependencies while it schedules, and gives no
+    # event when there are none: before scheduling is done such a task was asked for
+    # (Report), after it a dynamic dependency (the DownloadDataset a search yields)
+    if task.task_id not in _RUN.checked or _RUN.finished:
+        _record(task, check=False)
+
+
+PipelineTask.without_dependencies.append(_without_dependencies)
+
+
 @PipelineTask.event_handler(luigi.Event.START)
 def _starting(task: luigi.Task) -> None:
-    if task.task_id not in _RUN.checked:
-        # Luigi gives no event when it schedules an incomplete task without dependencies:
-        # the first task of a run to start unseen was asked for (Report, a search); later
-        # ones are dynamic dependencies (a DownloadDataset that a search yields)
-        asked = _RUN.finished or not _RUN.checked
-        run = _record(task, check=False)
-        if asked:
-            run.required.discard(task.task_id)
+    if task.task_id not in _RUN.checked:  # a task without dependencies, asked for alone
+        _record(task, check=False)
     if getattr(task, "uses_tensorflow", False):
         start_tensorflow(quiet=not verbose())
 

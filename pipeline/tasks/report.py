@@ -38,6 +38,9 @@ class Report(PipelineTask):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._written: Path | None = None
+        #: the page this object wrote and what it shows (a run finishing meanwhile makes
+        #: output_dir another, unwritten report)
+        self._made: tuple[Path, str] | None = None
         self._read: tuple[Any, Collection] | None = None
 
     def collection(self) -> Collection:
@@ -97,12 +100,15 @@ class Report(PipelineTask):
                 "parameters": self.to_str_params(only_significant=True),
                 "digest": collection.digest, "images": sorted(images.placed.values())})
         self._written = final
+        self._made = (final / self.files["page"], describe(collection))
         point_latest(self.family_folder, final)
         self.report(f"{images.linked} images linked, {images.drawn} drawn", 100)
 
     def describe_result(self) -> str:
-        collection = self.collection()
-        return f"\n{describe(collection)}: {self.output_dir / self.files['page']}"
+        if self._made is not None:
+            page, described = self._made
+            return f"\n{described}: {page}"
+        return f"\n{describe(self.collection())}: {self.output_dir / self.files['page']}"
 
 
 def describe(collection: Collection) -> str:

@@ -72,6 +72,7 @@ BEST: storage.Shape = {
         ("value", storage.is_finite, "a number"),
         ("searched", lambda value: isinstance(value, dict), "an object"),
         ("run_all", lambda value: isinstance(value, str), "a command"),
+        ("apart", lambda value: value is None or isinstance(value, bool), "true, false or null"),
         ("test_accuracy", _is_spread,
          "the best and default configurations' test accuracies"))}
 
@@ -91,7 +92,8 @@ STUDY = Param("study", Text("study name"), "",
               "Name of the study in <data_dir>/studies/ (default: <dataset>-<model>- and a "
               "hash of the fixed parameters, the space and the objective)")
 BATCH = Param("batch", Integer(0, MAX_BATCH), 0,
-              "Trials proposed at once and trained side by side (0: as many as --workers)")
+              "Trials proposed at once and trained side by side (0: as many as --workers); "
+              "it changes which trials a new study draws, yet is not part of the task id")
 
 #: What every trial's TrainModel reads that a search must not change, and why.
 FIXED = {
@@ -209,6 +211,12 @@ class Tune(PipelineTask):
         if importlib.util.find_spec("optuna") is None:
             raise PipelineError("Tune needs Optuna, which is not installed: pip install -c "
                                 "constraints.txt -e '.[tune]' (from the project folder)")
+        kind = CATALOGUE.get("seed").kind
+        last = kind.maximum if isinstance(kind, Integer) and kind.maximum is not None \
+            else 2 ** 32 - 1
+        if self.seed + self.seeds - 1 > last:
+            raise PipelineError(f"seeds {self.seed} to {self.seed + self.seeds - 1} go past the "
+                                f"largest seed, {last:,}: give a smaller --seed or --seeds")
         if self.study and not _STUDY_NAME.fullmatch(str(self.study)):
             raise PipelineError(f"study name {self.study!r}: use 1 to 100 letters, digits, "
                                 f"'.', '_' or '-', starting with a letter or digit")
@@ -277,6 +285,11 @@ class Tune(PipelineTask):
                 yield [task for _, task in todo]
 
         chosen = search.finished()[:self.trials]
+        # a finished trial whose TrainModel folder was deleted since (forget, by hand) is
+        # trained again, deterministically, for its row of the tables
+        gone = [task for task in search.trained(chosen) if not task.complete()]
+        if gone:
+            yield gone
         best = search.best(chosen)
         best_values = trial_values(space, best.params, self.declarations)
         configurations = {"best": {**self.base, **best_values}, "default": dict(self.base)}
@@ -370,7 +383,8 @@ class Tune(PipelineTask):
             "study_folder": str(search.folder), "trial": best.number,
             "objective": str(self.objective), "value": best.value,
             "searched": {name: _json_value(value) for name, value in searched.items()},
-            "parameters": {name: _json_value(value) for name, value in everything.items()},
+            "parameters": {"dataset": self.dataset, "model": self.model,
+                           **{name: _json_value(value) for name, value in everything.items()}},
             "run_all": f"luigi --module pipeline RunAll --local-scheduler --dataset "
                        f"{self.dataset} --model {self.model} {options}".rstrip(),
             "luigi_cfg": config,
@@ -534,6 +548,10 @@ class Search:
 
         waiting = []
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if not self.drawn(trial):
+                # being drawn by another process (or its process was killed meanwhile:
+                # then it is never counted); telling it would break the other's draw
+                continue
             try:
                 task = self.tune.trial_task(self.space, trial.params)
             except PipelineError as exc:
@@ -611,6 +629,19 @@ class Search:
             (waiting / task.task_id).touch()
             # a failure recorded by an earlier attempt is not this attempt's
             (self.folder / "failed" / f"{task.task_id}.txt").unlink(missing_ok=True)
+
+    def trained(self, trials: Sequence[Any]) -> list[TrainModel]:
+        """The TrainModels of the complete trials among ``trials``."""
+        from optuna.trial import TrialState
+
+        tasks = []
+        for trial in trials:
+            if trial.state == TrialState.COMPLETE:
+                try:
+                    tasks.append(self.tune.trial_task(self.space, trial.params))
+                except PipelineError:
+                    continue
+        return tasks
 
     def result(self, task: TrainModel) -> Any:
         from ..ml.search import outcome
