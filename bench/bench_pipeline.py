@@ -61,6 +61,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -68,7 +69,7 @@ SHARED = ROOT.parent / "shared"
 CORPORA_ENV = "TEXT_CLASSIFIER_CORPORA"
 
 
-def corpus(name):
+def corpus(name: str) -> Path:
     """The real archive ``name`` in $TEXT_CLASSIFIER_CORPORA, else in ../shared/data."""
     folder = os.environ.get(CORPORA_ENV)
     if folder and (Path(folder).expanduser() / name).is_file():
@@ -77,9 +78,9 @@ def corpus(name):
 LUIGI = str(Path(sys.executable).with_name("luigi"))
 
 
-def _tree_rss_kb(pid):
+def tree_rss_kb(pid: int) -> int:
     """Sum of VmRSS over ``pid`` and all its descendants (Linux /proc)."""
-    children = {}
+    children: dict[int, list[int]] = {}
     for status in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = status.read_text().rsplit(")", 1)[1].split()
@@ -99,24 +100,26 @@ def _tree_rss_kb(pid):
     return total
 
 
-def measure(cmd, **kwargs):
+def measure(cmd: list[str], **kwargs: Any) -> tuple[float, float, str, int]:
     """Run ``cmd``; return (wall seconds, peak tree RSS in MB, stdout, return code)."""
     started = time.perf_counter()
     process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, **kwargs)
     peak = 0
     output = []
-    reader = threading.Thread(target=lambda: output.append(process.stdout.read()))
+    stdout = process.stdout
+    assert stdout is not None
+    reader = threading.Thread(target=lambda: output.append(stdout.read()))
     reader.start()
     while process.poll() is None:
-        peak = max(peak, _tree_rss_kb(process.pid))
+        peak = max(peak, tree_rss_kb(process.pid))
         time.sleep(0.05)
     reader.join()
     wall = time.perf_counter() - started
     return wall, peak / 1024, "".join(output), process.returncode
 
 
-def measure_or_exit(cmd, what, **kwargs):
+def measure_or_exit(cmd: list[str], what: str, **kwargs: Any) -> tuple[float, float, str]:
     """:func:`measure` a command that must succeed; otherwise exit with its last output."""
     wall, rss, out, code = measure(cmd, **kwargs)
     if code:
@@ -124,14 +127,14 @@ def measure_or_exit(cmd, what, **kwargs):
     return wall, rss, out
 
 
-def _count(text):
+def count_arg(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
     return value
 
 
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archive", default=str(corpus("aclImdb_v1_labelled.tar.gz")),
                         help=f"default: ${CORPORA_ENV}/aclImdb_v1_labelled.tar.gz, else "
@@ -142,14 +145,14 @@ def main():
     parser.add_argument("--grid", action="store_true",
                         help="also time CompareModels with 1 and 2 workers")
     parser.add_argument("--grid-variants", help="comma-separated subset (default: all)")
-    parser.add_argument("--seeds", type=_count, default=0, metavar="N",
+    parser.add_argument("--seeds", type=count_arg, default=0, metavar="N",
                         help="also measure the test accuracy of seeds 0 ... N-1")
     parser.add_argument("--model", action="append", default=[], metavar="NAME",
                         help="also measure this model beside the book's (e.g. nbsvm)")
     parser.add_argument("--sequence-models", metavar="A,B",
                         help="sequence models only: test accuracy of these models "
                              "(embedding, pooled, glove) over --seeds (default 1)")
-    parser.add_argument("--train-size", type=_count, default=15000, metavar="N",
+    parser.add_argument("--train-size", type=count_arg, default=15000, metavar="N",
                         help="sequence models: train on the first N training reviews "
                              "(default 15000: all but the validation ones; 0: RunAll's "
                              "final model on all 25,000)")
@@ -159,7 +162,7 @@ def main():
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     if args.sequence_models or args.learning_curve:
         return sequence_models(args, env)
-    results = {}
+    results: dict[str, Any] = {}
 
     if not args.skip_notebook:
         wall, rss, out = measure_or_exit(
@@ -201,7 +204,7 @@ def main():
     report(results)
 
 
-def time_grid(data, args, env):
+def time_grid(data: Path, args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     """CompareModels' wall time with 1 and 2 workers, from the same prepared folder."""
     prepared = data.parent / (data.name + "-grid")
     prepared.mkdir()
@@ -227,7 +230,8 @@ def time_grid(data, args, env):
     return timings
 
 
-def measure_model(model, book_data, args, env):
+def measure_model(model: str, book_data: Path, args: argparse.Namespace,
+                  env: dict[str, str]) -> dict[str, Any]:
     """RunAll --model from an empty folder and from one where the reviews are encoded;
     Predict with it; its test accuracy over seeds."""
     found = {}
@@ -272,7 +276,8 @@ PUBLISHED = {"NBSVM uni+bigrams (Wang & Manning, 2012)": 0.9122,
              "NB-weighted trainable layer (fast.ai NBSVM++)": 0.922}
 
 
-def accuracy_over_seeds(base, data, count, env, default_accuracy):
+def accuracy_over_seeds(base: list[str], data: Path, count: int, env: dict[str, str],
+                        default_accuracy: float) -> dict[str, Any]:
     """Test accuracy of EvaluateTest with ``--seed`` 0 ... count-1, reusing the features.
 
     A seed whose EvaluateTest writes no new metrics was already complete: it is the
@@ -299,11 +304,11 @@ NOTEBOOK_TRAINING = ["--epochs", "10", "--batch-size", "32"]
 CURVE_BUDGET_S = 15 * 60
 
 
-def sequence_models(args, env):
+def sequence_models(args: argparse.Namespace, env: dict[str, str]) -> None:
     data = Path(tempfile.mkdtemp(prefix="imdb-bench-seq-"))
     base = [LUIGI, "--module", "pipeline", "--local-scheduler",
             "--DownloadDataset-url", args.archive, "--pipeline-data-dir", str(data)]
-    results = {}
+    results: dict[str, Any] = {}
     try:
         wall, _, _ = measure_or_exit(base[:3] + ["Encode"] + base[3:], "Encode", cwd=ROOT,
                                      env=env)
@@ -357,7 +362,7 @@ def sequence_models(args, env):
     print(json.dumps(results))
 
 
-def report(results):
+def report(results: dict[str, Any]) -> None:
     pipeline = results["pipeline"]
     checks = [
         ("test accuracy >= 0.88", pipeline["test_accuracy"] >= 0.88),
@@ -399,7 +404,8 @@ def report(results):
     print(json.dumps(results))
 
 
-def report_model(results, model, found):
+def report_model(results: dict[str, Any], model: str, found: dict[str, Any]
+                 ) -> list[tuple[str, bool]]:
     """The side-by-side table of the book's model and ``model``; nbsvm's targets."""
     rows = []
     if "notebook" in results:

@@ -28,7 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -47,7 +49,7 @@ def figures(folder: Path) -> dict[str, Path]:
     from pipeline.ml.plots import plot_confusion, plot_history
 
     folder.mkdir(parents=True, exist_ok=True)
-    history = {"epoch": [1, 2, 3, 4], "loss": [0.5, 0.3, 0.2, 0.15],
+    history: dict[str, list[float]] = {"epoch": [1, 2, 3, 4], "loss": [0.5, 0.3, 0.2, 0.15],
                "accuracy": [0.8, 0.9, 0.93, 0.95], "val_loss": [0.35, 0.29, 0.3, 0.33],
                "val_accuracy": [0.87, 0.89, 0.885, 0.88]}
     made = {}
@@ -141,7 +143,8 @@ def make_folder(data: Path, runs: int, without: int, drawn: dict[str, Path]) -> 
     shutil.copyfile(drawn["history"], curve / "learning_curve.png")
 
 
-def timed(what: str, function, *args, **kwargs):  # noqa: ANN001, ANN201 - a bench helper
+def timed(what: str, function: Callable[..., Any], *args: Any, **kwargs: Any
+          ) -> tuple[Any, float]:
     started = time.perf_counter()
     result = function(*args, **kwargs)
     seconds = time.perf_counter() - started

@@ -22,19 +22,20 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pipeline import LUIGI, ROOT, _count, corpus, measure, measure_or_exit  # noqa: E402
+from bench_pipeline import LUIGI, ROOT, corpus, count_arg, measure, measure_or_exit  # noqa: E402
 
 BOOK = {"test_accuracy": "0.78-0.80", "random_labels": "about 0.19", "bottleneck": "about 0.71"}
 
 
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archive", default=str(corpus("reuters21578_sgm.tar.gz")),
                         help="default: $TEXT_CLASSIFIER_CORPORA/reuters21578_sgm.tar.gz, else "
                              "../shared/data/")
-    parser.add_argument("--seeds", type=_count, default=5, metavar="N")
+    parser.add_argument("--seeds", type=count_arg, default=5, metavar="N")
     parser.add_argument("--keep", action="store_true", help="keep the data folder")
     parser.add_argument("--wire-text", default="body", choices=("body", "keras"),
                         help="keras: the text Keras's original script took (the book's data)")
@@ -44,7 +45,7 @@ def main():
     base = [LUIGI, "--module", "pipeline", "RunAll", "--local-scheduler", "--dataset",
             "reuters", "--DownloadDataset-url", args.archive, "--pipeline-data-dir", str(data),
             "--wire-text", args.wire_text]
-    results = {}
+    results: dict[str, Any] = {}
     try:
         wall, rss, _ = measure_or_exit(base, "RunAll", cwd=ROOT, env=env)
         summary = json.loads(next(data.glob("RunAll/*/summary.json")).read_text())
@@ -81,7 +82,7 @@ def main():
     report(results)
 
 
-def report(results):
+def report(results: dict[str, Any]) -> None:
     run = results["run"]
     print(f"\n{'':28}{'book (3.5)':>14}{'pipeline':>12}")
     print(f"{'test accuracy (seed 0)':28}{BOOK['test_accuracy']:>14}{run['test_accuracy']:>12}")

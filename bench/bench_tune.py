@@ -34,25 +34,29 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pipeline import LUIGI, ROOT, SHARED, _count, _tree_rss_kb  # noqa: E402
+from bench_pipeline import LUIGI, ROOT, SHARED, count_arg, tree_rss_kb  # noqa: E402
 
 TARGET_MINUTES = 8.0
 TARGET_ACCURACY = 0.890
 BOOK_MEAN = 0.8842
 
 
-def run_timed(cmd, marker, **kwargs):
+def run_timed(cmd: list[str], marker: str, **kwargs: Any
+              ) -> tuple[float, float | None, float, str, int]:
     """Run ``cmd``; returns (wall s, seconds until a line matching ``marker`` (or None),
     peak tree RSS in MB, output, return code)."""
     started = time.perf_counter()
     process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, **kwargs)
-    lines, seen = [], []
+    lines: list[str] = []
+    seen: list[float] = []
     pattern = re.compile(marker)
 
-    def read():
+    def read() -> None:
+        assert process.stdout is not None
         for line in process.stdout:
             lines.append(line)
             if not seen and pattern.search(line):
@@ -62,14 +66,14 @@ def run_timed(cmd, marker, **kwargs):
     reader.start()
     peak = 0
     while process.poll() is None:
-        peak = max(peak, _tree_rss_kb(process.pid))
+        peak = max(peak, tree_rss_kb(process.pid))
         time.sleep(0.2)
     reader.join()
     return (time.perf_counter() - started, seen[0] if seen else None, peak / 1024,
             "".join(lines), process.returncode)
 
 
-def space_num_words(model):
+def space_num_words(model: str) -> list[int]:
     """The num_words choices of the model's shipped space (none: the default only)."""
     sys.path.insert(0, str(ROOT))
     from pipeline.ml.search import read_space_file
@@ -78,12 +82,13 @@ def space_num_words(model):
     return found if isinstance(found, list) else []
 
 
-def bench_dataset(dataset, archive, args, env):
+def bench_dataset(dataset: str, archive: str, args: argparse.Namespace,
+                  env: dict[str, str]) -> dict[str, Any]:
     data = args.data / dataset
     common = ["--local-scheduler", "--pipeline-data-dir", str(data),
               "--DownloadDataset-url", str(archive), "--dataset", dataset]
     prepared = time.perf_counter()
-    for words in space_num_words(args.model) or [None]:
+    for words in [*space_num_words(args.model)] or [0]:
         extra = ["--num-words", str(words)] if words else []
         done = subprocess.run([LUIGI, "--module", "pipeline", "Featurize", *common,
                                "--representation", "multihot", *extra], cwd=ROOT, env=env,
@@ -122,7 +127,7 @@ def bench_dataset(dataset, archive, args, env):
         "command": " ".join(tune)}
 
 
-def report(results, args):
+def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print("\n== Search benchmark (measured under the load shown; re-measure on a quiet "
           "machine)")
     for found in results:
@@ -168,16 +173,16 @@ def report(results, args):
     print(json.dumps(results, indent=2, default=str))
 
 
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archive", default=str(SHARED / "data" / "aclImdb_v1_labelled.tar.gz"))
     parser.add_argument("--reuters-archive",
                         default=str(SHARED / "data" / "reuters21578_sgm.tar.gz"))
     parser.add_argument("--model", default="mlp")
-    parser.add_argument("--trials", type=_count, default=50)
-    parser.add_argument("--workers", type=_count, default=2)
-    parser.add_argument("--seeds", type=_count, default=5)
-    parser.add_argument("--batch", type=_count, default=0,
+    parser.add_argument("--trials", type=count_arg, default=50)
+    parser.add_argument("--workers", type=count_arg, default=2)
+    parser.add_argument("--seeds", type=count_arg, default=5)
+    parser.add_argument("--batch", type=count_arg, default=0,
                         help="trials proposed at once (default: as many as --workers)")
     parser.add_argument("--objective", default="val_loss",
                         choices=("val_loss", "val_accuracy"))
