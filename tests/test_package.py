@@ -60,7 +60,13 @@ def test_importing_the_package_loads_no_heavy_library():
     assert result.stdout.strip() == "[]"
 
 
-LUIGI_PRIVATE = re.compile(r"\bluigi(?:\.\w+)*\._\w+|\bfrom luigi[\w.]* import [^\n]*\b_\w+")
+#: ``luigi.x._y``, ``from luigi.x import _y``, and the private attributes of Luigi's
+#: parameters and tasks reached through an object (``param._default``)
+LUIGI_PRIVATE = re.compile(
+    r"\bluigi(?:\.\w+)*\._\w+|\bfrom luigi[\w.]* import [^\n]*\b_\w+"
+    r"|\._(?:no_value|default|value_iterator|get_value_from_config|get_value|is_batchable"
+    r"|parse_or_no_value|warn_on_wrong_param_type|Register|task_family)\b"
+    r"|getattr\([^)]*[\"'](?:_default|_no_value|_value_iterator)[\"']")
 
 
 def luigi_private_names(text):
@@ -78,4 +84,6 @@ def test_the_private_name_finder_finds_them():
     assert luigi_private_names("x = luigi.parameter._no_value\n") == [
         "luigi.parameter._no_value"]
     assert luigi_private_names("from luigi.task import _Register\n")
+    assert luigi_private_names("shown = data_dir._default\n")
+    assert luigi_private_names('default = getattr(param, "_default", None)\n')
     assert luigi_private_names("luigi.Parameter(default='')\nfrom luigi import Task\n") == []
