@@ -7,12 +7,16 @@ dataset's hooks (fetch, read, original_text).
 import gzip
 import hashlib
 import io
+import os
+import subprocess
+import sys
 import tarfile
+import textwrap
 from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import make_archive
+from conftest import ROOT, make_archive
 
 from pipeline import datasets
 from pipeline.datasets import aclimdb
@@ -400,3 +404,26 @@ class TestAclImdbInterface:
         assert PLUGIN.original_text(folder, "test", "9_8.txt", 1) is None
         assert read_review(folder / "aclImdb_v1.tar.gz", "train", "pos", "0_8.txt") == \
             "Great great film.<br />Loved it!"
+
+
+def test_a_tokenizer_stopped_by_ctrl_c_ends_the_encoding_as_ctrl_c():
+    """Ctrl-C reaches the forked tokenizers and the process the user started at once; a
+    tokenizer that stops first must not make Encode fail with its exit (a traceback):
+    the process that waits for it stops as Ctrl-C stops it. Run in a fresh process:
+    the tokenizers fork only where TensorFlow is not loaded."""
+    code = textwrap.dedent("""
+        from pipeline.datasets import aclimdb
+        from pipeline.io.lifeline import INTERRUPTED
+
+        def stopped(path, split):
+            raise SystemExit(INTERRUPTED)
+
+        aclimdb.tokenize_split = stopped
+        try:
+            aclimdb.tokenize_archive("unused.tar.gz")
+        except KeyboardInterrupt:
+            print("stopped as Ctrl-C")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.stdout.strip() == "stopped as Ctrl-C", done.stderr

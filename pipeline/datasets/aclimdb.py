@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import PipelineError
 from ..io.archive import Member, Skipped, archive_format, check_member_name, members, pack_folder
 from ..io.download import fetch_file, local_path, sha256_of
-from ..io.lifeline import die_with
+from ..io.lifeline import die_with, interruption, is_interruption
 from ..ml.text import (
     SPLITS,
     Encoded,
@@ -162,7 +162,12 @@ def tokenize_archive(path: Path | str, parallel: bool = True) -> dict[str, Token
     with ProcessPoolExecutor(max_workers=len(SPLITS), mp_context=get_context("fork"),
                              initializer=die_with, initargs=(os.getpid(),)) as pool:
         futures = {split: pool.submit(tokenize_split, str(path), split) for split in SPLITS}
-        return {split: future.result() for split, future in futures.items()}
+        try:
+            return {split: future.result() for split, future in futures.items()}
+        except SystemExit as exc:  # a tokenizer got Ctrl-C before this process did
+            if is_interruption(exc):
+                raise interruption() from None
+            raise
 
 
 class AclImdb(Dataset):

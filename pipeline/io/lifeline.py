@@ -30,8 +30,24 @@ def _watch(parent: int) -> None:
 INTERRUPTED = 130  # what a shell reports for a command stopped by Ctrl-C (128 + SIGINT)
 
 
+_GUARDED = False
+
+
 def _leave_quietly(signum: int, frame: object) -> None:
     raise SystemExit(INTERRUPTED)
+
+
+def is_interruption(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is Ctrl-C: a KeyboardInterrupt, or the quiet exit of a helper
+    process (:func:`die_with`) that received it."""
+    return isinstance(exc, KeyboardInterrupt) or (
+        isinstance(exc, SystemExit) and exc.code == INTERRUPTED)
+
+
+def interruption() -> BaseException:
+    """What to raise here when a helper reports Ctrl-C: the quiet exit in a helper
+    process, a KeyboardInterrupt in the process the user started."""
+    return SystemExit(INTERRUPTED) if _GUARDED else KeyboardInterrupt()
 
 
 def die_with(parent: int) -> None:
@@ -39,6 +55,8 @@ def die_with(parent: int) -> None:
     and Ctrl-C (SIGINT, sent to the whole foreground group) ends it quietly: the
     exception unwinds its work (a staging folder is removed) and the process exits
     without the traceback multiprocessing would print; the parent says it in one line."""
+    global _GUARDED
+    _GUARDED = True
     signal.signal(signal.SIGINT, _leave_quietly)
     if sys.platform.startswith("linux"):
         try:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import luigi
 
 from ..errors import user_error
+from ..io.lifeline import is_interruption
 from ..io.quiet import start_tensorflow
 from .base import PipelineTask
 from .logs import LOGGER, set_result_source, tidy_luigi_handler, verbose
@@ -141,6 +142,8 @@ def _broken(task: luigi.Task, exc: BaseException) -> None:
 
 @PipelineTask.event_handler(luigi.Event.FAILURE)
 def _failed(task: luigi.Task, exc: BaseException) -> None:
+    if is_interruption(exc):  # Ctrl-C, said in one line (tasks/logs.py), not an error
+        return
     _RUN.errors.append((task.get_task_family(), error_line(exc)))
 
 

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import user_error
+from ..io.lifeline import is_interruption
 from .remote import SCHEDULER_FILTER
 
 LOGGER = "luigi-interface"
@@ -44,6 +45,11 @@ def verbose() -> bool:
 
 class _CleanPipelineErrors(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and is_interruption(record.exc_info[1]):
+            # Ctrl-C reached a task process before the process the user started: not a
+            # failure to report with its traceback, the one line instead
+            say_interrupted()
+            return False
         exc = user_error(record.exc_info[1] if record.exc_info else None)
         message = str(record.msg)
         if exc is None and not record.exc_info and message.startswith("Will not run ") \
@@ -195,12 +201,23 @@ def install_log_filter() -> None:
                 logger.addFilter(log_filter)
 
 
+_SAID: list[bool] = []
+
+
+def say_interrupted() -> None:
+    """The one line Ctrl-C ends a run with (once per process)."""
+    if _SAID:
+        return
+    _SAID.append(True)
+    print("\ninterrupted (Ctrl-C): the stage that was running kept nothing (outputs are "
+          "staged and only renamed into place once complete); run the same command "
+          "again to resume", file=sys.stderr, flush=True)
+
+
 def _interrupted_in_one_line(kind: type[BaseException], value: BaseException,
                              traceback: Any) -> None:
     if issubclass(kind, KeyboardInterrupt):
-        print("\ninterrupted (Ctrl-C): the stage that was running kept nothing (outputs are "
-              "staged and only renamed into place once complete); run the same command "
-              "again to resume", file=sys.stderr, flush=True)
+        say_interrupted()
         return
     _previous_hook(kind, value, traceback)
 
