@@ -19,6 +19,7 @@ from ..errors import PipelineError
 from ..io.archive import Member, Skipped, archive_format, check_member_name, members, pack_folder
 from ..io.download import fetch_file, local_path, sha256_of
 from ..io.lifeline import die_with, interruption, is_interruption
+from ..io.progress import say
 from ..ml.text import (
     SPLITS,
     Encoded,
@@ -206,7 +207,11 @@ class AclImdb(Dataset):
     def read(self, folder: Path, num_words: int, params: Values) -> Encoded:
         """Both splits of the archive in ``folder`` as integer sequences."""
         tokenized = tokenize_archive(Path(folder) / ARCHIVE_NAME)
+        say(f"tokenized {len(tokenized['train'].labels):,} training and "
+            f"{len(tokenized['test'].labels):,} test reviews")
         vocabulary, counts = build_vocabulary(tokenized["train"], num_words)
+        say(f"vocabulary: the {len(vocabulary):,} most frequent of "
+            f"{len(tokenized['train'].words):,} distinct training words")
         splits: dict[str, Split] = {}
         for split, data in tokenized.items():
             values, offsets = encode_split(data, vocabulary)

@@ -44,6 +44,7 @@ from typing import Any
 from ..errors import PipelineError
 from ..io.archive import Skipped, archive_format, check_member_name, members, pack_folder
 from ..io.download import fetch_file, local_path, sha256_of
+from ..io.progress import say
 from ..ml.text import SPLITS, Encoded, Split, build_vocabulary, encode_split, tokenize_documents
 from ..params import Choice, Integer, Param, Values
 from .base import Dataset, Plan, Progress
@@ -539,12 +540,16 @@ class Reuters(Dataset):
         corpus = read_corpus(Path(folder) / ARCHIVE_NAME)
         splits, class_names, report = labelled_splits(
             corpus, int(params["min_topic_documents"]), str(params["split_method"]))
+        say(f"parsed the newswires: {len(splits['train']):,} training and "
+            f"{len(splits['test']):,} test ones in {len(class_names)} topics")
         report["wire_text"] = params["wire_text"]
         keras_text = params["wire_text"] == "keras"
         tokenized = {split: tokenize_documents(
             (label, document_name(newswire), newswire.keras_text if keras_text else newswire.text)
             for newswire, label in splits[split]) for split in SPLITS}
         vocabulary, counts = build_vocabulary(tokenized["train"], num_words)
+        say(f"vocabulary: the {len(vocabulary):,} most frequent of "
+            f"{len(tokenized['train'].words):,} distinct training words")
         encoded: dict[str, Split] = {}
         for split, data in tokenized.items():
             values, offsets = encode_split(data, vocabulary)

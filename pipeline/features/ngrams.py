@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PipelineError
+from ..io.progress import say
 from ..ml.text import OOV, START, Split, tokenize
 from ..params import Choice, Integer, IntegerRange, Param, Values
 from .base import Arrays, Representation
@@ -204,6 +205,7 @@ def build_splits(splits: Mapping[str, Split], num_words: int,
                                 for name in names if name != "train"})
     else:
         words, ids = [], {name: _encoded_ids(split) for name, split in splits.items()}
+    say(f"tokenized {sum(split.rows for split in splits.values()):,} documents")
     rows, keys = ngram_keys(*ids["train"], low_high)
     vocab, cells = vocabulary(rows, keys, min_df)
     del rows, keys
@@ -211,6 +213,8 @@ def build_splits(splits: Mapping[str, Split], num_words: int,
         raise PipelineError(f"min_df {min_df} leaves no n-gram: none of ngram_range "
                             f"{ngram_range} is in {min_df} of the {documents} training "
                             f"documents")
+    say(f"{len(vocab):,} n-grams ({ngram_range.replace(',', ' to ')} words) in at least "
+        f"{min_df} training documents")
     arrays: Arrays = {"vocabulary_keys": vocab, "vocabulary_words": np.asarray(words, dtype=str)}
     for name in names:
         if name != "train":

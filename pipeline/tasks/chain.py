@@ -24,6 +24,7 @@ from luigi.configuration import get_config
 from .. import datasets
 from ..errors import PipelineError
 from ..io import storage
+from ..io.progress import reporting
 from ..ml.text import SPLITS, Split
 from ..ml.training import Features
 from ..params import Digest, Number, Param, Text
@@ -226,7 +227,8 @@ class Encode(PipelineTask):
         self.report(f"reading and encoding {count or 'the'} documents "
                     f"({self.num_words} word indices)", 5)
         source = Path(self.input()["manifest"].path).parent
-        encoded = self.dataset_plugin.read(source, self.num_words, self.dataset_params())
+        with reporting(self.report):
+            encoded = self.dataset_plugin.read(source, self.num_words, self.dataset_params())
         self.report("writing sequences", 90, console=False)
         arrays = {}
         for split, data in encoded.splits.items():
@@ -243,8 +245,8 @@ class Encode(PipelineTask):
                 "words": encoded.vocabulary, "training_counts": encoded.counts,
                 "source_sha256": storage.read_json(self.input()["manifest"].path,
                                                    MANIFEST)["sha256"]})
-        self.report(f"encoded {encoded.splits['train'].rows} training and "
-                    f"{encoded.splits['test'].rows} test documents", 100, console=False)
+        self.report(f"encoded {encoded.splits['train'].rows:,} training and "
+                    f"{encoded.splits['test'].rows:,} test documents", 100)
 
 
 class SplitValidation(PipelineTask):
@@ -288,8 +290,9 @@ class Featurize(PipelineTask):
         splits = {split: Split.from_arrays(sequences, split) for split in SPLITS}
         self.report(f"building {representation.name}", 5)
         texts = self.texts(splits) if representation.reads_text else None
-        arrays = representation.featurize(splits, self.num_words,
-                                          self.representation_params(), texts)
+        with reporting(self.report):
+            arrays = representation.featurize(splits, self.num_words,
+                                              self.representation_params(), texts)
         with self.staged() as folder:
             storage.save_arrays(folder / self.files["features"], num_words=self.num_words,
                                 **arrays)
