@@ -250,3 +250,25 @@ def copy_of_base(base, tmp_path):
 def folder_mtimes(data, families):
     """``{family: mtimes of its only folder}``."""
     return {family: mtimes(only_folder(data, family)) for family in families}
+
+
+def kill_group_when(process, ready, timeout, log, waiting_for):
+    """Wait (at most ``timeout`` s) until ``ready()``, then SIGKILL the process group of
+    ``process`` (started with ``start_new_session``), which must still be running; the
+    group is killed whatever happens. ``log``: the file its output goes to, shown when
+    it is not ``ready`` (``waiting_for`` says what was awaited) or finished too soon."""
+    import signal
+    import time
+
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ready(), f"no {waiting_for}:\n{log.read_text()}"
+        assert process.poll() is None, f"finished before it could be killed:\n{log.read_text()}"
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

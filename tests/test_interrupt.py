@@ -5,11 +5,18 @@ import re
 import signal
 import socket
 import subprocess
-import time
 
 import pandas as pd
 import pytest
-from conftest import LUIGI, hidden_leftovers, make_archive, mtimes, only_folder, output_folders
+from conftest import (
+    LUIGI,
+    hidden_leftovers,
+    kill_group_when,
+    make_archive,
+    mtimes,
+    only_folder,
+    output_folders,
+)
 
 from pipeline import TrainModel
 
@@ -30,17 +37,6 @@ def command(archive, data):
     return args
 
 
-def wait_for(predicate, timeout, process):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        if process.poll() is not None:
-            return predicate()
-        time.sleep(0.05)
-    return False
-
-
 def complete_outputs(data, family):
     """Files of ``family`` outside hidden (staging) folders."""
     root = data / family
@@ -58,17 +54,9 @@ def test_killed_training_leaves_nothing_complete_and_resumes(cli_dir, tmp_path):
     with open(log, "w") as out:
         process = subprocess.Popen(command(archive, data), cwd=cli_dir, env=env, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        progress = re.compile(rf"TrainModel: epoch ([0-9]+)/{EPOCHS}")
-        started = wait_for(lambda: progress.search(log.read_text()), 180, process)
-        assert started, f"no TrainModel progress:\n{log.read_text()}"
-        assert process.poll() is None, f"finished before it could be killed:\n{log.read_text()}"
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    progress = re.compile(rf"TrainModel: epoch ([0-9]+)/{EPOCHS}")
+    kill_group_when(process, lambda: progress.search(log.read_text()), 180, log,
+                    "TrainModel progress")
     assert process.returncode == -signal.SIGKILL
     epochs_done = max(int(m) for m in progress.findall(log.read_text()))
     assert epochs_done < EPOCHS

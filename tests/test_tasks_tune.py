@@ -9,9 +9,7 @@ import math
 import os
 import re
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import luigi
@@ -21,6 +19,7 @@ from conftest import (
     LUIGI,
     TINY,
     build,
+    kill_group_when,
     make_archive,
     mtimes,
     output_folders,
@@ -288,18 +287,8 @@ def test_a_killed_search_resumes_where_it_stopped(cli_dir, tmp_path, space):
     with open(log, "w") as out:
         process = subprocess.Popen(command, cwd=cli_dir, env=env, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 240
-        while len(output_folders(data, "TrainModel")) < 2 and process.poll() is None \
-                and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert process.poll() is None, f"finished before it could be killed:\n{log.read_text()}"
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    kill_group_when(process, lambda: len(output_folders(data, "TrainModel")) >= 2, 240, log,
+                    "two trials trained")
     done = {p.name: mtimes(p) for p in output_folders(data, "TrainModel")}
     assert 2 <= len(done) < 4
     assert output_folders(data, "Tune") == []
